@@ -1,0 +1,371 @@
+//! Object ids: multihashes of an object's canonical encoding.
+//!
+//! An id names its hash function, so one repository can hold objects hashed with
+//! different functions and a reader never has to guess.
+//!
+//! # Deviation from git
+//! git ids are bare SHA-1 digests printed as 40 hex digits. pg ids are multihashes
+//! (`<code varint><length varint><digest>`) and print as the lowercase hex of those
+//! bytes, so a BLAKE3-256 id prints as `1e20` followed by 64 hex digits and a
+//! SHA2-256 id as `1220` followed by 64. A prefix of that text names an object when
+//! it is unique.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// The hash functions pg can name objects with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum HashAlgorithm {
+    /// BLAKE3 with a 256-bit digest; multihash code `0x1e`. The default.
+    #[default]
+    Blake3,
+    /// SHA2-256; multihash code `0x12`.
+    Sha2_256,
+}
+
+impl HashAlgorithm {
+    /// Every supported algorithm, in the order `pg init --hash` lists them.
+    pub const ALL: [HashAlgorithm; 2] = [HashAlgorithm::Blake3, HashAlgorithm::Sha2_256];
+
+    /// The multihash table code of this algorithm.
+    pub fn code(self) -> u64 {
+        match self {
+            HashAlgorithm::Blake3 => 0x1e,
+            HashAlgorithm::Sha2_256 => 0x12,
+        }
+    }
+
+    /// The name used in configuration and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            HashAlgorithm::Blake3 => "blake3",
+            HashAlgorithm::Sha2_256 => "sha2-256",
+        }
+    }
+
+    fn from_code(code: u64) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.code() == code)
+    }
+
+    /// Starts an incremental hash, for content that arrives in pieces.
+    pub fn hasher(self) -> Hasher {
+        match self {
+            HashAlgorithm::Blake3 => Hasher::Blake3(Box::default()),
+            HashAlgorithm::Sha2_256 => Hasher::Sha2_256(Box::default()),
+        }
+    }
+
+    /// Hashes `bytes` in one go.
+    pub fn hash(self, bytes: &[u8]) -> ObjectId {
+        let mut hasher = self.hasher();
+        hasher.update(bytes);
+        hasher.finish()
+    }
+}
+
+impl fmt::Display for HashAlgorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for HashAlgorithm {
+    type Err = IdError;
+    fn from_str(s: &str) -> Result<Self, IdError> {
+        Self::ALL
+            .into_iter()
+            .find(|a| a.name() == s)
+            .ok_or_else(|| IdError::UnknownAlgorithm(s.to_owned()))
+    }
+}
+
+/// An incremental hasher for one of the [`HashAlgorithm`]s.
+pub enum Hasher {
+    /// BLAKE3 state.
+    Blake3(Box<blake3::Hasher>),
+    /// SHA2-256 state.
+    Sha2_256(Box<sha2::Sha256>),
+}
+
+impl Hasher {
+    /// Feeds more bytes.
+    pub fn update(&mut self, bytes: &[u8]) {
+        match self {
+            Hasher::Blake3(h) => {
+                h.update(bytes);
+            }
+            Hasher::Sha2_256(h) => sha2::Digest::update(h.as_mut(), bytes),
+        }
+    }
+
+    /// Ends the hash and returns the id.
+    pub fn finish(self) -> ObjectId {
+        match self {
+            Hasher::Blake3(h) => {
+                ObjectId::from_digest(HashAlgorithm::Blake3, h.finalize().as_bytes())
+            }
+            Hasher::Sha2_256(h) => {
+                ObjectId::from_digest(HashAlgorithm::Sha2_256, &sha2::Digest::finalize(*h))
+            }
+        }
+    }
+}
+
+/// The longest multihash pg accepts, in bytes (code and length varints plus digest).
+const MAX_ID_LEN: usize = 2 + 1 + 64;
+
+/// The id of an object: a multihash of its canonical encoding.
+///
+/// Ordering is the byte order of the multihash, which is also the order of the
+/// object store's keys.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ObjectId {
+    bytes: [u8; MAX_ID_LEN],
+    len: u8,
+}
+
+/// Why some bytes or text are not an [`ObjectId`].
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum IdError {
+    /// The bytes are not a well-formed multihash.
+    #[error("not a multihash: {0}")]
+    Malformed(String),
+    /// The multihash names a hash function pg does not know.
+    #[error("unsupported hash function code 0x{0:x} (pg knows blake3 and sha2-256)")]
+    UnsupportedCode(u64),
+    /// The digest length does not fit the hash function.
+    #[error("a {algorithm} digest is 32 bytes, not {len}")]
+    WrongLength {
+        /// The algorithm the code names.
+        algorithm: HashAlgorithm,
+        /// The length found.
+        len: usize,
+    },
+    /// The text is not lowercase hex of even length.
+    #[error("'{0}' is not a hex object id")]
+    NotHex(String),
+    /// An unknown algorithm name.
+    #[error("unknown hash function '{0}' (choose blake3 or sha2-256)")]
+    UnknownAlgorithm(String),
+}
+
+impl ObjectId {
+    /// Wraps a digest made by `algorithm`.
+    pub fn from_digest(algorithm: HashAlgorithm, digest: &[u8]) -> Self {
+        let mh = multihash::Multihash::<64>::wrap(algorithm.code(), digest)
+            .expect("pg's digests are at most 64 bytes");
+        Self::from_multihash(&mh)
+    }
+
+    fn from_multihash(mh: &multihash::Multihash<64>) -> Self {
+        let mut bytes = [0u8; MAX_ID_LEN];
+        let written = mh
+            .write(&mut bytes[..])
+            .expect("a 64-byte multihash fits MAX_ID_LEN");
+        ObjectId {
+            bytes,
+            len: written as u8,
+        }
+    }
+
+    /// Parses the binary multihash form, as keys in the store and ids in objects.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, IdError> {
+        let (id, used) = Self::read_prefix(bytes)?;
+        if used != bytes.len() {
+            return Err(IdError::Malformed(format!(
+                "{} trailing bytes",
+                bytes.len() - used
+            )));
+        }
+        Ok(id)
+    }
+
+    /// Reads one id from the start of `bytes`; returns it and how many bytes it used.
+    /// Multihashes delimit themselves, which is what lets trees store them raw.
+    pub fn read_prefix(bytes: &[u8]) -> Result<(Self, usize), IdError> {
+        let mut reader = bytes;
+        let mh = multihash::Multihash::<64>::read(&mut reader)
+            .map_err(|e| IdError::Malformed(e.to_string()))?;
+        let algorithm =
+            HashAlgorithm::from_code(mh.code()).ok_or(IdError::UnsupportedCode(mh.code()))?;
+        if mh.size() != 32 {
+            return Err(IdError::WrongLength {
+                algorithm,
+                len: mh.size() as usize,
+            });
+        }
+        Ok((Self::from_multihash(&mh), bytes.len() - reader.len()))
+    }
+
+    /// The binary multihash.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len as usize]
+    }
+
+    /// The hash function that made this id.
+    pub fn algorithm(&self) -> HashAlgorithm {
+        // The constructors accept only known codes, both of which are one-byte varints.
+        HashAlgorithm::from_code(u64::from(self.bytes[0])).expect("ids hold only known codes")
+    }
+
+    /// The digest without the multihash header.
+    pub fn digest(&self) -> &[u8] {
+        &self.as_bytes()[2..]
+    }
+
+    /// The canonical text form: lowercase hex of the multihash bytes.
+    pub fn to_hex(&self) -> String {
+        hex_encode(self.as_bytes())
+    }
+
+    /// The first `len` characters of the canonical text form, for display.
+    pub fn short(&self, len: usize) -> String {
+        let mut s = self.to_hex();
+        s.truncate(len);
+        s
+    }
+}
+
+/// How many characters of an id human-facing output shows: the 4-character
+/// multihash header and 12 digest digits.
+pub const SHORT_ID_LEN: usize = 16;
+
+impl FromStr for ObjectId {
+    type Err = IdError;
+    fn from_str(s: &str) -> Result<Self, IdError> {
+        let bytes = hex_decode(s).ok_or_else(|| IdError::NotHex(s.to_owned()))?;
+        Self::from_bytes(&bytes)
+    }
+}
+
+impl fmt::Display for ObjectId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl fmt::Debug for ObjectId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ObjectId({})", self.to_hex())
+    }
+}
+
+/// The start of an id's text form, as a user types it to name an object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdPrefix {
+    text: String,
+}
+
+impl IdPrefix {
+    /// The fewest characters accepted: the multihash header alone names nothing.
+    pub const MIN_LEN: usize = 6;
+
+    /// Accepts lowercase or uppercase hex of at least [`IdPrefix::MIN_LEN`] characters.
+    pub fn new(text: &str) -> Option<Self> {
+        let ok = text.len() >= Self::MIN_LEN
+            && text.len() <= MAX_ID_LEN * 2
+            && text.bytes().all(|b| b.is_ascii_hexdigit());
+        ok.then(|| IdPrefix {
+            text: text.to_ascii_lowercase(),
+        })
+    }
+
+    /// The whole bytes the prefix fixes (an odd last digit is left to [`IdPrefix::matches`]).
+    pub fn leading_bytes(&self) -> Vec<u8> {
+        let even = self.text.len() & !1;
+        hex_decode(&self.text[..even]).expect("checked to be hex")
+    }
+
+    /// Whether `id`'s text form starts with this prefix.
+    pub fn matches(&self, id: &ObjectId) -> bool {
+        id.to_hex().starts_with(&self.text)
+    }
+
+    /// The prefix as typed (lowercased).
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+/// Lowercase hex of `bytes`.
+pub fn hex_encode(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[(b >> 4) as usize] as char);
+        s.push(DIGITS[(b & 15) as usize] as char);
+    }
+    s
+}
+
+/// Bytes from hex of even length, either case; `None` for anything else.
+pub fn hex_decode(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    let nibble = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    text.as_bytes()
+        .chunks(2)
+        .map(|pair| Some(nibble(pair[0])? << 4 | nibble(pair[1])?))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn blake3_id_of_empty_input_matches_reference_digest() {
+        let id = HashAlgorithm::Blake3.hash(b"");
+        assert_eq!(
+            id.to_hex(),
+            "1e20af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262"
+        );
+        assert_eq!(id.algorithm(), HashAlgorithm::Blake3);
+    }
+
+    #[test]
+    fn sha256_id_of_abc_matches_fips_vector() {
+        let id = HashAlgorithm::Sha2_256.hash(b"abc");
+        assert_eq!(
+            id.to_hex(),
+            "1220ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn rejects_unknown_codes_and_bad_lengths() {
+        assert_eq!(
+            ObjectId::from_str("1102abcd"),
+            Err(IdError::UnsupportedCode(0x11))
+        );
+        assert!(matches!(
+            ObjectId::from_str("1e02abcd"),
+            Err(IdError::WrongLength { .. })
+        ));
+        assert!(matches!(ObjectId::from_str("xyz"), Err(IdError::NotHex(_))));
+    }
+
+    #[test]
+    fn prefix_needs_enough_hex_digits() {
+        assert!(IdPrefix::new("1e20a").is_none());
+        assert!(IdPrefix::new("1e20ag").is_none());
+        let p = IdPrefix::new("1E20AF1").unwrap();
+        assert_eq!(p.leading_bytes(), vec![0x1e, 0x20, 0xaf]);
+        assert!(p.matches(&HashAlgorithm::Blake3.hash(b"")));
+    }
+
+    proptest! {
+        #[test]
+        fn text_and_binary_forms_round_trip(data in proptest::collection::vec(any::<u8>(), 0..256), sha in any::<bool>()) {
+            let alg = if sha { HashAlgorithm::Sha2_256 } else { HashAlgorithm::Blake3 };
+            let id = alg.hash(&data);
+            prop_assert_eq!(ObjectId::from_str(&id.to_hex()).unwrap(), id);
+            prop_assert_eq!(ObjectId::from_bytes(id.as_bytes()).unwrap(), id);
+            let mut with_tail = id.as_bytes().to_vec();
+            with_tail.extend_from_slice(&data);
+            prop_assert_eq!(ObjectId::read_prefix(&with_tail).unwrap(), (id, id.as_bytes().len()));
+        }
+    }
+}

@@ -1,0 +1,506 @@
+//! The index: the staged snapshot, with each file's stat data so that status reads
+//! only files that changed, and a cache of the tree ids of unchanged directories so
+//! that commit and status skip them.
+//!
+//! The file format (`.pg/index`) is specified in `docs/FORMAT.md`.
+
+use crate::id::ObjectId;
+use crate::object::{Mode, Object, Tree, TreeEntry};
+use crate::store::{self, Store};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Errors loading or saving the index.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Reading or writing the file failed.
+    #[error("index file: {0}")]
+    Io(#[from] std::io::Error),
+    /// The file is damaged.
+    #[error("the index file is corrupt ({0}); remove .pg/index and run `pg reset` or `pg add -A` to rebuild it")]
+    Corrupt(String),
+    /// Reading trees from the store failed.
+    #[error(transparent)]
+    Store(#[from] store::Error),
+}
+
+/// What the file system said about a file when it was last hashed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stat {
+    /// Modification time, seconds.
+    pub mtime_s: i64,
+    /// Modification time, nanoseconds.
+    pub mtime_ns: u32,
+    /// Change time, seconds.
+    pub ctime_s: i64,
+    /// Change time, nanoseconds.
+    pub ctime_ns: u32,
+    /// Size in bytes; [`Stat::SMUDGED`] forces a content check.
+    pub size: u64,
+    /// Inode number.
+    pub ino: u64,
+    /// Device number.
+    pub dev: u64,
+}
+
+impl Stat {
+    /// A size no file has: the entry must be compared by content.
+    pub const SMUDGED: u64 = u64::MAX;
+
+    /// The stat data of `metadata`.
+    pub fn from_metadata(metadata: &std::fs::Metadata) -> Stat {
+        use std::os::unix::fs::MetadataExt;
+        Stat {
+            mtime_s: metadata.mtime(),
+            mtime_ns: metadata.mtime_nsec() as u32,
+            ctime_s: metadata.ctime(),
+            ctime_ns: metadata.ctime_nsec() as u32,
+            size: metadata.len(),
+            ino: metadata.ino(),
+            dev: metadata.dev(),
+        }
+    }
+}
+
+/// One staged file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IndexEntry {
+    /// Path from the top of the working copy, `/`-separated.
+    pub path: Vec<u8>,
+    /// Its mode.
+    pub mode: Mode,
+    /// Its blob (or, for a gitlink, commit) id.
+    pub id: ObjectId,
+    /// Stat data when it was hashed; zeroed when it came from a tree.
+    pub stat: Stat,
+}
+
+/// The staging area.
+#[derive(Clone, Debug, Default)]
+pub struct Index {
+    /// Sorted by path bytes, no duplicates, no file that is also a directory.
+    entries: Vec<IndexEntry>,
+    /// Tree ids of directories (`""` is the root) whose entries did not change
+    /// since the tree was computed.
+    trees: BTreeMap<Vec<u8>, ObjectId>,
+}
+
+const MAGIC: &[u8; 4] = b"PGIX";
+const VERSION: u32 = 1;
+
+fn parent_dirs(path: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let slashes = path
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'/')
+        .map(|(i, _)| &path[..i]);
+    std::iter::once(&path[..0]).chain(slashes)
+}
+
+/// Whether `path` is `dir` or inside it (`dir` empty means everything).
+pub fn is_within(path: &[u8], dir: &[u8]) -> bool {
+    dir.is_empty()
+        || (path.starts_with(dir) && (path.len() == dir.len() || path[dir.len()] == b'/'))
+}
+
+impl Index {
+    /// Loads `path`; a missing file is an empty index.
+    pub fn load(path: &Path) -> Result<Index, Error> {
+        match std::fs::read(path) {
+            Ok(bytes) => decode(&bytes),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Index::default()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Saves atomically. Entries modified in the same second the file is written
+    /// are smudged, because a later change within that second would not show in
+    /// their stat data (git's "racy clean" problem).
+    pub fn save(&mut self, path: &Path) -> Result<(), Error> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(i64::MAX);
+        for entry in &mut self.entries {
+            if entry.stat.mtime_s >= now - 1 && entry.stat != Stat::default() {
+                entry.stat.size = Stat::SMUDGED;
+            }
+        }
+        crate::fsutil::write_atomically(path, &encode(self))?;
+        Ok(())
+    }
+
+    /// All entries, sorted by path.
+    pub fn entries(&self) -> &[IndexEntry] {
+        &self.entries
+    }
+
+    fn position(&self, path: &[u8]) -> Result<usize, usize> {
+        self.entries
+            .binary_search_by(|e| e.path.as_slice().cmp(path))
+    }
+
+    /// The entry at `path`.
+    pub fn get(&self, path: &[u8]) -> Option<&IndexEntry> {
+        self.position(path).ok().map(|i| &self.entries[i])
+    }
+
+    /// The entries at or under `path`: the file at `path`, or the files inside the
+    /// directory `path` (an index never has both).
+    pub fn entries_within(&self, path: &[u8]) -> &[IndexEntry] {
+        let range = self.range_within(path);
+        &self.entries[range]
+    }
+
+    fn range_within(&self, path: &[u8]) -> std::ops::Range<usize> {
+        if path.is_empty() {
+            return 0..self.entries.len();
+        }
+        if let Ok(i) = self.position(path) {
+            return i..i + 1;
+        }
+        // "a.txt" sorts between "a" and "a/b", so the directory's entries are the
+        // contiguous run that starts with "a/".
+        let mut prefix = path.to_vec();
+        prefix.push(b'/');
+        let start = self.position(&prefix).unwrap_or_else(|i| i);
+        let len = self.entries[start..]
+            .iter()
+            .take_while(|e| e.path.starts_with(&prefix))
+            .count();
+        start..start + len
+    }
+
+    /// Whether some entry lies strictly inside directory `dir`.
+    pub fn has_dir(&self, dir: &[u8]) -> bool {
+        self.get(dir).is_none() && !self.range_within(dir).is_empty()
+    }
+
+    fn invalidate(&mut self, path: &[u8]) {
+        for dir in parent_dirs(path) {
+            self.trees.remove(dir);
+        }
+    }
+
+    /// Adds or replaces an entry, removing entries it clashes with (a file where a
+    /// directory was, or the reverse).
+    pub fn upsert(&mut self, entry: IndexEntry) {
+        for dir in parent_dirs(&entry.path).skip(1) {
+            if let Ok(i) = self.position(dir) {
+                let removed = self.entries.remove(i);
+                self.invalidate(&removed.path);
+            }
+        }
+        if self.has_dir(&entry.path) {
+            self.remove_within(&entry.path.clone());
+        }
+        self.invalidate(&entry.path);
+        match self.position(&entry.path) {
+            Ok(i) => self.entries[i] = entry,
+            Err(i) => self.entries.insert(i, entry),
+        }
+    }
+
+    /// Updates only the stat data of an entry whose content is unchanged.
+    pub fn refresh(&mut self, path: &[u8], stat: Stat) {
+        if let Ok(i) = self.position(path) {
+            self.entries[i].stat = stat;
+        }
+    }
+
+    /// Removes the entries at or under `path`; returns them.
+    pub fn remove_within(&mut self, path: &[u8]) -> Vec<IndexEntry> {
+        let range = self.range_within(path);
+        let removed: Vec<IndexEntry> = self.entries.drain(range).collect();
+        for entry in &removed {
+            self.invalidate(&entry.path);
+        }
+        removed
+    }
+
+    /// The cached tree id of `dir` (`""` for the root), if nothing under it changed.
+    pub fn cached_tree(&self, dir: &[u8]) -> Option<ObjectId> {
+        self.trees.get(dir).copied()
+    }
+
+    /// Replaces the whole index with the files of `tree`, with zeroed stat data.
+    pub fn read_tree(store: &Store, tree: &ObjectId) -> Result<Index, Error> {
+        let mut index = Index::default();
+        index.add_tree(store, tree, Vec::new())?;
+        index.entries.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(index)
+    }
+
+    fn add_tree(&mut self, store: &Store, id: &ObjectId, dir: Vec<u8>) -> Result<(), Error> {
+        self.trees.insert(dir.clone(), *id);
+        for entry in store.read_tree(id)?.entries {
+            let path = join(&dir, &entry.name);
+            if entry.mode.kind() == crate::object::EntryKind::Tree {
+                self.add_tree(store, &entry.id, path)?;
+            } else {
+                self.entries.push(IndexEntry {
+                    path,
+                    mode: entry.mode,
+                    id: entry.id,
+                    stat: Stat::default(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Computes the tree of the staged snapshot. Directories whose tree is cached
+    /// are not rebuilt; new tree objects are returned for the caller to write.
+    pub fn write_tree(&mut self, store: &Store) -> (ObjectId, Vec<(ObjectId, Vec<u8>)>) {
+        let mut new_objects = Vec::new();
+        let entries = std::mem::take(&mut self.entries);
+        let root = self.build_tree(store, &entries, &[], &mut new_objects);
+        self.entries = entries;
+        (root, new_objects)
+    }
+
+    fn build_tree(
+        &mut self,
+        store: &Store,
+        entries: &[IndexEntry],
+        dir: &[u8],
+        out: &mut Vec<(ObjectId, Vec<u8>)>,
+    ) -> ObjectId {
+        if let Some(id) = self.trees.get(dir) {
+            return *id;
+        }
+        let prefix_len = if dir.is_empty() { 0 } else { dir.len() + 1 };
+        let mut tree = Tree::default();
+        let mut i = 0;
+        while i < entries.len() {
+            let rest = &entries[i].path[prefix_len..];
+            match rest.iter().position(|&b| b == b'/') {
+                None => {
+                    let e = &entries[i];
+                    tree.entries.push(TreeEntry {
+                        mode: e.mode,
+                        name: rest.to_vec(),
+                        id: e.id,
+                    });
+                    i += 1;
+                }
+                Some(slash) => {
+                    let sub = entries[i].path[..prefix_len + slash].to_vec();
+                    let len = entries[i..]
+                        .iter()
+                        .take_while(|e| is_within(&e.path, &sub))
+                        .count();
+                    let id = self.build_tree(store, &entries[i..i + len], &sub, out);
+                    tree.entries.push(TreeEntry {
+                        mode: Mode::TREE,
+                        name: rest[..slash].to_vec(),
+                        id,
+                    });
+                    i += len;
+                }
+            }
+        }
+        tree.sort();
+        let (id, bytes) = store.prepare(&Object::Tree(tree));
+        out.push((id, bytes));
+        self.trees.insert(dir.to_vec(), id);
+        id
+    }
+}
+
+/// `dir/name`, or `name` at the top.
+pub fn join(dir: &[u8], name: &[u8]) -> Vec<u8> {
+    if dir.is_empty() {
+        return name.to_vec();
+    }
+    let mut path = Vec::with_capacity(dir.len() + 1 + name.len());
+    path.extend_from_slice(dir);
+    path.push(b'/');
+    path.extend_from_slice(name);
+    path
+}
+
+fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+    out.extend_from_slice(bytes);
+}
+
+fn encode(index: &Index) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64 + index.entries.len() * 120);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&VERSION.to_le_bytes());
+    out.extend_from_slice(&(index.entries.len() as u32).to_le_bytes());
+    for e in &index.entries {
+        put_bytes(&mut out, &e.path);
+        put_bytes(&mut out, e.mode.as_bytes());
+        put_bytes(&mut out, e.id.as_bytes());
+        let s = &e.stat;
+        out.extend_from_slice(&s.mtime_s.to_le_bytes());
+        out.extend_from_slice(&s.mtime_ns.to_le_bytes());
+        out.extend_from_slice(&s.ctime_s.to_le_bytes());
+        out.extend_from_slice(&s.ctime_ns.to_le_bytes());
+        out.extend_from_slice(&s.size.to_le_bytes());
+        out.extend_from_slice(&s.ino.to_le_bytes());
+        out.extend_from_slice(&s.dev.to_le_bytes());
+    }
+    out.extend_from_slice(&(index.trees.len() as u32).to_le_bytes());
+    for (dir, id) in &index.trees {
+        put_bytes(&mut out, dir);
+        put_bytes(&mut out, id.as_bytes());
+    }
+    let checksum = blake3::hash(&out);
+    out.extend_from_slice(checksum.as_bytes());
+    out
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], Error> {
+        if self.bytes.len() < n {
+            return Err(Error::Corrupt("truncated".into()));
+        }
+        let (head, tail) = self.bytes.split_at(n);
+        self.bytes = tail;
+        Ok(head)
+    }
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], Error> {
+        Ok(self.take(N)?.try_into().expect("took N bytes"))
+    }
+    fn u32(&mut self) -> Result<u32, Error> {
+        Ok(u32::from_le_bytes(self.array()?))
+    }
+    fn u64(&mut self) -> Result<u64, Error> {
+        Ok(u64::from_le_bytes(self.array()?))
+    }
+    fn i64(&mut self) -> Result<i64, Error> {
+        Ok(i64::from_le_bytes(self.array()?))
+    }
+    fn bytes(&mut self) -> Result<&'a [u8], Error> {
+        let len = self.u32()? as usize;
+        self.take(len)
+    }
+    fn id(&mut self) -> Result<ObjectId, Error> {
+        ObjectId::from_bytes(self.bytes()?).map_err(|e| Error::Corrupt(e.to_string()))
+    }
+}
+
+fn decode(bytes: &[u8]) -> Result<Index, Error> {
+    let body_len = bytes
+        .len()
+        .checked_sub(32)
+        .ok_or_else(|| Error::Corrupt("too short".into()))?;
+    let (body, checksum) = bytes.split_at(body_len);
+    if blake3::hash(body).as_bytes() != checksum {
+        return Err(Error::Corrupt("checksum mismatch".into()));
+    }
+    let mut r = Reader { bytes: body };
+    if r.take(4)? != MAGIC || r.u32()? != VERSION {
+        return Err(Error::Corrupt("not a version 1 pg index".into()));
+    }
+    let count = r.u32()? as usize;
+    let mut entries = Vec::with_capacity(count.min(1 << 20));
+    for _ in 0..count {
+        let path = r.bytes()?.to_vec();
+        let mode = Mode::from_bytes(r.bytes()?).ok_or_else(|| Error::Corrupt("bad mode".into()))?;
+        let id = r.id()?;
+        let stat = Stat {
+            mtime_s: r.i64()?,
+            mtime_ns: r.u32()?,
+            ctime_s: r.i64()?,
+            ctime_ns: r.u32()?,
+            size: r.u64()?,
+            ino: r.u64()?,
+            dev: r.u64()?,
+        };
+        entries.push(IndexEntry {
+            path,
+            mode,
+            id,
+            stat,
+        });
+    }
+    if !entries.windows(2).all(|w| w[0].path < w[1].path) {
+        return Err(Error::Corrupt("entries out of order".into()));
+    }
+    let mut trees = BTreeMap::new();
+    for _ in 0..r.u32()? {
+        let dir = r.bytes()?.to_vec();
+        trees.insert(dir, r.id()?);
+    }
+    Ok(Index { entries, trees })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn entry(path: &str, seed: u8) -> IndexEntry {
+        IndexEntry {
+            path: path.as_bytes().to_vec(),
+            mode: Mode::FILE,
+            id: crate::HashAlgorithm::Blake3.hash(&[seed]),
+            stat: Stat {
+                mtime_s: seed as i64,
+                size: 3,
+                ..Stat::default()
+            },
+        }
+    }
+
+    #[test]
+    fn upsert_replaces_clashing_files_and_directories() {
+        let mut index = Index::default();
+        index.upsert(entry("a/b", 1));
+        index.upsert(entry("a/c", 2));
+        index.upsert(entry("a.txt", 3));
+        index.upsert(entry("a", 4));
+        let paths: Vec<_> = index.entries().iter().map(|e| e.path.clone()).collect();
+        assert_eq!(paths, vec![b"a".to_vec(), b"a.txt".to_vec()]);
+        index.upsert(entry("a/d", 5));
+        let paths: Vec<_> = index.entries().iter().map(|e| e.path.clone()).collect();
+        assert_eq!(paths, vec![b"a.txt".to_vec(), b"a/d".to_vec()]);
+    }
+
+    #[test]
+    fn entries_within_a_directory_exclude_lookalike_names() {
+        let mut index = Index::default();
+        for p in ["a-b", "a/x", "a/y/z", "a.c", "ab"] {
+            index.upsert(entry(p, 0));
+        }
+        let within: Vec<_> = index
+            .entries_within(b"a")
+            .iter()
+            .map(|e| e.path.clone())
+            .collect();
+        assert_eq!(within, vec![b"a/x".to_vec(), b"a/y/z".to_vec()]);
+        assert!(index.has_dir(b"a/y"));
+        assert!(!index.has_dir(b"a-b"));
+    }
+
+    #[test]
+    fn a_flipped_byte_is_reported_as_corruption() {
+        let mut index = Index::default();
+        index.upsert(entry("f", 1));
+        let mut bytes = encode(&index);
+        bytes[10] ^= 1;
+        assert!(matches!(decode(&bytes), Err(Error::Corrupt(_))));
+    }
+
+    proptest! {
+        #[test]
+        fn encoding_round_trips(paths in proptest::collection::btree_set("[a-c]{1,3}(/[a-c]{1,3}){0,2}", 0..20)) {
+            let mut index = Index::default();
+            for (i, p) in paths.iter().enumerate() {
+                index.upsert(entry(p, i as u8));
+            }
+            index.trees.insert(b"x".to_vec(), crate::HashAlgorithm::Sha2_256.hash(b"t"));
+            let decoded = decode(&encode(&index)).unwrap();
+            prop_assert_eq!(decoded.entries, index.entries);
+            prop_assert_eq!(decoded.trees, index.trees);
+        }
+    }
+}

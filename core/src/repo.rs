@@ -1,0 +1,333 @@
+//! A repository: the `.pg/` directory (RocksDB store, index, config, hooks) and the
+//! working copy around it.
+
+use crate::config::{self, Config};
+use crate::id::{HashAlgorithm, ObjectId};
+use crate::oplog::{self, OpContext, Operation, RefChange};
+use crate::refs::{self, RefTarget};
+use crate::store::{self, Batch, Durability, RefUpdate, RocksBackend, Store};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The directory that holds a repository's data, at the top of its working copy.
+pub const PG_DIR: &str = ".pg";
+
+/// Errors opening or creating a repository, and from ref operations.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No `.pg` directory here or above.
+    #[error("not a pg repository (nor any parent of {0}); run `pg init` to make one")]
+    NotARepository(PathBuf),
+    /// `init` found a repository already.
+    #[error("{0} is already a pg repository")]
+    AlreadyExists(PathBuf),
+    /// A file-system operation failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path involved.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The repository's hash setting is not a known algorithm.
+    #[error("core.hash in .pg/config is '{0}', which pg does not know (blake3 or sha2-256)")]
+    BadHash(String),
+    /// The operation log has nothing left to undo.
+    #[error("nothing to undo: the operation log is back at the repository's creation")]
+    NothingToUndo,
+    /// A ref moved after the operation being undone.
+    #[error("cannot undo operation {seq}: {name} has changed since; undo the later operations first or move the ref by hand")]
+    UndoConflict {
+        /// The operation.
+        seq: u64,
+        /// The ref that moved.
+        name: String,
+    },
+    /// Reading or writing config.
+    #[error(transparent)]
+    Config(#[from] config::Error),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] store::Error),
+}
+
+/// A result with a repository [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Choices made when a repository is created.
+#[derive(Clone, Debug)]
+pub struct InitOptions {
+    /// The hash function for new objects.
+    pub hash: HashAlgorithm,
+    /// The branch `HEAD` names at first.
+    pub default_branch: String,
+}
+
+impl Default for InitOptions {
+    fn default() -> Self {
+        InitOptions {
+            hash: HashAlgorithm::default(),
+            default_branch: "main".into(),
+        }
+    }
+}
+
+/// What `HEAD` is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Head {
+    /// On a branch, which may have no commit yet.
+    Branch {
+        /// Full ref name, `refs/heads/...`.
+        name: String,
+        /// Its commit, if it has one.
+        commit: Option<ObjectId>,
+    },
+    /// Detached at a commit.
+    Detached(ObjectId),
+}
+
+impl Head {
+    /// The commit `HEAD` resolves to.
+    pub fn commit(&self) -> Option<ObjectId> {
+        match self {
+            Head::Branch { commit, .. } => *commit,
+            Head::Detached(id) => Some(*id),
+        }
+    }
+
+    /// The short branch name, when on a branch.
+    pub fn branch(&self) -> Option<&str> {
+        match self {
+            Head::Branch { name, .. } => {
+                Some(name.strip_prefix(refs::BRANCH_PREFIX).unwrap_or(name))
+            }
+            Head::Detached(_) => None,
+        }
+    }
+}
+
+/// An open repository.
+pub struct Repository {
+    workdir: PathBuf,
+    pg_dir: PathBuf,
+    store: Store,
+    config: Config,
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+impl Repository {
+    /// Creates a repository whose working copy is `dir` (made if missing).
+    pub fn init(dir: &Path, options: &InitOptions, context: &OpContext) -> Result<Repository> {
+        let pg_dir = dir.join(PG_DIR);
+        if pg_dir.exists() {
+            return Err(Error::AlreadyExists(dir.to_owned()));
+        }
+        std::fs::create_dir_all(pg_dir.join("hooks")).map_err(io_error(&pg_dir))?;
+        let mut config = Config::load(&pg_dir.join("config"))?;
+        config.set("core.hash", options.hash.name())?;
+        let repo = Self::open_pg_dir(dir.to_owned(), pg_dir, true)?;
+        let head =
+            RefTarget::Symbolic(format!("{}{}", refs::BRANCH_PREFIX, options.default_branch));
+        let update = RefUpdate {
+            name: refs::HEAD.into(),
+            expected: None,
+            new: Some(head),
+        };
+        repo.update_refs(context, Vec::new(), vec![update])?;
+        Ok(repo)
+    }
+
+    /// Opens the repository whose working copy contains `start`.
+    pub fn discover(start: &Path) -> Result<Repository> {
+        let start = start.canonicalize().map_err(io_error(start))?;
+        let workdir = start
+            .ancestors()
+            .find(|dir| dir.join(PG_DIR).is_dir())
+            .ok_or_else(|| Error::NotARepository(start.clone()))?;
+        Self::open_pg_dir(workdir.to_owned(), workdir.join(PG_DIR), false)
+    }
+
+    fn open_pg_dir(workdir: PathBuf, pg_dir: PathBuf, create: bool) -> Result<Repository> {
+        let config = Config::load(&pg_dir.join("config"))?;
+        let hash = match config.get("core.hash")? {
+            None => HashAlgorithm::default(),
+            Some(name) => name.parse().map_err(|_| Error::BadHash(name))?,
+        };
+        let backend = RocksBackend::open(&pg_dir.join("db"), create)?;
+        let store = Store::new(Arc::new(backend), hash);
+        Ok(Repository {
+            workdir,
+            pg_dir,
+            store,
+            config,
+        })
+    }
+
+    /// The top of the working copy.
+    pub fn workdir(&self) -> &Path {
+        &self.workdir
+    }
+
+    /// The `.pg` directory.
+    pub fn pg_dir(&self) -> &Path {
+        &self.pg_dir
+    }
+
+    /// Where hooks live.
+    pub fn hooks_dir(&self) -> PathBuf {
+        self.pg_dir.join("hooks")
+    }
+
+    /// Where the index (staging area) lives.
+    pub fn index_path(&self) -> PathBuf {
+        self.pg_dir.join("index")
+    }
+
+    /// The object store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The repository's config (`.pg/config`).
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The repository's config, to change.
+    pub fn config_mut(&mut self) -> &mut Config {
+        &mut self.config
+    }
+
+    /// A ref's raw value.
+    pub fn read_ref(&self, name: &str) -> Result<Option<RefTarget>> {
+        Ok(self.store.backend().read_ref(name)?)
+    }
+
+    /// Follows symbolic refs to an id (at most a few hops, as git does).
+    pub fn resolve_ref(&self, name: &str) -> Result<Option<ObjectId>> {
+        let mut name = name.to_owned();
+        for _ in 0..5 {
+            match self.read_ref(&name)? {
+                Some(RefTarget::Object(id)) => return Ok(Some(id)),
+                Some(RefTarget::Symbolic(next)) => name = next,
+                None => return Ok(None),
+            }
+        }
+        Ok(None)
+    }
+
+    /// Every ref under `prefix`, sorted.
+    pub fn list_refs(&self, prefix: &str) -> Result<Vec<(String, RefTarget)>> {
+        Ok(self.store.backend().list_refs(prefix)?)
+    }
+
+    /// What `HEAD` is.
+    pub fn head(&self) -> Result<Head> {
+        match self.read_ref(refs::HEAD)? {
+            Some(RefTarget::Symbolic(name)) => {
+                let commit = self.resolve_ref(&name)?;
+                Ok(Head::Branch { name, commit })
+            }
+            Some(RefTarget::Object(id)) => Ok(Head::Detached(id)),
+            None => Err(store::Error::CorruptRecord {
+                what: "HEAD".into(),
+                reason: "missing".into(),
+            }
+            .into()),
+        }
+    }
+
+    /// Writes `objects` and applies `updates` in one atomic, synced batch, recording
+    /// the operation in the log.
+    pub fn update_refs(
+        &self,
+        context: &OpContext,
+        objects: Vec<(ObjectId, Vec<u8>)>,
+        updates: Vec<RefUpdate>,
+    ) -> Result<Operation> {
+        self.record(context, objects, updates, None)
+    }
+
+    fn record(
+        &self,
+        context: &OpContext,
+        objects: Vec<(ObjectId, Vec<u8>)>,
+        updates: Vec<RefUpdate>,
+        undoes: Option<u64>,
+    ) -> Result<Operation> {
+        let last = self.store.backend().read_operations(1)?;
+        let seq = last.first().map_or(1, |(seq, _)| seq + 1);
+        let changes = updates
+            .iter()
+            .map(|u| RefChange {
+                name: u.name.clone(),
+                before: u.expected.clone(),
+                after: u.new.clone(),
+            })
+            .collect();
+        let operation = Operation {
+            seq,
+            context: context.clone(),
+            changes,
+            undoes,
+        };
+        let batch = Batch {
+            objects,
+            refs: updates,
+            operation: Some((seq, operation.encode())),
+        };
+        self.store.backend().write(batch, Durability::Synced)?;
+        Ok(operation)
+    }
+
+    /// Operations, newest first, at most `limit`.
+    pub fn operations(&self, limit: usize) -> Result<Vec<Operation>> {
+        Ok(oplog::read(self.store.backend(), limit)?)
+    }
+
+    /// The operation `undo` would revert: the newest one not already undone, where
+    /// an undo and the operation it reverted cancel out (so repeated undos walk back).
+    pub fn operation_to_undo(&self) -> Result<Operation> {
+        let mut cancelled = std::collections::HashSet::new();
+        for op in self.operations(usize::MAX)? {
+            if cancelled.contains(&op.seq) {
+                continue;
+            }
+            match op.undoes {
+                Some(target) => {
+                    cancelled.insert(target);
+                }
+                None if op.seq == 1 => return Err(Error::NothingToUndo),
+                None => return Ok(op),
+            }
+        }
+        Err(Error::NothingToUndo)
+    }
+
+    /// Restores the refs `target` changed to their values before it, as a new
+    /// operation. Refuses when one of those refs has moved since.
+    pub fn undo(&self, target: &Operation, context: &OpContext) -> Result<Operation> {
+        let mut updates = Vec::new();
+        for change in &target.changes {
+            let current = self.read_ref(&change.name)?;
+            if current != change.after {
+                return Err(Error::UndoConflict {
+                    seq: target.seq,
+                    name: change.name.clone(),
+                });
+            }
+            updates.push(RefUpdate {
+                name: change.name.clone(),
+                expected: current,
+                new: change.before.clone(),
+            });
+        }
+        self.record(context, Vec::new(), updates, Some(target.seq))
+    }
+}

@@ -1,0 +1,310 @@
+//! The object store: a [`Backend`] trait for raw storage and a typed [`Store`] on
+//! top that hashes, verifies and decodes.
+//!
+//! The backend is a trait in the spirit of jj's `Backend`, so storage can change
+//! without touching callers; [`RocksBackend`] is the implementation pg ships.
+
+mod rocks;
+
+pub use rocks::RocksBackend;
+
+use crate::id::{HashAlgorithm, IdPrefix, ObjectId};
+use crate::object::{self, Commit, DecodeError, Object, ObjectKind, Tree};
+use crate::refs::RefTarget;
+use std::sync::Arc;
+
+/// Errors from storage and from objects read out of it.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The storage engine failed (I/O, a corrupt file, a lock held by another process).
+    #[error("storage: {0}")]
+    Backend(String),
+    /// An object is not in the store.
+    #[error("object {0} is missing from the store")]
+    Missing(ObjectId),
+    /// The bytes stored under an id do not hash to it, or do not decode.
+    #[error("object {id} is corrupt: {reason}; run `pg fsck` to find every damaged object")]
+    Corrupt {
+        /// The id asked for.
+        id: ObjectId,
+        /// What is wrong.
+        reason: String,
+    },
+    /// An object has another kind than the caller needs.
+    #[error("object {id} is a {actual}, not a {expected}")]
+    WrongKind {
+        /// The id.
+        id: ObjectId,
+        /// The kind needed.
+        expected: ObjectKind,
+        /// The kind found.
+        actual: ObjectKind,
+    },
+    /// A ref changed under the operation (compare-and-swap failed).
+    #[error("ref {name} changed while this command ran; run it again")]
+    RefChanged {
+        /// The ref.
+        name: String,
+    },
+    /// A stored ref or operation does not decode.
+    #[error("stored {what} is corrupt: {reason}")]
+    CorruptRecord {
+        /// Which record.
+        what: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// A result with a store [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// How a write must survive a crash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Durability {
+    /// Logged and synced: on disk when `write` returns. For ref updates and what
+    /// they point at.
+    Synced,
+    /// Not logged: cheap for bulk object writes, and lost in a crash until
+    /// [`Backend::persist`] returns. Only for objects that nothing refers to yet.
+    Bulk,
+}
+
+/// A ref update made atomically with the rest of its batch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefUpdate {
+    /// The full ref name (`HEAD`, `refs/heads/main`).
+    pub name: String,
+    /// What the ref must hold for the update to apply (`None`: must not exist).
+    pub expected: Option<RefTarget>,
+    /// The new value (`None` deletes the ref).
+    pub new: Option<RefTarget>,
+}
+
+/// Writes that land together or not at all.
+#[derive(Default, Debug)]
+pub struct Batch {
+    /// Encoded objects keyed by id.
+    pub objects: Vec<(ObjectId, Vec<u8>)>,
+    /// Ref updates, checked before anything is written.
+    pub refs: Vec<RefUpdate>,
+    /// An operation log record: its sequence number and encoding.
+    pub operation: Option<(u64, Vec<u8>)>,
+}
+
+/// Raw storage: objects by id, refs by name, the operation log.
+///
+/// Implementations verify nothing about object bytes; [`Store`] does.
+pub trait Backend: Send + Sync {
+    /// The stored bytes under `id`.
+    fn read_object(&self, id: &ObjectId) -> Result<Option<Vec<u8>>>;
+    /// Whether `id` is stored.
+    fn has_object(&self, id: &ObjectId) -> Result<bool>;
+    /// Up to `limit` ids whose binary form starts with `leading`.
+    fn ids_with_prefix(&self, leading: &[u8], limit: usize) -> Result<Vec<ObjectId>>;
+    /// Visits every stored object's key and bytes (keys that are not ids included),
+    /// for fsck.
+    fn for_each_object(&self, visit: &mut dyn FnMut(&[u8], &[u8]) -> bool) -> Result<()>;
+    /// A ref's value.
+    fn read_ref(&self, name: &str) -> Result<Option<RefTarget>>;
+    /// Every ref whose name starts with `prefix`, sorted by name.
+    fn list_refs(&self, prefix: &str) -> Result<Vec<(String, RefTarget)>>;
+    /// Operation records from newest to oldest, at most `limit`.
+    fn read_operations(&self, limit: usize) -> Result<Vec<(u64, Vec<u8>)>>;
+    /// Applies a batch atomically, after checking every ref's expected value.
+    fn write(&self, batch: Batch, durability: Durability) -> Result<()>;
+    /// Makes every earlier [`Durability::Bulk`] write durable.
+    fn persist(&self) -> Result<()>;
+}
+
+/// The typed object store: hashes what it writes, verifies what it reads.
+#[derive(Clone)]
+pub struct Store {
+    backend: Arc<dyn Backend>,
+    algorithm: HashAlgorithm,
+}
+
+/// Why a prefix names no single object.
+#[derive(Debug, thiserror::Error)]
+pub enum PrefixError {
+    /// No object id starts with it.
+    #[error("no object id starts with '{0}'")]
+    Unknown(String),
+    /// Several do.
+    #[error("'{prefix}' is ambiguous: it starts {} ids ({}); give more digits", .candidates.len(), .candidates.iter().map(|c| c.short(crate::id::SHORT_ID_LEN + 4)).collect::<Vec<_>>().join(", "))]
+    Ambiguous {
+        /// The prefix.
+        prefix: String,
+        /// Some of the ids it matches.
+        candidates: Vec<ObjectId>,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] Error),
+}
+
+impl Store {
+    /// A store over `backend` that names new objects with `algorithm`.
+    pub fn new(backend: Arc<dyn Backend>, algorithm: HashAlgorithm) -> Self {
+        Store { backend, algorithm }
+    }
+
+    /// The raw backend, for refs and batches.
+    pub fn backend(&self) -> &dyn Backend {
+        self.backend.as_ref()
+    }
+
+    /// The hash function new objects are named with.
+    pub fn algorithm(&self) -> HashAlgorithm {
+        self.algorithm
+    }
+
+    /// Encodes `object` and returns its id and bytes, without writing.
+    pub fn prepare(&self, object: &Object) -> (ObjectId, Vec<u8>) {
+        let bytes = object.encode();
+        (self.algorithm.hash(&bytes), bytes)
+    }
+
+    /// Writes one object (logged and synced) and returns its id.
+    pub fn write(&self, object: &Object) -> Result<ObjectId> {
+        let (id, bytes) = self.prepare(object);
+        if !self.backend.has_object(&id)? {
+            let batch = Batch {
+                objects: vec![(id, bytes)],
+                ..Batch::default()
+            };
+            self.backend.write(batch, Durability::Synced)?;
+        }
+        Ok(id)
+    }
+
+    /// Reads and verifies an object's bytes.
+    pub fn read_raw(&self, id: &ObjectId) -> Result<Vec<u8>> {
+        let bytes = self.backend.read_object(id)?.ok_or(Error::Missing(*id))?;
+        if id.algorithm().hash(&bytes) != *id {
+            return Err(Error::Corrupt {
+                id: *id,
+                reason: "its bytes do not hash to its id".into(),
+            });
+        }
+        Ok(bytes)
+    }
+
+    /// Reads, verifies and decodes an object.
+    pub fn read(&self, id: &ObjectId) -> Result<Object> {
+        let bytes = self.read_raw(id)?;
+        Object::decode(&bytes).map_err(|e| corrupt(id, e))
+    }
+
+    /// The kind of a stored object.
+    pub fn kind(&self, id: &ObjectId) -> Result<ObjectKind> {
+        let bytes = self.read_raw(id)?;
+        object::split_header(&bytes)
+            .map(|(kind, _)| kind)
+            .map_err(|e| corrupt(id, e))
+    }
+
+    /// Reads a tree.
+    pub fn read_tree(&self, id: &ObjectId) -> Result<Tree> {
+        match self.read(id)? {
+            Object::Tree(tree) => Ok(tree),
+            other => Err(wrong_kind(id, ObjectKind::Tree, &other)),
+        }
+    }
+
+    /// Reads a commit.
+    pub fn read_commit(&self, id: &ObjectId) -> Result<Commit> {
+        match self.read(id)? {
+            Object::Commit(commit) => Ok(commit),
+            other => Err(wrong_kind(id, ObjectKind::Commit, &other)),
+        }
+    }
+
+    /// Reads a blob's contents.
+    pub fn read_blob(&self, id: &ObjectId) -> Result<Vec<u8>> {
+        match self.read(id)? {
+            Object::Blob(data) => Ok(data),
+            other => Err(wrong_kind(id, ObjectKind::Blob, &other)),
+        }
+    }
+
+    /// The one object whose id starts with `prefix`.
+    pub fn resolve_prefix(&self, prefix: &IdPrefix) -> Result<ObjectId, PrefixError> {
+        let candidates: Vec<ObjectId> = self
+            .backend
+            .ids_with_prefix(&prefix.leading_bytes(), 64)?
+            .into_iter()
+            .filter(|id| prefix.matches(id))
+            .take(5)
+            .collect();
+        match candidates.as_slice() {
+            [] => Err(PrefixError::Unknown(prefix.as_str().to_owned())),
+            [one] => Ok(*one),
+            _ => Err(PrefixError::Ambiguous {
+                prefix: prefix.as_str().to_owned(),
+                candidates,
+            }),
+        }
+    }
+}
+
+fn corrupt(id: &ObjectId, e: DecodeError) -> Error {
+    Error::Corrupt {
+        id: *id,
+        reason: e.to_string(),
+    }
+}
+
+fn wrong_kind(id: &ObjectId, expected: ObjectKind, found: &Object) -> Error {
+    Error::WrongKind {
+        id: *id,
+        expected,
+        actual: found.kind(),
+    }
+}
+
+/// Collects objects and writes them in large unlogged batches; [`BulkWriter::finish`]
+/// makes them durable. For `add` and imports, where thousands of objects are written
+/// before anything refers to them.
+pub struct BulkWriter<'s> {
+    store: &'s Store,
+    pending: Batch,
+    pending_bytes: usize,
+}
+
+impl<'s> BulkWriter<'s> {
+    const FLUSH_BYTES: usize = 32 << 20;
+
+    /// A writer into `store`.
+    pub fn new(store: &'s Store) -> Self {
+        BulkWriter {
+            store,
+            pending: Batch::default(),
+            pending_bytes: 0,
+        }
+    }
+
+    /// Adds an object given its kind and body; returns its id.
+    pub fn add(&mut self, kind: ObjectKind, body: &[u8]) -> Result<ObjectId> {
+        let bytes = object::encode_with_header(kind, body);
+        let id = self.store.algorithm.hash(&bytes);
+        self.pending_bytes += bytes.len();
+        self.pending.objects.push((id, bytes));
+        if self.pending_bytes >= Self::FLUSH_BYTES {
+            self.write_pending()?;
+        }
+        Ok(id)
+    }
+
+    fn write_pending(&mut self) -> Result<()> {
+        let batch = std::mem::take(&mut self.pending);
+        self.pending_bytes = 0;
+        self.store.backend.write(batch, Durability::Bulk)
+    }
+
+    /// Writes what is pending and makes every object durable.
+    pub fn finish(mut self) -> Result<()> {
+        self.write_pending()?;
+        self.store.backend.persist()
+    }
+}

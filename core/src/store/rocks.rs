@@ -1,0 +1,210 @@
+//! The RocksDB backend: one database per repository, a column family per record kind.
+
+use super::{Backend, Batch, Durability, Error, Result};
+use crate::id::ObjectId;
+use crate::refs::RefTarget;
+use rocksdb::{
+    BlockBasedOptions, ColumnFamilyDescriptor, DBCompressionType, Direction, IteratorMode, Options,
+    WriteBatch, WriteOptions, DB,
+};
+use std::path::Path;
+use std::sync::Mutex;
+
+const OBJECTS: &str = "objects";
+const REFS: &str = "refs";
+const OPLOG: &str = "oplog";
+
+/// Objects, refs and the operation log in one RocksDB database.
+///
+/// Objects compress with zstd; ref updates are checked and written under a lock so
+/// compare-and-swap holds within the process, and RocksDB's own lock file keeps
+/// other processes out while it is open.
+pub struct RocksBackend {
+    db: DB,
+    write_lock: Mutex<()>,
+}
+
+fn backend_error(e: rocksdb::Error) -> Error {
+    let text = e.into_string();
+    if text.contains("lock") && text.contains("LOCK") {
+        Error::Backend(format!(
+            "another pg process has this repository open ({text}); wait for it to finish"
+        ))
+    } else {
+        Error::Backend(text)
+    }
+}
+
+impl RocksBackend {
+    /// Opens (or creates, with `create`) the database in `path`.
+    pub fn open(path: &Path, create: bool) -> Result<Self> {
+        let mut db_options = Options::default();
+        db_options.create_if_missing(create);
+        db_options.create_missing_column_families(true);
+        db_options.set_max_background_jobs(2);
+        db_options.set_keep_log_file_num(2);
+        db_options.set_paranoid_checks(true);
+
+        let mut objects = Options::default();
+        objects.set_compression_type(DBCompressionType::Zstd);
+        objects.set_write_buffer_size(128 << 20);
+        let mut table = BlockBasedOptions::default();
+        table.set_block_size(64 << 10);
+        table.set_bloom_filter(10.0, false);
+        objects.set_block_based_table_factory(&table);
+
+        let cfs = vec![
+            ColumnFamilyDescriptor::new(OBJECTS, objects),
+            ColumnFamilyDescriptor::new(REFS, Options::default()),
+            ColumnFamilyDescriptor::new(OPLOG, Options::default()),
+        ];
+        let db = DB::open_cf_descriptors(&db_options, path, cfs).map_err(backend_error)?;
+        Ok(RocksBackend {
+            db,
+            write_lock: Mutex::new(()),
+        })
+    }
+
+    fn cf(&self, name: &str) -> &rocksdb::ColumnFamily {
+        self.db
+            .cf_handle(name)
+            .expect("column families are created at open")
+    }
+}
+
+impl Backend for RocksBackend {
+    fn read_object(&self, id: &ObjectId) -> Result<Option<Vec<u8>>> {
+        self.db
+            .get_cf(self.cf(OBJECTS), id.as_bytes())
+            .map_err(backend_error)
+    }
+
+    fn has_object(&self, id: &ObjectId) -> Result<bool> {
+        let cf = self.cf(OBJECTS);
+        if !self.db.key_may_exist_cf(cf, id.as_bytes()) {
+            return Ok(false);
+        }
+        Ok(self
+            .db
+            .get_pinned_cf(cf, id.as_bytes())
+            .map_err(backend_error)?
+            .is_some())
+    }
+
+    fn ids_with_prefix(&self, leading: &[u8], limit: usize) -> Result<Vec<ObjectId>> {
+        let mut ids = Vec::new();
+        let iter = self.db.iterator_cf(
+            self.cf(OBJECTS),
+            IteratorMode::From(leading, Direction::Forward),
+        );
+        for item in iter {
+            let (key, _) = item.map_err(backend_error)?;
+            if !key.starts_with(leading) || ids.len() == limit {
+                break;
+            }
+            if let Ok(id) = ObjectId::from_bytes(&key) {
+                ids.push(id);
+            }
+        }
+        Ok(ids)
+    }
+
+    fn for_each_object(&self, visit: &mut dyn FnMut(&[u8], &[u8]) -> bool) -> Result<()> {
+        for item in self.db.iterator_cf(self.cf(OBJECTS), IteratorMode::Start) {
+            let (key, value) = item.map_err(backend_error)?;
+            if !visit(&key, &value) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn read_ref(&self, name: &str) -> Result<Option<RefTarget>> {
+        let Some(bytes) = self
+            .db
+            .get_cf(self.cf(REFS), name.as_bytes())
+            .map_err(backend_error)?
+        else {
+            return Ok(None);
+        };
+        decode_ref(name, &bytes).map(Some)
+    }
+
+    fn list_refs(&self, prefix: &str) -> Result<Vec<(String, RefTarget)>> {
+        let mode = IteratorMode::From(prefix.as_bytes(), Direction::Forward);
+        let mut refs = Vec::new();
+        for item in self.db.iterator_cf(self.cf(REFS), mode) {
+            let (key, value) = item.map_err(backend_error)?;
+            if !key.starts_with(prefix.as_bytes()) {
+                break;
+            }
+            let name = String::from_utf8_lossy(&key).into_owned();
+            let target = decode_ref(&name, &value)?;
+            refs.push((name, target));
+        }
+        Ok(refs)
+    }
+
+    fn read_operations(&self, limit: usize) -> Result<Vec<(u64, Vec<u8>)>> {
+        let mut ops = Vec::new();
+        for item in self
+            .db
+            .iterator_cf(self.cf(OPLOG), IteratorMode::End)
+            .take(limit)
+        {
+            let (key, value) = item.map_err(backend_error)?;
+            let seq: [u8; 8] = key.as_ref().try_into().map_err(|_| Error::CorruptRecord {
+                what: "operation key".into(),
+                reason: format!("{} bytes, not 8", key.len()),
+            })?;
+            ops.push((u64::from_be_bytes(seq), value.into_vec()));
+        }
+        Ok(ops)
+    }
+
+    fn write(&self, batch: Batch, durability: Durability) -> Result<()> {
+        let _guard = self
+            .write_lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        for update in &batch.refs {
+            if self.read_ref(&update.name)? != update.expected {
+                return Err(Error::RefChanged {
+                    name: update.name.clone(),
+                });
+            }
+        }
+        let mut wb = WriteBatch::default();
+        let objects = self.cf(OBJECTS);
+        for (id, bytes) in &batch.objects {
+            wb.put_cf(objects, id.as_bytes(), bytes);
+        }
+        let refs = self.cf(REFS);
+        for update in &batch.refs {
+            match &update.new {
+                Some(target) => wb.put_cf(refs, update.name.as_bytes(), target.encode()),
+                None => wb.delete_cf(refs, update.name.as_bytes()),
+            }
+        }
+        if let Some((seq, bytes)) = &batch.operation {
+            wb.put_cf(self.cf(OPLOG), seq.to_be_bytes(), bytes);
+        }
+        let mut options = WriteOptions::default();
+        match durability {
+            Durability::Synced => options.set_sync(true),
+            Durability::Bulk => options.disable_wal(true),
+        }
+        self.db.write_opt(wb, &options).map_err(backend_error)
+    }
+
+    fn persist(&self) -> Result<()> {
+        self.db.flush_cf(self.cf(OBJECTS)).map_err(backend_error)
+    }
+}
+
+fn decode_ref(name: &str, bytes: &[u8]) -> Result<RefTarget> {
+    RefTarget::decode(bytes).map_err(|reason| Error::CorruptRecord {
+        what: format!("ref {name}"),
+        reason,
+    })
+}
