@@ -1,1 +1,106 @@
-fn main() {}
+//! `pg`: the command-line front end. It parses arguments, calls pg's libraries and
+//! prints what they return; the logic lives in the libraries.
+
+mod commands;
+mod context;
+mod render;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// pg: PromiseGrid's version-control and merge engine.
+#[derive(Parser, Debug)]
+#[command(name = "pg", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Run as if pg was started in this directory.
+    #[arg(short = 'C', global = true, value_name = "DIR")]
+    directory: Option<PathBuf>,
+    /// When to colour output.
+    #[arg(long, global = true, value_enum, default_value_t = render::ColorChoice::Auto)]
+    color: render::ColorChoice,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Create an empty repository.
+    Init(commands::init::Args),
+    /// Stage files (new, changed or deleted) for the next commit.
+    Add(commands::stage::AddArgs),
+    /// Remove files from the index and the working copy.
+    Rm(commands::stage::RmArgs),
+    /// Move or rename a tracked file or directory.
+    Mv(commands::stage::MvArgs),
+    /// Show staged, unstaged and untracked changes.
+    Status(commands::status::Args),
+    /// Show changes as a unified diff.
+    Diff(commands::diff::Args),
+    /// Record the staged snapshot as a new commit.
+    Commit(commands::commit::Args),
+    /// Show the history.
+    Log(commands::log::LogArgs),
+    /// Show a commit (with its diff), tag, tree or blob.
+    Show(commands::log::ShowArgs),
+    /// List, create or delete branches.
+    Branch(commands::branch::BranchArgs),
+    /// Switch the working copy to a branch.
+    Switch(commands::branch::SwitchArgs),
+    /// List, create or delete tags.
+    Tag(commands::branch::TagArgs),
+    /// Print an object's kind or contents.
+    CatObject(commands::plumbing::CatObjectArgs),
+    /// Print the ids that revisions name.
+    RevParse(commands::plumbing::RevParseArgs),
+    /// Verify the integrity of every object, ref and operation.
+    Fsck(commands::plumbing::FsckArgs),
+    /// Get or set a configuration value.
+    Config(commands::plumbing::ConfigArgs),
+    /// Inspect the operation log.
+    Op(commands::oplog::OpArgs),
+    /// Undo the last operation (repeat to go further back).
+    Undo,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let context = match context::Context::new(cli.directory.as_deref(), cli.color) {
+        Ok(context) => context,
+        Err(e) => return report(e),
+    };
+    let result = match cli.command {
+        Command::Init(args) => commands::init::run(&context, args),
+        Command::Add(args) => commands::stage::add(&context, args),
+        Command::Rm(args) => commands::stage::rm(&context, args),
+        Command::Mv(args) => commands::stage::mv(&context, args),
+        Command::Status(args) => commands::status::run(&context, args),
+        Command::Diff(args) => commands::diff::run(&context, args),
+        Command::Commit(args) => commands::commit::run(&context, args),
+        Command::Log(args) => commands::log::log(&context, args),
+        Command::Show(args) => commands::log::show(&context, args),
+        Command::Branch(args) => commands::branch::branch(&context, args),
+        Command::Switch(args) => commands::branch::switch(&context, args),
+        Command::Tag(args) => commands::branch::tag(&context, args),
+        Command::CatObject(args) => commands::plumbing::cat_object(&context, args),
+        Command::RevParse(args) => commands::plumbing::rev_parse(&context, args),
+        Command::Fsck(args) => commands::plumbing::fsck(&context, args),
+        Command::Config(args) => commands::plumbing::config(&context, args),
+        Command::Op(args) => commands::oplog::op(&context, args),
+        Command::Undo => commands::oplog::undo(&context),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => report(e),
+    }
+}
+
+/// Prints an error as one line (with its causes) and fails.
+fn report(error: anyhow::Error) -> ExitCode {
+    // A closed pipe (`pg log | head`) is not an error worth a message.
+    if error.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) {
+        return ExitCode::SUCCESS;
+    }
+    eprintln!("error: {error:#}");
+    ExitCode::FAILURE
+}

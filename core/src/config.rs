@@ -43,21 +43,12 @@ impl Config {
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-            Err(source) => {
-                return Err(Error::Io {
-                    path: path.to_owned(),
-                    source,
-                })
-            }
+            Err(source) => return Err(Error::Io { path: path.to_owned(), source }),
         };
-        let table = text.parse::<toml::Table>().map_err(|e| Error::Parse {
-            path: path.to_owned(),
-            reason: e.to_string(),
-        })?;
-        Ok(Config {
-            path: path.to_owned(),
-            table,
-        })
+        let table = text
+            .parse::<toml::Table>()
+            .map_err(|e| Error::Parse { path: path.to_owned(), reason: e.to_string() })?;
+        Ok(Config { path: path.to_owned(), table })
     }
 
     fn split(key: &str) -> Result<(&str, &str), Error> {
@@ -80,10 +71,7 @@ impl Config {
     /// Sets `section.name` and writes the file (atomically, through a rename).
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), Error> {
         let (section, name) = Self::split(key)?;
-        let entry = self
-            .table
-            .entry(section)
-            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let entry = self.table.entry(section).or_insert_with(|| toml::Value::Table(toml::Table::new()));
         if !entry.is_table() {
             *entry = toml::Value::Table(toml::Table::new());
         }
@@ -93,10 +81,7 @@ impl Config {
     }
 
     fn save(&self) -> Result<(), Error> {
-        let io = |source| Error::Io {
-            path: self.path.clone(),
-            source,
-        };
+        let io = |source| Error::Io { path: self.path.clone(), source };
         if let Some(dir) = self.path.parent() {
             std::fs::create_dir_all(dir).map_err(io)?;
         }
@@ -115,14 +100,7 @@ mod tests {
         let mut config = Config::load(&path).unwrap();
         assert_eq!(config.get("user.name").unwrap(), None);
         config.set("user.name", "A U Thor").unwrap();
-        assert_eq!(
-            Config::load(&path)
-                .unwrap()
-                .get("user.name")
-                .unwrap()
-                .as_deref(),
-            Some("A U Thor")
-        );
+        assert_eq!(Config::load(&path).unwrap().get("user.name").unwrap().as_deref(), Some("A U Thor"));
         assert!(matches!(config.get("nodot"), Err(Error::BadKey(_))));
     }
 

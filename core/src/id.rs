@@ -72,10 +72,7 @@ impl fmt::Display for HashAlgorithm {
 impl FromStr for HashAlgorithm {
     type Err = IdError;
     fn from_str(s: &str) -> Result<Self, IdError> {
-        Self::ALL
-            .into_iter()
-            .find(|a| a.name() == s)
-            .ok_or_else(|| IdError::UnknownAlgorithm(s.to_owned()))
+        Self::ALL.into_iter().find(|a| a.name() == s).ok_or_else(|| IdError::UnknownAlgorithm(s.to_owned()))
     }
 }
 
@@ -101,9 +98,7 @@ impl Hasher {
     /// Ends the hash and returns the id.
     pub fn finish(self) -> ObjectId {
         match self {
-            Hasher::Blake3(h) => {
-                ObjectId::from_digest(HashAlgorithm::Blake3, h.finalize().as_bytes())
-            }
+            Hasher::Blake3(h) => ObjectId::from_digest(HashAlgorithm::Blake3, h.finalize().as_bytes()),
             Hasher::Sha2_256(h) => {
                 ObjectId::from_digest(HashAlgorithm::Sha2_256, &sha2::Digest::finalize(*h))
             }
@@ -159,23 +154,15 @@ impl ObjectId {
 
     fn from_multihash(mh: &multihash::Multihash<64>) -> Self {
         let mut bytes = [0u8; MAX_ID_LEN];
-        let written = mh
-            .write(&mut bytes[..])
-            .expect("a 64-byte multihash fits MAX_ID_LEN");
-        ObjectId {
-            bytes,
-            len: written as u8,
-        }
+        let written = mh.write(&mut bytes[..]).expect("a 64-byte multihash fits MAX_ID_LEN");
+        ObjectId { bytes, len: written as u8 }
     }
 
     /// Parses the binary multihash form, as keys in the store and ids in objects.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, IdError> {
         let (id, used) = Self::read_prefix(bytes)?;
         if used != bytes.len() {
-            return Err(IdError::Malformed(format!(
-                "{} trailing bytes",
-                bytes.len() - used
-            )));
+            return Err(IdError::Malformed(format!("{} trailing bytes", bytes.len() - used)));
         }
         Ok(id)
     }
@@ -184,15 +171,11 @@ impl ObjectId {
     /// Multihashes delimit themselves, which is what lets trees store them raw.
     pub fn read_prefix(bytes: &[u8]) -> Result<(Self, usize), IdError> {
         let mut reader = bytes;
-        let mh = multihash::Multihash::<64>::read(&mut reader)
-            .map_err(|e| IdError::Malformed(e.to_string()))?;
-        let algorithm =
-            HashAlgorithm::from_code(mh.code()).ok_or(IdError::UnsupportedCode(mh.code()))?;
+        let mh =
+            multihash::Multihash::<64>::read(&mut reader).map_err(|e| IdError::Malformed(e.to_string()))?;
+        let algorithm = HashAlgorithm::from_code(mh.code()).ok_or(IdError::UnsupportedCode(mh.code()))?;
         if mh.size() != 32 {
-            return Err(IdError::WrongLength {
-                algorithm,
-                len: mh.size() as usize,
-            });
+            return Err(IdError::WrongLength { algorithm, len: mh.size() as usize });
         }
         Ok((Self::from_multihash(&mh), bytes.len() - reader.len()))
     }
@@ -265,9 +248,7 @@ impl IdPrefix {
         let ok = text.len() >= Self::MIN_LEN
             && text.len() <= MAX_ID_LEN * 2
             && text.bytes().all(|b| b.is_ascii_hexdigit());
-        ok.then(|| IdPrefix {
-            text: text.to_ascii_lowercase(),
-        })
+        ok.then(|| IdPrefix { text: text.to_ascii_lowercase() })
     }
 
     /// The whole bytes the prefix fixes (an odd last digit is left to [`IdPrefix::matches`]).
@@ -304,10 +285,7 @@ pub fn hex_decode(text: &str) -> Option<Vec<u8>> {
         return None;
     }
     let nibble = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
-    text.as_bytes()
-        .chunks(2)
-        .map(|pair| Some(nibble(pair[0])? << 4 | nibble(pair[1])?))
-        .collect()
+    text.as_bytes().chunks(2).map(|pair| Some(nibble(pair[0])? << 4 | nibble(pair[1])?)).collect()
 }
 
 #[cfg(test)]
@@ -318,32 +296,20 @@ mod tests {
     #[test]
     fn blake3_id_of_empty_input_matches_reference_digest() {
         let id = HashAlgorithm::Blake3.hash(b"");
-        assert_eq!(
-            id.to_hex(),
-            "1e20af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262"
-        );
+        assert_eq!(id.to_hex(), "1e20af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262");
         assert_eq!(id.algorithm(), HashAlgorithm::Blake3);
     }
 
     #[test]
     fn sha256_id_of_abc_matches_fips_vector() {
         let id = HashAlgorithm::Sha2_256.hash(b"abc");
-        assert_eq!(
-            id.to_hex(),
-            "1220ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
+        assert_eq!(id.to_hex(), "1220ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 
     #[test]
     fn rejects_unknown_codes_and_bad_lengths() {
-        assert_eq!(
-            ObjectId::from_str("1102abcd"),
-            Err(IdError::UnsupportedCode(0x11))
-        );
-        assert!(matches!(
-            ObjectId::from_str("1e02abcd"),
-            Err(IdError::WrongLength { .. })
-        ));
+        assert_eq!(ObjectId::from_str("1102abcd"), Err(IdError::UnsupportedCode(0x11)));
+        assert!(matches!(ObjectId::from_str("1e02abcd"), Err(IdError::WrongLength { .. })));
         assert!(matches!(ObjectId::from_str("xyz"), Err(IdError::NotHex(_))));
     }
 

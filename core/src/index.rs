@@ -17,7 +17,7 @@ pub enum Error {
     #[error("index file: {0}")]
     Io(#[from] std::io::Error),
     /// The file is damaged.
-    #[error("the index file is corrupt ({0}); remove .pg/index and run `pg reset` or `pg add -A` to rebuild it")]
+    #[error("the index file is corrupt ({0}); remove .pg/index and run `pg add -A` to rebuild it")]
     Corrupt(String),
     /// Reading trees from the store failed.
     #[error(transparent)]
@@ -89,18 +89,13 @@ const MAGIC: &[u8; 4] = b"PGIX";
 const VERSION: u32 = 1;
 
 fn parent_dirs(path: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let slashes = path
-        .iter()
-        .enumerate()
-        .filter(|(_, b)| **b == b'/')
-        .map(|(i, _)| &path[..i]);
+    let slashes = path.iter().enumerate().filter(|(_, b)| **b == b'/').map(|(i, _)| &path[..i]);
     std::iter::once(&path[..0]).chain(slashes)
 }
 
 /// Whether `path` is `dir` or inside it (`dir` empty means everything).
 pub fn is_within(path: &[u8], dir: &[u8]) -> bool {
-    dir.is_empty()
-        || (path.starts_with(dir) && (path.len() == dir.len() || path[dir.len()] == b'/'))
+    dir.is_empty() || (path.starts_with(dir) && (path.len() == dir.len() || path[dir.len()] == b'/'))
 }
 
 impl Index {
@@ -136,8 +131,7 @@ impl Index {
     }
 
     fn position(&self, path: &[u8]) -> Result<usize, usize> {
-        self.entries
-            .binary_search_by(|e| e.path.as_slice().cmp(path))
+        self.entries.binary_search_by(|e| e.path.as_slice().cmp(path))
     }
 
     /// The entry at `path`.
@@ -164,10 +158,7 @@ impl Index {
         let mut prefix = path.to_vec();
         prefix.push(b'/');
         let start = self.position(&prefix).unwrap_or_else(|i| i);
-        let len = self.entries[start..]
-            .iter()
-            .take_while(|e| e.path.starts_with(&prefix))
-            .count();
+        let len = self.entries[start..].iter().take_while(|e| e.path.starts_with(&prefix)).count();
         start..start + len
     }
 
@@ -238,33 +229,33 @@ impl Index {
             if entry.mode.kind() == crate::object::EntryKind::Tree {
                 self.add_tree(store, &entry.id, path)?;
             } else {
-                self.entries.push(IndexEntry {
-                    path,
-                    mode: entry.mode,
-                    id: entry.id,
-                    stat: Stat::default(),
-                });
+                self.entries.push(IndexEntry { path, mode: entry.mode, id: entry.id, stat: Stat::default() });
             }
         }
         Ok(())
     }
 
-    /// Computes the tree of the staged snapshot. Directories whose tree is cached
-    /// are not rebuilt; new tree objects are returned for the caller to write.
-    pub fn write_tree(&mut self, store: &Store) -> (ObjectId, Vec<(ObjectId, Vec<u8>)>) {
-        let mut new_objects = Vec::new();
-        let entries = std::mem::take(&mut self.entries);
-        let root = self.build_tree(store, &entries, &[], &mut new_objects);
-        self.entries = entries;
-        (root, new_objects)
+    /// Computes the tree of the staged snapshot without changing the index.
+    /// Directories whose tree is cached are not rebuilt. The new tree objects are
+    /// returned for the caller to store; once they are stored,
+    /// [`Index::remember_trees`] caches them.
+    pub fn write_tree(&self, store: &Store) -> TreeBuild {
+        let mut build = TreeBuild { root: None, objects: Vec::new(), trees: Vec::new() };
+        build.root = Some(self.build_tree(store, &self.entries, &[], &mut build));
+        build
+    }
+
+    /// Caches the trees of `build`, whose objects the caller has stored.
+    pub fn remember_trees(&mut self, build: TreeBuild) {
+        self.trees.extend(build.trees);
     }
 
     fn build_tree(
-        &mut self,
+        &self,
         store: &Store,
         entries: &[IndexEntry],
         dir: &[u8],
-        out: &mut Vec<(ObjectId, Vec<u8>)>,
+        build: &mut TreeBuild,
     ) -> ObjectId {
         if let Some(id) = self.trees.get(dir) {
             return *id;
@@ -277,34 +268,39 @@ impl Index {
             match rest.iter().position(|&b| b == b'/') {
                 None => {
                     let e = &entries[i];
-                    tree.entries.push(TreeEntry {
-                        mode: e.mode,
-                        name: rest.to_vec(),
-                        id: e.id,
-                    });
+                    tree.entries.push(TreeEntry { mode: e.mode, name: rest.to_vec(), id: e.id });
                     i += 1;
                 }
                 Some(slash) => {
                     let sub = entries[i].path[..prefix_len + slash].to_vec();
-                    let len = entries[i..]
-                        .iter()
-                        .take_while(|e| is_within(&e.path, &sub))
-                        .count();
-                    let id = self.build_tree(store, &entries[i..i + len], &sub, out);
-                    tree.entries.push(TreeEntry {
-                        mode: Mode::TREE,
-                        name: rest[..slash].to_vec(),
-                        id,
-                    });
+                    let len = entries[i..].iter().take_while(|e| is_within(&e.path, &sub)).count();
+                    let id = self.build_tree(store, &entries[i..i + len], &sub, build);
+                    tree.entries.push(TreeEntry { mode: Mode::TREE, name: rest[..slash].to_vec(), id });
                     i += len;
                 }
             }
         }
         tree.sort();
         let (id, bytes) = store.prepare(&Object::Tree(tree));
-        out.push((id, bytes));
-        self.trees.insert(dir.to_vec(), id);
+        build.objects.push((id, bytes));
+        build.trees.push((dir.to_vec(), id));
         id
+    }
+}
+
+/// The trees of a staged snapshot, computed by [`Index::write_tree`].
+#[derive(Debug)]
+pub struct TreeBuild {
+    root: Option<ObjectId>,
+    /// Tree objects not cached before, encoded, for the caller to store.
+    pub objects: Vec<(ObjectId, Vec<u8>)>,
+    trees: Vec<(Vec<u8>, ObjectId)>,
+}
+
+impl TreeBuild {
+    /// The root tree's id.
+    pub fn root(&self) -> ObjectId {
+        self.root.expect("set by write_tree")
     }
 }
 
@@ -388,10 +384,7 @@ impl<'a> Reader<'a> {
 }
 
 fn decode(bytes: &[u8]) -> Result<Index, Error> {
-    let body_len = bytes
-        .len()
-        .checked_sub(32)
-        .ok_or_else(|| Error::Corrupt("too short".into()))?;
+    let body_len = bytes.len().checked_sub(32).ok_or_else(|| Error::Corrupt("too short".into()))?;
     let (body, checksum) = bytes.split_at(body_len);
     if blake3::hash(body).as_bytes() != checksum {
         return Err(Error::Corrupt("checksum mismatch".into()));
@@ -415,12 +408,7 @@ fn decode(bytes: &[u8]) -> Result<Index, Error> {
             ino: r.u64()?,
             dev: r.u64()?,
         };
-        entries.push(IndexEntry {
-            path,
-            mode,
-            id,
-            stat,
-        });
+        entries.push(IndexEntry { path, mode, id, stat });
     }
     if !entries.windows(2).all(|w| w[0].path < w[1].path) {
         return Err(Error::Corrupt("entries out of order".into()));
@@ -443,11 +431,7 @@ mod tests {
             path: path.as_bytes().to_vec(),
             mode: Mode::FILE,
             id: crate::HashAlgorithm::Blake3.hash(&[seed]),
-            stat: Stat {
-                mtime_s: seed as i64,
-                size: 3,
-                ..Stat::default()
-            },
+            stat: Stat { mtime_s: seed as i64, size: 3, ..Stat::default() },
         }
     }
 
@@ -471,11 +455,7 @@ mod tests {
         for p in ["a-b", "a/x", "a/y/z", "a.c", "ab"] {
             index.upsert(entry(p, 0));
         }
-        let within: Vec<_> = index
-            .entries_within(b"a")
-            .iter()
-            .map(|e| e.path.clone())
-            .collect();
+        let within: Vec<_> = index.entries_within(b"a").iter().map(|e| e.path.clone()).collect();
         assert_eq!(within, vec![b"a/x".to_vec(), b"a/y/z".to_vec()]);
         assert!(index.has_dir(b"a/y"));
         assert!(!index.has_dir(b"a-b"));

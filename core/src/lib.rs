@@ -6,15 +6,21 @@
 //! [`index`], [`worktree`]). Nothing here prints or reads the terminal; the CLI does.
 #![warn(missing_docs)]
 
+pub mod commit;
 pub mod config;
+pub mod diff;
+pub mod fsck;
 mod fsutil;
+pub mod history;
 pub mod id;
 pub mod index;
 pub mod object;
 pub mod oplog;
 pub mod refs;
 pub mod repo;
+pub mod revision;
 pub mod store;
+pub mod worktree;
 
 pub use id::{HashAlgorithm, ObjectId};
 pub use repo::Repository;

@@ -54,10 +54,8 @@ impl Operation {
 
     /// Decodes a stored record.
     pub fn decode(seq: u64, bytes: &[u8]) -> Result<Operation> {
-        let mut op: Operation = ciborium::from_reader(bytes).map_err(|e| Error::CorruptRecord {
-            what: format!("operation {seq}"),
-            reason: e.to_string(),
-        })?;
+        let mut op: Operation = ciborium::from_reader(bytes)
+            .map_err(|e| Error::CorruptRecord { what: format!("operation {seq}"), reason: e.to_string() })?;
         op.seq = seq;
         Ok(op)
     }
@@ -65,11 +63,7 @@ impl Operation {
 
 /// Reads the newest `limit` operations, newest first.
 pub fn read(backend: &dyn crate::store::Backend, limit: usize) -> Result<Vec<Operation>> {
-    backend
-        .read_operations(limit)?
-        .into_iter()
-        .map(|(seq, bytes)| Operation::decode(seq, &bytes))
-        .collect()
+    backend.read_operations(limit)?.into_iter().map(|(seq, bytes)| Operation::decode(seq, &bytes)).collect()
 }
 
 #[cfg(test)]
@@ -81,11 +75,7 @@ mod tests {
         let id = crate::HashAlgorithm::Blake3.hash(b"c");
         let op = Operation {
             seq: 7,
-            context: OpContext {
-                command: "commit -m x".into(),
-                user: "A <a@x>".into(),
-                time: 1_700_000_000,
-            },
+            context: OpContext { command: "commit -m x".into(), user: "A <a@x>".into(), time: 1_700_000_000 },
             changes: vec![RefChange {
                 name: "refs/heads/main".into(),
                 before: None,

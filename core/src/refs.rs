@@ -33,10 +33,7 @@ impl RefTarget {
         let text = std::str::from_utf8(bytes).map_err(|_| "not UTF-8".to_owned())?;
         match text.strip_prefix("ref: ") {
             Some(name) => Ok(RefTarget::Symbolic(name.to_owned())),
-            None => text
-                .parse()
-                .map(RefTarget::Object)
-                .map_err(|e| e.to_string()),
+            None => text.parse().map(RefTarget::Object).map_err(|e| e.to_string()),
         }
     }
 
@@ -85,36 +82,23 @@ pub struct InvalidName {
 
 /// Checks a short branch or tag name against git's `check-ref-format` rules.
 pub fn check_name(name: &str, what: &'static str) -> Result<(), InvalidName> {
-    let fail = |why| {
-        Err(InvalidName {
-            name: name.to_owned(),
-            what,
-            why,
-        })
-    };
+    let fail = |why| Err(InvalidName { name: name.to_owned(), what, why });
     if name.is_empty() {
         return fail("it is empty");
     }
     if name == "@" || name == HEAD {
         return fail("it is reserved");
     }
-    if name
-        .bytes()
-        .any(|b| b.is_ascii_control() || b" ~^:?*[\\".contains(&b))
-    {
+    if name.bytes().any(|b| b.is_ascii_control() || b" ~^:?*[\\".contains(&b)) {
         return fail("it contains a space, a control character or one of ~^:?*[\\");
     }
     if name.contains("..") || name.contains("@{") || name.contains("//") {
         return fail("it contains '..', '@{' or '//'");
     }
-    if name.starts_with('/') || name.ends_with('/') || name.ends_with('.') || name.starts_with('-')
-    {
+    if name.starts_with('/') || name.ends_with('/') || name.ends_with('.') || name.starts_with('-') {
         return fail("it starts with '/' or '-', or ends with '/' or '.'");
     }
-    if name
-        .split('/')
-        .any(|part| part.starts_with('.') || part.ends_with(".lock"))
-    {
+    if name.split('/').any(|part| part.starts_with('.') || part.ends_with(".lock")) {
         return fail("a component starts with '.' or ends with '.lock'");
     }
     Ok(())
@@ -127,10 +111,7 @@ mod tests {
     #[test]
     fn ref_values_round_trip() {
         let id = crate::HashAlgorithm::Blake3.hash(b"x");
-        for target in [
-            RefTarget::Object(id),
-            RefTarget::Symbolic("refs/heads/main".into()),
-        ] {
+        for target in [RefTarget::Object(id), RefTarget::Symbolic("refs/heads/main".into())] {
             assert_eq!(RefTarget::decode(&target.encode()).unwrap(), target);
         }
         assert!(RefTarget::decode(b"garbage").is_err());
@@ -141,9 +122,7 @@ mod tests {
         for good in ["main", "feature/x", "v1.0", "a-b_c"] {
             assert!(check_name(good, "branch").is_ok(), "{good}");
         }
-        for bad in [
-            "", "a..b", "a b", "x.lock", "-x", "a/", ".hidden", "a/.b", "HEAD", "a~1", "a:b",
-        ] {
+        for bad in ["", "a..b", "a b", "x.lock", "-x", "a/", ".hidden", "a/.b", "HEAD", "a~1", "a:b"] {
             assert!(check_name(bad, "branch").is_err(), "{bad}");
         }
     }

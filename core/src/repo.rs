@@ -65,10 +65,7 @@ pub struct InitOptions {
 
 impl Default for InitOptions {
     fn default() -> Self {
-        InitOptions {
-            hash: HashAlgorithm::default(),
-            default_branch: "main".into(),
-        }
+        InitOptions { hash: HashAlgorithm::default(), default_branch: "main".into() }
     }
 }
 
@@ -98,12 +95,22 @@ impl Head {
     /// The short branch name, when on a branch.
     pub fn branch(&self) -> Option<&str> {
         match self {
-            Head::Branch { name, .. } => {
-                Some(name.strip_prefix(refs::BRANCH_PREFIX).unwrap_or(name))
-            }
+            Head::Branch { name, .. } => Some(name.strip_prefix(refs::BRANCH_PREFIX).unwrap_or(name)),
             Head::Detached(_) => None,
         }
     }
+}
+
+/// What `undo` will do, worked out before anything changes.
+#[derive(Clone, Debug)]
+pub struct UndoPlan {
+    /// The operation being undone.
+    pub target: Operation,
+    /// `HEAD`'s commit now.
+    pub head_before: Option<ObjectId>,
+    /// `HEAD`'s commit after the undo.
+    pub head_after: Option<ObjectId>,
+    updates: Vec<RefUpdate>,
 }
 
 /// An open repository.
@@ -115,10 +122,7 @@ pub struct Repository {
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
-    move |source| Error::Io {
-        path: path.to_owned(),
-        source,
-    }
+    move |source| Error::Io { path: path.to_owned(), source }
 }
 
 impl Repository {
@@ -132,13 +136,8 @@ impl Repository {
         let mut config = Config::load(&pg_dir.join("config"))?;
         config.set("core.hash", options.hash.name())?;
         let repo = Self::open_pg_dir(dir.to_owned(), pg_dir, true)?;
-        let head =
-            RefTarget::Symbolic(format!("{}{}", refs::BRANCH_PREFIX, options.default_branch));
-        let update = RefUpdate {
-            name: refs::HEAD.into(),
-            expected: None,
-            new: Some(head),
-        };
+        let head = RefTarget::Symbolic(format!("{}{}", refs::BRANCH_PREFIX, options.default_branch));
+        let update = RefUpdate { name: refs::HEAD.into(), expected: None, new: Some(head) };
         repo.update_refs(context, Vec::new(), vec![update])?;
         Ok(repo)
     }
@@ -161,12 +160,7 @@ impl Repository {
         };
         let backend = RocksBackend::open(&pg_dir.join("db"), create)?;
         let store = Store::new(Arc::new(backend), hash);
-        Ok(Repository {
-            workdir,
-            pg_dir,
-            store,
-            config,
-        })
+        Ok(Repository { workdir, pg_dir, store, config })
     }
 
     /// The top of the working copy.
@@ -235,11 +229,7 @@ impl Repository {
                 Ok(Head::Branch { name, commit })
             }
             Some(RefTarget::Object(id)) => Ok(Head::Detached(id)),
-            None => Err(store::Error::CorruptRecord {
-                what: "HEAD".into(),
-                reason: "missing".into(),
-            }
-            .into()),
+            None => Err(store::Error::CorruptRecord { what: "HEAD".into(), reason: "missing".into() }.into()),
         }
     }
 
@@ -265,23 +255,10 @@ impl Repository {
         let seq = last.first().map_or(1, |(seq, _)| seq + 1);
         let changes = updates
             .iter()
-            .map(|u| RefChange {
-                name: u.name.clone(),
-                before: u.expected.clone(),
-                after: u.new.clone(),
-            })
+            .map(|u| RefChange { name: u.name.clone(), before: u.expected.clone(), after: u.new.clone() })
             .collect();
-        let operation = Operation {
-            seq,
-            context: context.clone(),
-            changes,
-            undoes,
-        };
-        let batch = Batch {
-            objects,
-            refs: updates,
-            operation: Some((seq, operation.encode())),
-        };
+        let operation = Operation { seq, context: context.clone(), changes, undoes };
+        let batch = Batch { objects, refs: updates, operation: Some((seq, operation.encode())) };
         self.store.backend().write(batch, Durability::Synced)?;
         Ok(operation)
     }
@@ -310,17 +287,16 @@ impl Repository {
         Err(Error::NothingToUndo)
     }
 
-    /// Restores the refs `target` changed to their values before it, as a new
-    /// operation. Refuses when one of those refs has moved since.
-    pub fn undo(&self, target: &Operation, context: &OpContext) -> Result<Operation> {
+    /// Plans undoing the newest operation not yet undone: checks that the refs it
+    /// changed have not moved since, and works out where `HEAD` will point, so the
+    /// caller can move the working copy before the refs change.
+    pub fn plan_undo(&self) -> Result<UndoPlan> {
+        let target = self.operation_to_undo()?;
         let mut updates = Vec::new();
         for change in &target.changes {
             let current = self.read_ref(&change.name)?;
             if current != change.after {
-                return Err(Error::UndoConflict {
-                    seq: target.seq,
-                    name: change.name.clone(),
-                });
+                return Err(Error::UndoConflict { seq: target.seq, name: change.name.clone() });
             }
             updates.push(RefUpdate {
                 name: change.name.clone(),
@@ -328,6 +304,22 @@ impl Repository {
                 new: change.before.clone(),
             });
         }
-        self.record(context, Vec::new(), updates, Some(target.seq))
+        let restored = |name: &str| -> Result<Option<RefTarget>> {
+            match updates.iter().find(|u| u.name == name) {
+                Some(update) => Ok(update.new.clone()),
+                None => self.read_ref(name),
+            }
+        };
+        let head_after = match restored(refs::HEAD)? {
+            Some(RefTarget::Symbolic(branch)) => restored(&branch)?.and_then(|t| t.as_object().copied()),
+            Some(RefTarget::Object(id)) => Some(id),
+            None => None,
+        };
+        Ok(UndoPlan { head_before: self.head()?.commit(), head_after, target, updates })
+    }
+
+    /// Applies a plan from [`Repository::plan_undo`] as a new operation.
+    pub fn apply_undo(&self, plan: UndoPlan, context: &OpContext) -> Result<Operation> {
+        self.record(context, Vec::new(), plan.updates, Some(plan.target.seq))
     }
 }

@@ -29,11 +29,7 @@ impl Commit {
     pub(super) fn encode_body(&self) -> Vec<u8> {
         let mut all = Vec::with_capacity(4 + self.parents.len() + self.extra_headers.len());
         all.push(Header::new("tree", self.tree.to_hex()));
-        all.extend(
-            self.parents
-                .iter()
-                .map(|p| Header::new("parent", p.to_hex())),
-        );
+        all.extend(self.parents.iter().map(|p| Header::new("parent", p.to_hex())));
         all.push(Header::new("author", self.author.clone()));
         all.push(Header::new("committer", self.committer.clone()));
         all.extend(self.extra_headers.iter().cloned());
@@ -55,10 +51,7 @@ impl Commit {
         let committer = headers::expect(KIND, &mut it, "committer")?;
         for (key, value) in [("author", &author), ("committer", &committer)] {
             if value.contains(&b'\n') {
-                return Err(DecodeError::Field {
-                    kind: KIND,
-                    what: format!("'{key}' spans lines"),
-                });
+                return Err(DecodeError::Field { kind: KIND, what: format!("'{key}' spans lines") });
             }
         }
         Ok(Commit {
@@ -83,11 +76,7 @@ impl Commit {
 
     /// The first line of the message, lossily as text.
     pub fn summary(&self) -> String {
-        let first = self
-            .message
-            .split(|&b| b == b'\n')
-            .next()
-            .unwrap_or_default();
+        let first = self.message.split(|&b| b == b'\n').next().unwrap_or_default();
         String::from_utf8_lossy(first).into_owned()
     }
 }

@@ -16,10 +16,7 @@ pub struct Header {
 impl Header {
     /// A header from text.
     pub fn new(key: &str, value: impl Into<Vec<u8>>) -> Self {
-        Header {
-            key: key.as_bytes().to_vec(),
-            value: value.into(),
-        }
+        Header { key: key.as_bytes().to_vec(), value: value.into() }
     }
 }
 
@@ -45,13 +42,10 @@ pub(super) fn decode(kind: ObjectKind, body: &[u8]) -> Result<(Vec<Header>, &[u8
     let mut headers: Vec<Header> = Vec::new();
     let mut rest = body;
     loop {
-        let eol = rest
-            .iter()
-            .position(|&b| b == b'\n')
-            .ok_or_else(|| DecodeError::Field {
-                kind,
-                what: "headers do not end with a blank line".into(),
-            })?;
+        let eol = rest.iter().position(|&b| b == b'\n').ok_or_else(|| DecodeError::Field {
+            kind,
+            what: "headers do not end with a blank line".into(),
+        })?;
         let line = &rest[..eol];
         rest = &rest[eol + 1..];
         if line.is_empty() {
@@ -66,20 +60,11 @@ pub(super) fn decode(kind: ObjectKind, body: &[u8]) -> Result<(Vec<Header>, &[u8
             last.value.extend_from_slice(continuation);
             continue;
         }
-        let space = line
-            .iter()
-            .position(|&b| b == b' ')
-            .ok_or_else(|| DecodeError::Field {
-                kind,
-                what: format!(
-                    "header line '{}' has no value",
-                    String::from_utf8_lossy(line)
-                ),
-            })?;
-        headers.push(Header {
-            key: line[..space].to_vec(),
-            value: line[space + 1..].to_vec(),
-        });
+        let space = line.iter().position(|&b| b == b' ').ok_or_else(|| DecodeError::Field {
+            kind,
+            what: format!("header line '{}' has no value", String::from_utf8_lossy(line)),
+        })?;
+        headers.push(Header { key: line[..space].to_vec(), value: line[space + 1..].to_vec() });
     }
 }
 
@@ -91,10 +76,7 @@ pub(super) fn expect<'h>(
 ) -> Result<Vec<u8>, DecodeError> {
     match headers.next() {
         Some(h) if h.key == key.as_bytes() => Ok(h.value),
-        _ => Err(DecodeError::Field {
-            kind,
-            what: format!("missing '{key}' header"),
-        }),
+        _ => Err(DecodeError::Field { kind, what: format!("missing '{key}' header") }),
     }
 }
 
@@ -103,21 +85,12 @@ pub(super) fn take_if(
     headers: &mut std::iter::Peekable<std::vec::IntoIter<Header>>,
     key: &str,
 ) -> Option<Vec<u8>> {
-    headers
-        .next_if(|h| h.key == key.as_bytes())
-        .map(|h| h.value)
+    headers.next_if(|h| h.key == key.as_bytes()).map(|h| h.value)
 }
 
 /// Parses an id header value.
-pub(super) fn id(
-    kind: ObjectKind,
-    key: &str,
-    value: &[u8],
-) -> Result<crate::ObjectId, DecodeError> {
-    let not_id = || DecodeError::Field {
-        kind,
-        what: format!("'{key}' is not a lowercase hex id"),
-    };
+pub(super) fn id(kind: ObjectKind, key: &str, value: &[u8]) -> Result<crate::ObjectId, DecodeError> {
+    let not_id = || DecodeError::Field { kind, what: format!("'{key}' is not a lowercase hex id") };
     let text = std::str::from_utf8(value).map_err(|_| not_id())?;
     let id: crate::ObjectId = text.parse()?;
     // Only the canonical (lowercase) text is accepted, so each value has one encoding.

@@ -178,28 +178,18 @@ pub fn encode_with_header(kind: ObjectKind, body: &[u8]) -> Vec<u8> {
 
 /// Splits an encoding into its kind and body, checking the declared length.
 pub fn split_header(bytes: &[u8]) -> Result<(ObjectKind, &[u8]), DecodeError> {
-    let nul = bytes
-        .iter()
-        .take(32)
-        .position(|&b| b == 0)
-        .ok_or(DecodeError::Header)?;
+    let nul = bytes.iter().take(32).position(|&b| b == 0).ok_or(DecodeError::Header)?;
     let head = std::str::from_utf8(&bytes[..nul]).map_err(|_| DecodeError::Header)?;
     let (kind, len) = head.split_once(' ').ok_or(DecodeError::Header)?;
     let kind: ObjectKind = kind.parse()?;
     // Canonical: no sign, no leading zeros.
-    if len.is_empty()
-        || (len.len() > 1 && len.starts_with('0'))
-        || !len.bytes().all(|b| b.is_ascii_digit())
-    {
+    if len.is_empty() || (len.len() > 1 && len.starts_with('0')) || !len.bytes().all(|b| b.is_ascii_digit()) {
         return Err(DecodeError::Header);
     }
     let declared: usize = len.parse().map_err(|_| DecodeError::Header)?;
     let body = &bytes[nul + 1..];
     if body.len() != declared {
-        return Err(DecodeError::Length {
-            declared,
-            actual: body.len(),
-        });
+        return Err(DecodeError::Length { declared, actual: body.len() });
     }
     Ok((kind, body))
 }
@@ -213,29 +203,19 @@ pub(crate) mod strategies {
 
     pub fn id() -> impl Strategy<Value = ObjectId> {
         (any::<bool>(), vec(any::<u8>(), 0..8)).prop_map(|(sha, seed)| {
-            let alg = if sha {
-                HashAlgorithm::Sha2_256
-            } else {
-                HashAlgorithm::Blake3
-            };
+            let alg = if sha { HashAlgorithm::Sha2_256 } else { HashAlgorithm::Blake3 };
             alg.hash(&seed)
         })
     }
 
     /// A line without newlines, as identities are.
     pub fn line() -> impl Strategy<Value = Vec<u8>> {
-        vec(
-            any::<u8>().prop_filter("no newline", |b| *b != b'\n'),
-            0..40,
-        )
+        vec(any::<u8>().prop_filter("no newline", |b| *b != b'\n'), 0..40)
     }
 
     pub fn headers() -> impl Strategy<Value = Vec<Header>> {
         let key = "[a-z][a-z0-9-]{0,10}".prop_map(String::into_bytes);
-        vec(
-            (key, vec(any::<u8>(), 0..60)).prop_map(|(key, value)| Header { key, value }),
-            0..4,
-        )
+        vec((key, vec(any::<u8>(), 0..60)).prop_map(|(key, value)| Header { key, value }), 0..4)
     }
 
     pub fn tree() -> impl Strategy<Value = Tree> {
@@ -247,41 +227,26 @@ pub(crate) mod strategies {
             Just("40000"),
             Just("100664")
         ];
-        let name = vec(
-            any::<u8>().prop_filter("no NUL or slash", |b| *b != 0 && *b != b'/'),
-            1..20,
-        );
+        let name = vec(any::<u8>().prop_filter("no NUL or slash", |b| *b != 0 && *b != b'/'), 1..20);
         vec((mode, name, id()), 0..8).prop_map(|entries| Tree {
             entries: entries
                 .into_iter()
-                .map(|(mode, name, id)| TreeEntry {
-                    mode: mode.parse().unwrap(),
-                    name,
-                    id,
-                })
+                .map(|(mode, name, id)| TreeEntry { mode: mode.parse().unwrap(), name, id })
                 .collect(),
         })
     }
 
     pub fn commit() -> impl Strategy<Value = Commit> {
-        (
-            id(),
-            vec(id(), 0..4),
-            line(),
-            line(),
-            headers(),
-            vec(any::<u8>(), 0..100),
+        (id(), vec(id(), 0..4), line(), line(), headers(), vec(any::<u8>(), 0..100)).prop_map(
+            |(tree, parents, author, committer, extra_headers, message)| Commit {
+                tree,
+                parents,
+                author,
+                committer,
+                extra_headers,
+                message,
+            },
         )
-            .prop_map(
-                |(tree, parents, author, committer, extra_headers, message)| Commit {
-                    tree,
-                    parents,
-                    author,
-                    committer,
-                    extra_headers,
-                    message,
-                },
-            )
     }
 
     pub fn tag() -> impl Strategy<Value = Tag> {
@@ -291,24 +256,16 @@ pub(crate) mod strategies {
             Just(ObjectKind::Commit),
             Just(ObjectKind::Tag)
         ];
-        (
-            id(),
-            kind,
-            line(),
-            proptest::option::of(line()),
-            headers(),
-            vec(any::<u8>(), 0..100),
+        (id(), kind, line(), proptest::option::of(line()), headers(), vec(any::<u8>(), 0..100)).prop_map(
+            |(object, target_kind, name, tagger, extra_headers, message)| Tag {
+                object,
+                target_kind,
+                name,
+                tagger,
+                extra_headers,
+                message,
+            },
         )
-            .prop_map(
-                |(object, target_kind, name, tagger, extra_headers, message)| Tag {
-                    object,
-                    target_kind,
-                    name,
-                    tagger,
-                    extra_headers,
-                    message,
-                },
-            )
     }
 
     pub fn object() -> impl Strategy<Value = Object> {
@@ -348,18 +305,9 @@ mod tests {
 
     #[test]
     fn header_length_must_match_and_be_canonical() {
-        assert_eq!(
-            Object::decode(b"blob 3\0abcd"),
-            Err(DecodeError::Length {
-                declared: 3,
-                actual: 4
-            })
-        );
+        assert_eq!(Object::decode(b"blob 3\0abcd"), Err(DecodeError::Length { declared: 3, actual: 4 }));
         assert_eq!(Object::decode(b"blob 03\0abc"), Err(DecodeError::Header));
         assert_eq!(Object::decode(b"blob +3\0abc"), Err(DecodeError::Header));
-        assert!(matches!(
-            Object::decode(b"blub 3\0abc"),
-            Err(DecodeError::UnknownKind(_))
-        ));
+        assert!(matches!(Object::decode(b"blub 3\0abc"), Err(DecodeError::UnknownKind(_))));
     }
 }

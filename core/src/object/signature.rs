@@ -18,20 +18,14 @@ impl Signature {
     pub fn format(name: &str, email: &str, seconds: i64, offset_minutes: i32) -> Vec<u8> {
         let sign = if offset_minutes < 0 { '-' } else { '+' };
         let abs = offset_minutes.unsigned_abs();
-        format!(
-            "{name} <{email}> {seconds} {sign}{:02}{:02}",
-            abs / 60,
-            abs % 60
-        )
-        .into_bytes()
+        format!("{name} <{email}> {seconds} {sign}{:02}{:02}", abs / 60, abs % 60).into_bytes()
     }
 
     /// Parses a raw identity; `None` when it does not have git's shape.
     pub fn parse(raw: &[u8]) -> Option<Signature> {
         let lt = raw.iter().position(|&b| b == b'<')?;
         let gt = lt + raw[lt..].iter().position(|&b| b == b'>')?;
-        let name = String::from_utf8_lossy(raw[..lt].strip_suffix(b" ").unwrap_or(&raw[..lt]))
-            .into_owned();
+        let name = String::from_utf8_lossy(raw[..lt].strip_suffix(b" ").unwrap_or(&raw[..lt])).into_owned();
         let email = String::from_utf8_lossy(&raw[lt + 1..gt]).into_owned();
         let rest = std::str::from_utf8(&raw[gt + 1..]).ok()?.trim();
         let (seconds, offset) = rest.split_once(' ')?;
@@ -39,12 +33,7 @@ impl Signature {
             && matches!(offset.as_bytes()[0], b'+' | b'-')
             && offset[1..].bytes().all(|b| b.is_ascii_digit());
         valid_offset.then_some(())?;
-        Some(Signature {
-            name,
-            email,
-            seconds: seconds.parse().ok()?,
-            offset: offset.to_owned(),
-        })
+        Some(Signature { name, email, seconds: seconds.parse().ok()?, offset: offset.to_owned() })
     }
 
     /// The offset in minutes east of UTC.

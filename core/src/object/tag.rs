@@ -42,29 +42,14 @@ impl Tag {
         let object = headers::id(KIND, "object", &headers::expect(KIND, &mut it, "object")?)?;
         let target_kind = headers::expect(KIND, &mut it, "type")?;
         let target_kind = std::str::from_utf8(&target_kind)
-            .map_err(|_| DecodeError::Field {
-                kind: KIND,
-                what: "'type' is not text".into(),
-            })?
+            .map_err(|_| DecodeError::Field { kind: KIND, what: "'type' is not text".into() })?
             .parse()?;
         let name = headers::expect(KIND, &mut it, "tag")?;
         let tagger = headers::take_if(&mut it, "tagger");
-        let single_line = std::iter::once(&name)
-            .chain(tagger.as_ref())
-            .all(|v| !v.contains(&b'\n'));
+        let single_line = std::iter::once(&name).chain(tagger.as_ref()).all(|v| !v.contains(&b'\n'));
         if !single_line {
-            return Err(DecodeError::Field {
-                kind: KIND,
-                what: "'tag' or 'tagger' spans lines".into(),
-            });
+            return Err(DecodeError::Field { kind: KIND, what: "'tag' or 'tagger' spans lines".into() });
         }
-        Ok(Tag {
-            object,
-            target_kind,
-            name,
-            tagger,
-            extra_headers: it.collect(),
-            message: message.to_vec(),
-        })
+        Ok(Tag { object, target_kind, name, tagger, extra_headers: it.collect(), message: message.to_vec() })
     }
 }

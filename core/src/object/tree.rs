@@ -52,17 +52,17 @@ impl Mode {
             raw[i] = text[i];
             i += 1;
         }
-        Mode {
-            raw,
-            len: text.len() as u8,
-        }
+        Mode { raw, len: text.len() as u8 }
     }
 
     /// Parses 1 to 7 octal digits whose file type pg knows.
     pub fn from_bytes(text: &[u8]) -> Option<Mode> {
-        let ok = (1..=7).contains(&text.len()) && text.iter().all(|b| (b'0'..=b'7').contains(b));
+        let octal = (1..=7).contains(&text.len()) && text.iter().all(|b| (b'0'..=b'7').contains(b));
+        if !octal {
+            return None;
+        }
         let mode = Mode::from_static(text);
-        (ok && mode.kind_of_bits().is_some()).then_some(mode)
+        mode.kind_of_bits().is_some().then_some(mode)
     }
 
     /// The canonical mode of an entry kind.
@@ -83,9 +83,7 @@ impl Mode {
 
     /// The numeric mode.
     pub fn bits(&self) -> u32 {
-        self.as_bytes()
-            .iter()
-            .fold(0, |acc, d| acc * 8 + u32::from(d - b'0'))
+        self.as_bytes().iter().fold(0, |acc, d| acc * 8 + u32::from(d - b'0'))
     }
 
     fn kind_of_bits(&self) -> Option<EntryKind> {
@@ -102,8 +100,7 @@ impl Mode {
 
     /// What the entry points at.
     pub fn kind(&self) -> EntryKind {
-        self.kind_of_bits()
-            .expect("constructors accept only known file types")
+        self.kind_of_bits().expect("constructors accept only known file types")
     }
 }
 
@@ -154,10 +151,7 @@ impl TreeEntry {
 /// Compares two entry names in git's tree order.
 pub fn git_order(a: &[u8], a_is_tree: bool, b: &[u8], b_is_tree: bool) -> Ordering {
     let tail = |is_tree: bool| if is_tree { Some(b'/') } else { None };
-    a.iter()
-        .copied()
-        .chain(tail(a_is_tree))
-        .cmp(b.iter().copied().chain(tail(b_is_tree)))
+    a.iter().copied().chain(tail(a_is_tree)).cmp(b.iter().copied().chain(tail(b_is_tree)))
 }
 
 /// A directory.
@@ -198,30 +192,17 @@ impl Tree {
         let mut entries = Vec::new();
         let mut at = 0;
         while at < body.len() {
-            let fail = |what: &str| DecodeError::TreeEntry {
-                offset: at,
-                what: what.into(),
-            };
+            let fail = |what: &str| DecodeError::TreeEntry { offset: at, what: what.into() };
             let rest = &body[at..];
-            let space = rest
-                .iter()
-                .position(|&b| b == b' ')
-                .ok_or_else(|| fail("no space after mode"))?;
+            let space = rest.iter().position(|&b| b == b' ').ok_or_else(|| fail("no space after mode"))?;
             let mode = Mode::from_bytes(&rest[..space]).ok_or_else(|| fail("bad mode"))?;
-            let nul = rest
-                .iter()
-                .position(|&b| b == 0)
-                .ok_or_else(|| fail("name not terminated"))?;
+            let nul = rest.iter().position(|&b| b == 0).ok_or_else(|| fail("name not terminated"))?;
             let name = rest.get(space + 1..nul).ok_or_else(|| fail("no name"))?;
             if name.is_empty() || name.contains(&b'/') {
                 return Err(fail("empty name or a name with '/'"));
             }
             let (id, id_len) = ObjectId::read_prefix(&rest[nul + 1..])?;
-            entries.push(TreeEntry {
-                mode,
-                name: name.to_vec(),
-                id,
-            });
+            entries.push(TreeEntry { mode, name: name.to_vec(), id });
             at += nul + 1 + id_len;
         }
         Ok(Tree { entries })
@@ -249,5 +230,6 @@ mod tests {
         assert_eq!(Mode::EXECUTABLE.kind(), EntryKind::Executable);
         assert!("100a44".parse::<Mode>().is_err());
         assert!("070000".parse::<Mode>().is_err());
+        assert!("10064400".parse::<Mode>().is_err());
     }
 }

@@ -169,10 +169,7 @@ impl Store {
     pub fn write(&self, object: &Object) -> Result<ObjectId> {
         let (id, bytes) = self.prepare(object);
         if !self.backend.has_object(&id)? {
-            let batch = Batch {
-                objects: vec![(id, bytes)],
-                ..Batch::default()
-            };
+            let batch = Batch { objects: vec![(id, bytes)], ..Batch::default() };
             self.backend.write(batch, Durability::Synced)?;
         }
         Ok(id)
@@ -182,10 +179,7 @@ impl Store {
     pub fn read_raw(&self, id: &ObjectId) -> Result<Vec<u8>> {
         let bytes = self.backend.read_object(id)?.ok_or(Error::Missing(*id))?;
         if id.algorithm().hash(&bytes) != *id {
-            return Err(Error::Corrupt {
-                id: *id,
-                reason: "its bytes do not hash to its id".into(),
-            });
+            return Err(Error::Corrupt { id: *id, reason: "its bytes do not hash to its id".into() });
         }
         Ok(bytes)
     }
@@ -199,9 +193,7 @@ impl Store {
     /// The kind of a stored object.
     pub fn kind(&self, id: &ObjectId) -> Result<ObjectKind> {
         let bytes = self.read_raw(id)?;
-        object::split_header(&bytes)
-            .map(|(kind, _)| kind)
-            .map_err(|e| corrupt(id, e))
+        object::split_header(&bytes).map(|(kind, _)| kind).map_err(|e| corrupt(id, e))
     }
 
     /// Reads a tree.
@@ -240,27 +232,17 @@ impl Store {
         match candidates.as_slice() {
             [] => Err(PrefixError::Unknown(prefix.as_str().to_owned())),
             [one] => Ok(*one),
-            _ => Err(PrefixError::Ambiguous {
-                prefix: prefix.as_str().to_owned(),
-                candidates,
-            }),
+            _ => Err(PrefixError::Ambiguous { prefix: prefix.as_str().to_owned(), candidates }),
         }
     }
 }
 
 fn corrupt(id: &ObjectId, e: DecodeError) -> Error {
-    Error::Corrupt {
-        id: *id,
-        reason: e.to_string(),
-    }
+    Error::Corrupt { id: *id, reason: e.to_string() }
 }
 
 fn wrong_kind(id: &ObjectId, expected: ObjectKind, found: &Object) -> Error {
-    Error::WrongKind {
-        id: *id,
-        expected,
-        actual: found.kind(),
-    }
+    Error::WrongKind { id: *id, expected, actual: found.kind() }
 }
 
 /// Collects objects and writes them in large unlogged batches; [`BulkWriter::finish`]
@@ -277,23 +259,26 @@ impl<'s> BulkWriter<'s> {
 
     /// A writer into `store`.
     pub fn new(store: &'s Store) -> Self {
-        BulkWriter {
-            store,
-            pending: Batch::default(),
-            pending_bytes: 0,
-        }
+        BulkWriter { store, pending: Batch::default(), pending_bytes: 0 }
     }
 
     /// Adds an object given its kind and body; returns its id.
     pub fn add(&mut self, kind: ObjectKind, body: &[u8]) -> Result<ObjectId> {
         let bytes = object::encode_with_header(kind, body);
         let id = self.store.algorithm.hash(&bytes);
+        self.add_encoded(id, bytes)?;
+        Ok(id)
+    }
+
+    /// Adds an object already encoded and hashed (by [`Store::algorithm`]), as
+    /// callers that hash on several threads do.
+    pub fn add_encoded(&mut self, id: ObjectId, bytes: Vec<u8>) -> Result<()> {
         self.pending_bytes += bytes.len();
         self.pending.objects.push((id, bytes));
         if self.pending_bytes >= Self::FLUSH_BYTES {
             self.write_pending()?;
         }
-        Ok(id)
+        Ok(())
     }
 
     fn write_pending(&mut self) -> Result<()> {

@@ -27,9 +27,7 @@ pub struct RocksBackend {
 fn backend_error(e: rocksdb::Error) -> Error {
     let text = e.into_string();
     if text.contains("lock") && text.contains("LOCK") {
-        Error::Backend(format!(
-            "another pg process has this repository open ({text}); wait for it to finish"
-        ))
+        Error::Backend(format!("another pg process has this repository open ({text}); wait for it to finish"))
     } else {
         Error::Backend(text)
     }
@@ -59,24 +57,17 @@ impl RocksBackend {
             ColumnFamilyDescriptor::new(OPLOG, Options::default()),
         ];
         let db = DB::open_cf_descriptors(&db_options, path, cfs).map_err(backend_error)?;
-        Ok(RocksBackend {
-            db,
-            write_lock: Mutex::new(()),
-        })
+        Ok(RocksBackend { db, write_lock: Mutex::new(()) })
     }
 
     fn cf(&self, name: &str) -> &rocksdb::ColumnFamily {
-        self.db
-            .cf_handle(name)
-            .expect("column families are created at open")
+        self.db.cf_handle(name).expect("column families are created at open")
     }
 }
 
 impl Backend for RocksBackend {
     fn read_object(&self, id: &ObjectId) -> Result<Option<Vec<u8>>> {
-        self.db
-            .get_cf(self.cf(OBJECTS), id.as_bytes())
-            .map_err(backend_error)
+        self.db.get_cf(self.cf(OBJECTS), id.as_bytes()).map_err(backend_error)
     }
 
     fn has_object(&self, id: &ObjectId) -> Result<bool> {
@@ -84,19 +75,12 @@ impl Backend for RocksBackend {
         if !self.db.key_may_exist_cf(cf, id.as_bytes()) {
             return Ok(false);
         }
-        Ok(self
-            .db
-            .get_pinned_cf(cf, id.as_bytes())
-            .map_err(backend_error)?
-            .is_some())
+        Ok(self.db.get_pinned_cf(cf, id.as_bytes()).map_err(backend_error)?.is_some())
     }
 
     fn ids_with_prefix(&self, leading: &[u8], limit: usize) -> Result<Vec<ObjectId>> {
         let mut ids = Vec::new();
-        let iter = self.db.iterator_cf(
-            self.cf(OBJECTS),
-            IteratorMode::From(leading, Direction::Forward),
-        );
+        let iter = self.db.iterator_cf(self.cf(OBJECTS), IteratorMode::From(leading, Direction::Forward));
         for item in iter {
             let (key, _) = item.map_err(backend_error)?;
             if !key.starts_with(leading) || ids.len() == limit {
@@ -120,11 +104,7 @@ impl Backend for RocksBackend {
     }
 
     fn read_ref(&self, name: &str) -> Result<Option<RefTarget>> {
-        let Some(bytes) = self
-            .db
-            .get_cf(self.cf(REFS), name.as_bytes())
-            .map_err(backend_error)?
-        else {
+        let Some(bytes) = self.db.get_cf(self.cf(REFS), name.as_bytes()).map_err(backend_error)? else {
             return Ok(None);
         };
         decode_ref(name, &bytes).map(Some)
@@ -147,11 +127,7 @@ impl Backend for RocksBackend {
 
     fn read_operations(&self, limit: usize) -> Result<Vec<(u64, Vec<u8>)>> {
         let mut ops = Vec::new();
-        for item in self
-            .db
-            .iterator_cf(self.cf(OPLOG), IteratorMode::End)
-            .take(limit)
-        {
+        for item in self.db.iterator_cf(self.cf(OPLOG), IteratorMode::End).take(limit) {
             let (key, value) = item.map_err(backend_error)?;
             let seq: [u8; 8] = key.as_ref().try_into().map_err(|_| Error::CorruptRecord {
                 what: "operation key".into(),
@@ -163,15 +139,10 @@ impl Backend for RocksBackend {
     }
 
     fn write(&self, batch: Batch, durability: Durability) -> Result<()> {
-        let _guard = self
-            .write_lock
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let _guard = self.write_lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         for update in &batch.refs {
             if self.read_ref(&update.name)? != update.expected {
-                return Err(Error::RefChanged {
-                    name: update.name.clone(),
-                });
+                return Err(Error::RefChanged { name: update.name.clone() });
             }
         }
         let mut wb = WriteBatch::default();
@@ -203,8 +174,5 @@ impl Backend for RocksBackend {
 }
 
 fn decode_ref(name: &str, bytes: &[u8]) -> Result<RefTarget> {
-    RefTarget::decode(bytes).map_err(|reason| Error::CorruptRecord {
-        what: format!("ref {name}"),
-        reason,
-    })
+    RefTarget::decode(bytes).map_err(|reason| Error::CorruptRecord { what: format!("ref {name}"), reason })
 }

@@ -1,0 +1,227 @@
+use super::{text, Outcome};
+use crate::context::Context;
+use crate::render::{self, paint, Side, ID};
+use anyhow::{bail, Result};
+use pg_core::id::SHORT_ID_LEN;
+use pg_core::object::{Commit, EntryKind, Object, Signature};
+use pg_core::refs::{RefTarget, BRANCH_PREFIX, TAG_PREFIX};
+use pg_core::{diff, history, revision, ObjectId, Repository};
+use std::collections::HashMap;
+use std::io::Write;
+use std::process::ExitCode;
+
+#[derive(clap::Args, Debug)]
+pub struct LogArgs {
+    /// Where to start (HEAD by default).
+    rev: Option<String>,
+    /// One line per commit.
+    #[arg(long)]
+    oneline: bool,
+    /// Show at most N commits.
+    #[arg(short = 'n', long = "max-count", value_name = "N")]
+    max_count: Option<usize>,
+    /// Machine-readable output.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Labels of the refs that point at each commit, for `(HEAD -> main, tag: v1)`.
+fn decorations(repo: &Repository) -> Result<HashMap<ObjectId, Vec<String>>> {
+    let mut labels: HashMap<ObjectId, Vec<String>> = HashMap::new();
+    let head = repo.head()?;
+    if let (None, Some(id)) = (head.branch(), head.commit()) {
+        labels.entry(id).or_default().push("HEAD".into());
+    }
+    for (name, target) in repo.list_refs("refs/")? {
+        let Some(id) = repo.resolve_ref(&name)? else { continue };
+        let id = match (&target, revision::peel(repo, id)) {
+            (RefTarget::Object(_), Ok((peeled, _))) => peeled,
+            _ => id,
+        };
+        let label = if let Some(branch) = name.strip_prefix(BRANCH_PREFIX) {
+            if head.branch() == Some(branch) {
+                format!("HEAD -> {branch}")
+            } else {
+                branch.to_owned()
+            }
+        } else if let Some(tag) = name.strip_prefix(TAG_PREFIX) {
+            format!("tag: {tag}")
+        } else {
+            name.clone()
+        };
+        labels.entry(id).or_default().push(label);
+    }
+    for list in labels.values_mut() {
+        list.sort_by_key(|l| (!l.starts_with("HEAD"), l.starts_with("tag: "), l.clone()));
+    }
+    Ok(labels)
+}
+
+pub fn log(context: &Context, args: LogArgs) -> Outcome {
+    let repo = context.repo()?;
+    let start = match &args.rev {
+        Some(rev) => revision::resolve_commit(&repo, rev)?,
+        None => match repo.head()?.commit() {
+            Some(id) => id,
+            None => {
+                bail!("your current branch '{}' has no commits yet", repo.head()?.branch().unwrap_or("HEAD"))
+            }
+        },
+    };
+    let commits = history::walk(repo.store(), start, args.max_count.unwrap_or(usize::MAX))?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let records: Vec<_> = commits.iter().map(|(id, c)| commit_json(id, c)).collect();
+        serde_json::to_writer_pretty(&mut out, &records)?;
+        writeln!(out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let labels = decorations(&repo)?;
+    for (i, (id, commit)) in commits.iter().enumerate() {
+        let decoration = labels.get(id).map(|l| format!(" ({})", l.join(", "))).unwrap_or_default();
+        if args.oneline {
+            writeln!(
+                out,
+                "{}{decoration} {}",
+                paint(context.color, ID, &id.short(SHORT_ID_LEN)),
+                commit.summary()
+            )?;
+        } else {
+            if i > 0 {
+                writeln!(out)?;
+            }
+            write_commit_header(&mut out, context.color, id, commit, &decoration)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn signature_json(raw: &[u8]) -> serde_json::Value {
+    match Signature::parse(raw) {
+        Some(s) => {
+            serde_json::json!({ "name": s.name, "email": s.email, "time": s.seconds, "offset": s.offset })
+        }
+        None => serde_json::json!({ "raw": text(raw) }),
+    }
+}
+
+fn commit_json(id: &ObjectId, commit: &Commit) -> serde_json::Value {
+    serde_json::json!({
+        "id": id.to_hex(),
+        "tree": commit.tree.to_hex(),
+        "parents": commit.parents.iter().map(|p| p.to_hex()).collect::<Vec<_>>(),
+        "author": signature_json(&commit.author),
+        "committer": signature_json(&commit.committer),
+        "message": text(&commit.message),
+    })
+}
+
+fn write_identity(out: &mut dyn Write, label: &str, raw: &[u8]) -> std::io::Result<()> {
+    match Signature::parse(raw) {
+        Some(sig) => {
+            writeln!(out, "{label}: {} <{}>", sig.name, sig.email)?;
+            writeln!(out, "Date:   {}", render::signature_date(&sig))
+        }
+        None => writeln!(out, "{label}: {}", text(raw)),
+    }
+}
+
+fn write_message(out: &mut dyn Write, message: &[u8]) -> std::io::Result<()> {
+    writeln!(out)?;
+    for line in text(message).lines() {
+        writeln!(out, "    {line}")?;
+    }
+    Ok(())
+}
+
+fn write_commit_header(
+    out: &mut dyn Write,
+    color: bool,
+    id: &ObjectId,
+    commit: &Commit,
+    decoration: &str,
+) -> std::io::Result<()> {
+    writeln!(out, "{}{decoration}", paint(color, ID, &format!("commit {id}")))?;
+    if commit.parents.len() > 1 {
+        let parents: Vec<String> = commit.parents.iter().map(|p| p.short(SHORT_ID_LEN)).collect();
+        writeln!(out, "Merge: {}", parents.join(" "))?;
+    }
+    write_identity(out, "Author", &commit.author)?;
+    write_message(out, &commit.message)
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ShowArgs {
+    /// What to show (HEAD by default).
+    #[arg(default_value = "HEAD")]
+    rev: String,
+}
+
+pub fn show(context: &Context, args: ShowArgs) -> Outcome {
+    let repo = context.repo()?;
+    let mut id = revision::resolve(&repo, &args.rev)?;
+    let mut out = std::io::stdout().lock();
+    loop {
+        match repo.store().read(&id)? {
+            Object::Tag(tag) => {
+                writeln!(out, "tag {}", text(&tag.name))?;
+                if let Some(tagger) = &tag.tagger {
+                    write_identity(&mut out, "Tagger", tagger)?;
+                }
+                writeln!(out)?;
+                out.write_all(&tag.message)?;
+                writeln!(out)?;
+                id = tag.object;
+            }
+            Object::Commit(commit) => {
+                write_commit_header(&mut out, context.color, &id, &commit, "")?;
+                if commit.parents.len() <= 1 {
+                    let parent_tree = match commit.parents.first() {
+                        Some(p) => Some(repo.store().read_commit(p)?.tree),
+                        None => None,
+                    };
+                    writeln!(out)?;
+                    write_tree_diff(&mut out, context.color, &repo, parent_tree.as_ref(), &commit.tree)?;
+                }
+                break;
+            }
+            Object::Tree(tree) => {
+                writeln!(out, "tree {}\n", args.rev)?;
+                for entry in &tree.entries {
+                    let slash = if entry.mode.kind() == EntryKind::Tree { "/" } else { "" };
+                    writeln!(out, "{}{slash}", text(&entry.name))?;
+                }
+                break;
+            }
+            Object::Blob(data) => {
+                out.write_all(&data)?;
+                break;
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write_tree_diff(
+    out: &mut dyn Write,
+    color: bool,
+    repo: &Repository,
+    old: Option<&ObjectId>,
+    new: &ObjectId,
+) -> Result<()> {
+    let store = repo.store();
+    let blob = |state: &diff::FileState| -> Result<Vec<u8>> {
+        if state.mode.kind() == EntryKind::Gitlink {
+            return Ok(format!("Subproject commit {}\n", state.id).into_bytes());
+        }
+        Ok(store.read_blob(&state.id)?)
+    };
+    for change in diff::diff_trees(&|id| store.read_tree(id), old, Some(new))? {
+        let old_content = change.old.as_ref().map(blob).transpose()?;
+        let new_content = change.new.as_ref().map(blob).transpose()?;
+        let old = change.old.zip(old_content.as_deref()).map(|(state, content)| Side { state, content });
+        let new = change.new.zip(new_content.as_deref()).map(|(state, content)| Side { state, content });
+        render::write_patch(out, color, &change.path, old, new)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,86 @@
+use super::Outcome;
+use crate::context::Context;
+use crate::render;
+use pg_core::id::SHORT_ID_LEN;
+use pg_core::oplog::RefChange;
+use pg_core::refs::RefTarget;
+use std::io::Write;
+use std::process::ExitCode;
+
+#[derive(clap::Args, Debug)]
+pub struct OpArgs {
+    #[command(subcommand)]
+    command: OpCommand,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum OpCommand {
+    /// List operations, newest first.
+    Log {
+        /// Show at most N operations.
+        #[arg(short = 'n', long = "max-count")]
+        max_count: Option<usize>,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn target_text(target: &Option<RefTarget>) -> String {
+    match target {
+        None => "(none)".into(),
+        Some(RefTarget::Object(id)) => id.short(SHORT_ID_LEN),
+        Some(RefTarget::Symbolic(name)) => name.clone(),
+    }
+}
+
+fn change_text(change: &RefChange) -> String {
+    format!("{}: {} -> {}", change.name, target_text(&change.before), target_text(&change.after))
+}
+
+pub fn op(context: &Context, args: OpArgs) -> Outcome {
+    let OpCommand::Log { max_count, json } = args.command;
+    let repo = context.repo()?;
+    let ops = repo.operations(max_count.unwrap_or(usize::MAX))?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        let records: Vec<_> = ops
+            .iter()
+            .map(|op| {
+                serde_json::json!({
+                    "seq": op.seq,
+                    "command": op.context.command,
+                    "user": op.context.user,
+                    "time": op.context.time,
+                    "undoes": op.undoes,
+                    "changes": op.changes,
+                })
+            })
+            .collect();
+        serde_json::to_writer_pretty(&mut out, &records)?;
+        writeln!(out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    for op in &ops {
+        let when = render::date(op.context.time, "+0000", 0);
+        let seq = render::paint(context.color, render::ID, &format!("#{}", op.seq));
+        writeln!(out, "{seq} {when} {} pg {}", op.context.user, op.context.command)?;
+        for change in &op.changes {
+            writeln!(out, "    {}", change_text(change))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn undo(context: &Context) -> Outcome {
+    let repo = context.repo()?;
+    let plan = repo.plan_undo()?;
+    super::branch::move_working_copy(context, &repo, plan.head_before, plan.head_after)?;
+    let target = plan.target.clone();
+    repo.apply_undo(plan, &context.op_context(Some(&repo)))?;
+    println!("Undid operation #{} (pg {})", target.seq, target.context.command);
+    for change in &target.changes {
+        println!("    {}: {} -> {}", change.name, target_text(&change.after), target_text(&change.before));
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,131 @@
+use super::{text, Outcome};
+use crate::context::Context;
+use anyhow::bail;
+use pg_core::object::{EntryKind, Object};
+use pg_core::{fsck, revision};
+use std::io::Write;
+use std::process::ExitCode;
+
+#[derive(clap::Args, Debug)]
+pub struct CatObjectArgs {
+    /// An id, id prefix or revision.
+    object: String,
+    /// Print only the object's kind.
+    #[arg(short = 't', conflicts_with_all = ["size", "raw"])]
+    kind: bool,
+    /// Print only the body's size in bytes.
+    #[arg(short = 's', conflicts_with = "raw")]
+    size: bool,
+    /// Print the canonical encoding (header and body) byte for byte.
+    #[arg(long)]
+    raw: bool,
+}
+
+pub fn cat_object(context: &Context, args: CatObjectArgs) -> Outcome {
+    let repo = context.repo()?;
+    let id = revision::resolve(&repo, &args.object)?;
+    let raw = repo.store().read_raw(&id)?;
+    let (kind, body) = pg_core::object::split_header(&raw)
+        .map_err(|e| pg_core::store::Error::Corrupt { id, reason: e.to_string() })?;
+    let mut out = std::io::stdout().lock();
+    if args.kind {
+        writeln!(out, "{kind}")?;
+    } else if args.size {
+        writeln!(out, "{}", body.len())?;
+    } else if args.raw {
+        out.write_all(&raw)?;
+    } else {
+        match repo.store().read(&id)? {
+            // A tree's body holds binary ids; list it as `git cat-file -p` does.
+            Object::Tree(tree) => {
+                for entry in &tree.entries {
+                    let kind = match entry.mode.kind() {
+                        EntryKind::Tree => "tree",
+                        EntryKind::Gitlink => "commit",
+                        _ => "blob",
+                    };
+                    writeln!(out, "{} {kind} {}\t{}", entry.mode, entry.id, text(&entry.name))?;
+                }
+            }
+            _ => out.write_all(body)?,
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RevParseArgs {
+    /// Revisions to resolve.
+    #[arg(required = true)]
+    revs: Vec<String>,
+}
+
+pub fn rev_parse(context: &Context, args: RevParseArgs) -> Outcome {
+    let repo = context.repo()?;
+    for rev in &args.revs {
+        println!("{}", revision::resolve(&repo, rev)?);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(clap::Args, Debug)]
+pub struct FsckArgs {
+    /// Machine-readable report.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn fsck(context: &Context, args: FsckArgs) -> Outcome {
+    let repo = context.repo()?;
+    let report = fsck::check(&repo);
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &report)?;
+        writeln!(out)?;
+    } else {
+        for problem in &report.problems {
+            writeln!(out, "error: {}: {}", problem.subject, problem.what)?;
+        }
+        let verdict = if report.problems.is_empty() {
+            "ok".to_owned()
+        } else {
+            format!("{} problems", report.problems.len())
+        };
+        writeln!(
+            out,
+            "checked {} objects, {} refs, {} operations: {verdict}",
+            report.objects, report.refs, report.operations
+        )?;
+    }
+    Ok(if report.problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ConfigArgs {
+    /// The key, as section.name (e.g. user.name).
+    key: String,
+    /// The value to set; without it, the value is printed.
+    value: Option<String>,
+    /// Use the user's config ($PG_HOME/config) instead of the repository's.
+    #[arg(long)]
+    global: bool,
+}
+
+pub fn config(context: &Context, args: ConfigArgs) -> Outcome {
+    let mut config = if args.global { context.global_config()? } else { context.repo()?.config().clone() };
+    if let Some(value) = &args.value {
+        if args.key == "core.hash" {
+            bail!("core.hash is fixed when the repository is made (pg init --hash)");
+        }
+        config.set(&args.key, value)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    match config.get(&args.key)? {
+        Some(value) => {
+            println!("{value}");
+            Ok(ExitCode::SUCCESS)
+        }
+        // Like git: an unset key prints nothing and exits 1.
+        None => Ok(ExitCode::FAILURE),
+    }
+}

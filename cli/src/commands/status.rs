@@ -1,0 +1,131 @@
+use super::{text, Outcome};
+use crate::context::Context;
+use crate::render::{paint, NEW, OLD};
+use pg_core::diff::{ChangeKind, FileChange};
+use pg_core::repo::Head;
+use pg_core::worktree::{self, Status};
+use std::io::Write;
+use std::process::ExitCode;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// One line per path: two status letters (staged, unstaged) and the path.
+    #[arg(short, long)]
+    short: bool,
+    /// Machine-readable output.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(context: &Context, args: Args) -> Outcome {
+    let repo = context.repo()?;
+    let head = repo.head()?;
+    let head_tree = match head.commit() {
+        Some(id) => Some(repo.store().read_commit(&id)?.tree),
+        None => None,
+    };
+    let mut index = context.load_index(&repo)?;
+    let (status, refreshed) = worktree::status(&repo, &mut index, head_tree.as_ref())?;
+    if refreshed {
+        // Saving the refreshed stat data is only an optimisation; failing is fine.
+        let _ = context.save_index(&repo, &mut index);
+    }
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &json(&head, &status))?;
+        writeln!(out)?;
+    } else if args.short {
+        write_short(&mut out, context.color, &status)?;
+    } else {
+        write_long(&mut out, context.color, &head, &status)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn label(kind: ChangeKind) -> &'static str {
+    match kind {
+        ChangeKind::Added => "new file:",
+        ChangeKind::Deleted => "deleted:",
+        ChangeKind::Modified => "modified:",
+        ChangeKind::TypeChanged => "typechange:",
+    }
+}
+
+fn letter(kind: ChangeKind) -> char {
+    match kind {
+        ChangeKind::Added => 'A',
+        ChangeKind::Deleted => 'D',
+        ChangeKind::Modified => 'M',
+        ChangeKind::TypeChanged => 'T',
+    }
+}
+
+fn write_long(out: &mut dyn Write, color: bool, head: &Head, status: &Status) -> std::io::Result<()> {
+    match head {
+        Head::Branch { .. } => writeln!(out, "On branch {}", head.branch().unwrap_or_default())?,
+        Head::Detached(id) => writeln!(out, "HEAD detached at {}", id.short(pg_core::id::SHORT_ID_LEN))?,
+    }
+    if head.commit().is_none() {
+        writeln!(out, "\nNo commits yet")?;
+    }
+    let sections: [(&str, &[FileChange], _); 2] = [
+        ("Changes to be committed:", &status.staged, NEW),
+        ("Changes not staged for commit:", &status.unstaged, OLD),
+    ];
+    for (title, changes, style) in sections {
+        if changes.is_empty() {
+            continue;
+        }
+        writeln!(out, "\n{title}")?;
+        for change in changes {
+            let line = format!("{:<12}{}", label(change.kind()), text(&change.path));
+            writeln!(out, "\t{}", paint(color, style, &line))?;
+        }
+    }
+    if !status.untracked.is_empty() {
+        writeln!(out, "\nUntracked files:")?;
+        for path in &status.untracked {
+            writeln!(out, "\t{}", paint(color, OLD, &text(path)))?;
+        }
+    }
+    if status.staged.is_empty() {
+        let hint = match (status.unstaged.is_empty(), status.untracked.is_empty()) {
+            (true, true) => "nothing to commit, working tree clean",
+            (true, false) => "nothing added to commit but untracked files present (use \"pg add\" to track)",
+            (false, _) => "no changes added to commit (use \"pg add\" or \"pg commit -a\")",
+        };
+        writeln!(out, "\n{hint}")?;
+    }
+    Ok(())
+}
+
+fn write_short(out: &mut dyn Write, color: bool, status: &Status) -> std::io::Result<()> {
+    let mut rows: std::collections::BTreeMap<Vec<u8>, (char, char)> = Default::default();
+    for change in &status.staged {
+        rows.entry(change.path.clone()).or_insert((' ', ' ')).0 = letter(change.kind());
+    }
+    for change in &status.unstaged {
+        rows.entry(change.path.clone()).or_insert((' ', ' ')).1 = letter(change.kind());
+    }
+    for (path, (x, y)) in rows {
+        let (x, y) = (paint(color, NEW, &x.to_string()), paint(color, OLD, &y.to_string()));
+        writeln!(out, "{x}{y} {}", text(&path))?;
+    }
+    for path in &status.untracked {
+        writeln!(out, "{} {}", paint(color, OLD, "??"), text(path))?;
+    }
+    Ok(())
+}
+
+fn json(head: &Head, status: &Status) -> serde_json::Value {
+    let changes = |list: &[FileChange]| -> Vec<serde_json::Value> {
+        list.iter().map(|c| serde_json::json!({ "path": text(&c.path), "change": c.kind() })).collect()
+    };
+    serde_json::json!({
+        "branch": head.branch(),
+        "head": head.commit().map(|id| id.to_hex()),
+        "staged": changes(&status.staged),
+        "unstaged": changes(&status.unstaged),
+        "untracked": status.untracked.iter().map(|p| text(p)).collect::<Vec<_>>(),
+    })
+}

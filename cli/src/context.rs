@@ -1,0 +1,171 @@
+//! What a command needs from its surroundings: the working directory, the
+//! environment, the clock, the terminal. The libraries get these passed in; this
+//! is the one place that reads them.
+
+use crate::render::{Bar, ColorChoice};
+use anyhow::{bail, Context as _, Result};
+use pg_core::config::Config;
+use pg_core::index::Index;
+use pg_core::object::Signature;
+use pg_core::oplog::OpContext;
+use pg_core::Repository;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+/// Whose identity is asked for.
+#[derive(Clone, Copy)]
+pub enum Role {
+    Author,
+    Committer,
+}
+
+impl Role {
+    fn env_prefix(self) -> &'static str {
+        match self {
+            Role::Author => "PG_AUTHOR",
+            Role::Committer => "PG_COMMITTER",
+        }
+    }
+}
+
+pub struct Context {
+    pub cwd: PathBuf,
+    pub color: bool,
+    pg_home: PathBuf,
+    progress: bool,
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+impl Context {
+    pub fn new(directory: Option<&Path>, color: ColorChoice) -> Result<Context> {
+        let cwd = std::env::current_dir().context("cannot read the current directory")?;
+        let cwd = match directory {
+            Some(dir) => cwd.join(dir),
+            None => cwd,
+        };
+        let pg_home = match (env("PG_HOME"), env("HOME")) {
+            (Some(home), _) => PathBuf::from(home),
+            (None, Some(home)) => Path::new(&home).join(".config/pg"),
+            (None, None) => PathBuf::from("/nonexistent"),
+        };
+        let color = match color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => std::io::stdout().is_terminal() && env("NO_COLOR").is_none(),
+        };
+        Ok(Context { cwd, color, pg_home, progress: std::io::stderr().is_terminal() })
+    }
+
+    /// The repository around the working directory.
+    pub fn repo(&self) -> Result<Repository> {
+        Ok(Repository::discover(&self.cwd)?)
+    }
+
+    /// `$PG_HOME/config`, the user's own settings.
+    pub fn global_config(&self) -> Result<Config> {
+        Ok(Config::load(&self.pg_home.join("config"))?)
+    }
+
+    /// Name and email from the environment, then the repository's config, then
+    /// the user's.
+    pub fn identity(&self, repo: Option<&Repository>, role: Role) -> Result<(String, String)> {
+        let prefix = role.env_prefix();
+        let global = self.global_config()?;
+        let lookup = |env_name: String, key: &str| -> Result<Option<String>> {
+            let configured = || -> Result<Option<String>> {
+                let local = match repo {
+                    Some(repo) => repo.config().get(key)?,
+                    None => None,
+                };
+                Ok(local.or(global.get(key)?))
+            };
+            match env(&env_name).or_else(|| env(&env_name.replace("COMMITTER", "AUTHOR"))) {
+                Some(value) => Ok(Some(value)),
+                None => configured(),
+            }
+        };
+        let name = lookup(format!("{prefix}_NAME"), "user.name")?;
+        let email = lookup(format!("{prefix}_EMAIL"), "user.email")?;
+        match (name, email) {
+            (Some(name), Some(email)) => Ok((name, email)),
+            _ => bail!(
+                "who are you? set your identity with `pg config user.name \"Your Name\"` and \
+                 `pg config user.email you@example.com` (add --global for every repository), \
+                 or set PG_AUTHOR_NAME and PG_AUTHOR_EMAIL"
+            ),
+        }
+    }
+
+    /// A raw identity line for a new object, dated now or from
+    /// `PG_AUTHOR_DATE`/`PG_COMMITTER_DATE` (`<seconds> <±hhmm>`).
+    pub fn signature(&self, repo: &Repository, role: Role) -> Result<Vec<u8>> {
+        let (name, email) = self.identity(Some(repo), role)?;
+        let (seconds, offset) = self.date(role)?;
+        Ok(Signature::format(&name, &email, seconds, offset))
+    }
+
+    fn date(&self, role: Role) -> Result<(i64, i32)> {
+        let var = format!("{}_DATE", role.env_prefix());
+        let Some(text) = env(&var).or_else(|| env("PG_AUTHOR_DATE")) else {
+            return Ok(now());
+        };
+        let parsed = Signature::parse(format!("x <x> {text}").as_bytes());
+        match parsed {
+            Some(sig) => Ok((sig.seconds, sig.offset_minutes())),
+            None => bail!(
+                "{var}='{text}' is not a date: use '<seconds since 1970> <+hhmm>', e.g. '1700000000 +0100'"
+            ),
+        }
+    }
+
+    /// Who is doing what, for the operation log.
+    pub fn op_context(&self, repo: Option<&Repository>) -> OpContext {
+        let user = match self.identity(repo, Role::Committer) {
+            Ok((name, email)) => format!("{name} <{email}>"),
+            Err(_) => env("USER").unwrap_or_else(|| "unknown".into()),
+        };
+        let command = std::env::args().skip(1).map(|a| quote(&a)).collect::<Vec<_>>().join(" ");
+        OpContext { command, user, time: now().0 }
+    }
+
+    pub fn load_index(&self, repo: &Repository) -> Result<Index> {
+        Ok(Index::load(&repo.index_path())?)
+    }
+
+    pub fn save_index(&self, repo: &Repository, index: &mut Index) -> Result<()> {
+        Ok(index.save(&repo.index_path())?)
+    }
+
+    /// Repository paths of the user's path arguments.
+    pub fn repo_paths(&self, repo: &Repository, paths: &[PathBuf]) -> Result<Vec<Vec<u8>>> {
+        Ok(paths
+            .iter()
+            .map(|p| pg_core::worktree::repo_path(repo, &self.cwd, p))
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// A progress bar on stderr when it is a terminal, nothing otherwise.
+    pub fn progress(&self, label: &'static str) -> Bar {
+        Bar::new(label, self.progress)
+    }
+}
+
+/// Seconds since 1970 and the local offset in minutes.
+fn now() -> (i64, i32) {
+    let now = time::OffsetDateTime::now_utc();
+    let offset = time::UtcOffset::current_local_offset().unwrap_or(time::UtcOffset::UTC);
+    (now.unix_timestamp(), offset.whole_minutes() as i32)
+}
+
+fn quote(arg: &str) -> String {
+    let plain =
+        !arg.is_empty() && arg.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./=:@+,".contains(&b));
+    if plain {
+        arg.to_owned()
+    } else {
+        format!("'{}'", arg.replace('\'', "'\\''"))
+    }
+}

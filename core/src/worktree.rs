@@ -1,0 +1,673 @@
+//! The working copy: comparing it with the index (status), staging from it (add,
+//! rm, mv), and writing trees into it (checkout).
+//!
+//! `.pgignore` files use gitignore syntax. The `.pg` and `.git` directories are
+//! never part of the working copy (so pg can live beside git in one directory).
+
+use crate::diff::{self, ChangeKind, FileChange, FileState};
+use crate::id::ObjectId;
+use crate::index::{self, Index, IndexEntry, Stat};
+use crate::object::{EntryKind, Mode, ObjectKind, Tree};
+use crate::store::{self, BulkWriter, Store};
+use crate::Repository;
+use std::collections::{HashMap, HashSet};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// Errors from working-copy operations.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A path names nothing pg can stage.
+    #[error("pathspec '{0}' did not match any files")]
+    NoMatch(String),
+    /// A path lies outside the working copy.
+    #[error("'{0}' is outside the repository")]
+    Outside(String),
+    /// Removing files with changes that are not committed.
+    #[error("these files have local modifications: {}; commit them, or use --cached to keep the file or -f to discard", .0.join(", "))]
+    LocalChanges(Vec<String>),
+    /// A checkout would overwrite changes.
+    #[error("your local changes to these files would be overwritten: {}; commit or discard them first", .0.join(", "))]
+    WouldOverwrite(Vec<String>),
+    /// A move onto an existing path.
+    #[error("destination '{0}' exists")]
+    DestinationExists(String),
+    /// A tree holds a name that cannot be written safely.
+    #[error("refusing to write unsafe path '{0}' from a tree")]
+    UnsafePath(String),
+    /// Walking the working copy failed.
+    #[error("walking the working copy: {0}")]
+    Walk(String),
+    /// The index failed.
+    #[error(transparent)]
+    Index(#[from] index::Error),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] store::Error),
+}
+
+/// A result with a working-copy [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |source| Error::Io { path: path.to_owned(), source }
+}
+
+/// Reports progress of long operations to whoever shows it; the library never
+/// draws anything itself.
+pub trait Progress: Sync {
+    /// The total amount of work is known.
+    fn start(&self, total: u64);
+    /// `n` more units are done.
+    fn advance(&self, n: u64);
+}
+
+/// Progress reporting that reports nothing.
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn start(&self, _: u64) {}
+    fn advance(&self, _: u64) {}
+}
+
+/// A file found in the working copy.
+struct Found {
+    path: Vec<u8>,
+    metadata: std::fs::Metadata,
+}
+
+fn relative(root: &Path, path: &Path) -> Option<Vec<u8>> {
+    let rel = path.strip_prefix(root).ok()?;
+    Some(rel.as_os_str().as_bytes().to_vec())
+}
+
+fn abs(root: &Path, path: &[u8]) -> PathBuf {
+    root.join(std::ffi::OsStr::from_bytes(path))
+}
+
+/// Lists files (regular, executable, symlink) at or under `within`, honouring
+/// `.pgignore`, sorted by path. Directories that hold a gitlink are not entered.
+fn scan(root: &Path, within: &[u8], gitlinks: &HashSet<Vec<u8>>) -> Result<Vec<Found>> {
+    let start = abs(root, within);
+    let found = Mutex::new(Vec::new());
+    let error = Mutex::new(None);
+    let gitlinks_owned: HashSet<PathBuf> = gitlinks.iter().map(|p| abs(root, p)).collect();
+    let walker = ignore::WalkBuilder::new(&start)
+        .standard_filters(false)
+        .hidden(false)
+        .parents(true)
+        .add_custom_ignore_filename(".pgignore")
+        .filter_entry(move |e| {
+            let name = e.file_name().as_bytes();
+            !(e.depth() > 0 && (name == b".pg" || name == b".git")) && !gitlinks_owned.contains(e.path())
+        })
+        .threads(2)
+        .build_parallel();
+    walker.run(|| {
+        Box::new(|entry| {
+            match entry {
+                Ok(entry) if entry.file_type().is_some_and(|t| t.is_file() || t.is_symlink()) => {
+                    match (entry.metadata(), relative(root, entry.path())) {
+                        (Ok(metadata), Some(path)) => {
+                            found.lock().expect("no panics").push(Found { path, metadata })
+                        }
+                        (Err(e), _) => *error.lock().expect("no panics") = Some(e.to_string()),
+                        (_, None) => {}
+                    }
+                }
+                Ok(_) => {}
+                // A file removed while we walk is simply not there.
+                Err(e) if e.io_error().is_some_and(|io| io.kind() == std::io::ErrorKind::NotFound) => {}
+                Err(e) => *error.lock().expect("no panics") = Some(e.to_string()),
+            }
+            ignore::WalkState::Continue
+        })
+    });
+    if let Some(e) = error.into_inner().expect("no panics") {
+        return Err(Error::Walk(e));
+    }
+    let mut found = found.into_inner().expect("no panics");
+    found.sort_unstable_by(|a, b| a.path.cmp(&b.path));
+    Ok(found)
+}
+
+fn gitlink_paths(index: &Index) -> HashSet<Vec<u8>> {
+    index.entries().iter().filter(|e| e.mode.kind() == EntryKind::Gitlink).map(|e| e.path.clone()).collect()
+}
+
+/// The mode a file on disk would be staged with.
+fn mode_of(metadata: &std::fs::Metadata) -> Mode {
+    use std::os::unix::fs::PermissionsExt;
+    if metadata.file_type().is_symlink() {
+        Mode::SYMLINK
+    } else if metadata.permissions().mode() & 0o100 != 0 {
+        Mode::EXECUTABLE
+    } else {
+        Mode::FILE
+    }
+}
+
+/// The content pg stores for a file: its bytes, or a symlink's target.
+fn read_content(root: &Path, path: &[u8], metadata: &std::fs::Metadata) -> Result<Vec<u8>> {
+    let full = abs(root, path);
+    if metadata.file_type().is_symlink() {
+        Ok(std::fs::read_link(&full).map_err(io(&full))?.as_os_str().as_bytes().to_vec())
+    } else {
+        std::fs::read(&full).map_err(io(&full))
+    }
+}
+
+/// Where a tracked file stands against its index entry.
+enum EntryState {
+    /// Same as staged; `Some` when its stat data should be refreshed.
+    Clean(Option<Stat>),
+    /// Different: the file as it is now.
+    Changed(FileState),
+}
+
+fn compare_entry(
+    store: &Store,
+    root: &Path,
+    entry: &IndexEntry,
+    metadata: &std::fs::Metadata,
+) -> Result<EntryState> {
+    let mode = mode_of(metadata);
+    let stat = Stat::from_metadata(metadata);
+    if entry.mode.kind() == EntryKind::Gitlink {
+        return Ok(EntryState::Clean(None));
+    }
+    let same_kind = mode.kind() == entry.mode.kind();
+    if same_kind && stat == entry.stat {
+        return Ok(EntryState::Clean(None));
+    }
+    let content = read_content(root, &entry.path, metadata)?;
+    let id = store.algorithm().hash(&crate::object::encode_with_header(ObjectKind::Blob, &content));
+    if same_kind && id == entry.id {
+        return Ok(EntryState::Clean(Some(stat)));
+    }
+    Ok(EntryState::Changed(FileState { mode, id }))
+}
+
+fn lstat(path: &Path) -> Result<Option<std::fs::Metadata>> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => Ok(None),
+        Ok(m) => Ok(Some(m)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound || e.raw_os_error() == Some(20) => Ok(None),
+        Err(e) => Err(Error::Io { path: path.to_owned(), source: e }),
+    }
+}
+
+/// What `pg status` reports.
+#[derive(Clone, Debug, Default)]
+pub struct Status {
+    /// Differences from `HEAD` to the index.
+    pub staged: Vec<FileChange>,
+    /// Differences from the index to the working copy.
+    pub unstaged: Vec<FileChange>,
+    /// Files nobody tracks; a directory with no tracked file shows as `dir/`.
+    pub untracked: Vec<Vec<u8>>,
+}
+
+/// Compares `HEAD`'s tree, the index and the working copy. Entries whose stat data
+/// went stale but whose content is unchanged are refreshed in `index`; the return
+/// says whether that happened, so the caller can save it.
+pub fn status(repo: &Repository, index: &mut Index, head_tree: Option<&ObjectId>) -> Result<(Status, bool)> {
+    let store = repo.store();
+    let staged = staged_changes(store, index, head_tree)?;
+    let root = repo.workdir();
+    let files = scan(root, &[], &gitlink_paths(index))?;
+    let mut unstaged = Vec::new();
+    let mut untracked = Vec::new();
+    let mut refreshed = Vec::new();
+    let mut seen = HashSet::with_capacity(files.len());
+    for file in &files {
+        let Some(entry) = index.get(&file.path) else {
+            untracked.push(file.path.clone());
+            continue;
+        };
+        seen.insert(file.path.as_slice());
+        record_entry_state(store, root, entry, &file.metadata, &mut unstaged, &mut refreshed)?;
+    }
+    for entry in index.entries() {
+        if seen.contains(entry.path.as_slice()) {
+            continue;
+        }
+        // Tracked but not walked: ignored by a .pgignore, inside a gitlink, or gone.
+        match lstat(&abs(root, &entry.path))? {
+            Some(metadata) => {
+                record_entry_state(store, root, entry, &metadata, &mut unstaged, &mut refreshed)?
+            }
+            None if entry.mode.kind() == EntryKind::Gitlink => {}
+            None => {
+                unstaged.push(FileChange { path: entry.path.clone(), old: Some(state(entry)), new: None })
+            }
+        }
+    }
+    unstaged.sort_by(|a, b| a.path.cmp(&b.path));
+    let changed = !refreshed.is_empty();
+    for (path, stat) in refreshed {
+        index.refresh(&path, stat);
+    }
+    let untracked = collapse_untracked(index, untracked);
+    Ok((Status { staged, unstaged, untracked }, changed))
+}
+
+fn state(entry: &IndexEntry) -> FileState {
+    FileState { mode: entry.mode, id: entry.id }
+}
+
+fn record_entry_state(
+    store: &Store,
+    root: &Path,
+    entry: &IndexEntry,
+    metadata: &std::fs::Metadata,
+    unstaged: &mut Vec<FileChange>,
+    refreshed: &mut Vec<(Vec<u8>, Stat)>,
+) -> Result<()> {
+    match compare_entry(store, root, entry, metadata)? {
+        EntryState::Clean(Some(stat)) => refreshed.push((entry.path.clone(), stat)),
+        EntryState::Clean(None) => {}
+        EntryState::Changed(now) => {
+            unstaged.push(FileChange { path: entry.path.clone(), old: Some(state(entry)), new: Some(now) })
+        }
+    }
+    Ok(())
+}
+
+/// Differences from tree `base` to the index, reading only directories whose
+/// cached tree differs. When there are none, the index caches `base`'s trees
+/// (which are stored), so the next call is cheaper still.
+pub fn staged_changes(store: &Store, index: &mut Index, base: Option<&ObjectId>) -> Result<Vec<FileChange>> {
+    if index.entries().is_empty() {
+        return Ok(diff::diff_trees(&|id| store.read_tree(id), base, None)?);
+    }
+    let build = index.write_tree(store);
+    let index_tree = build.root();
+    if Some(&index_tree) == base {
+        index.remember_trees(build);
+        return Ok(Vec::new());
+    }
+    let overlay: HashMap<&ObjectId, &[u8]> =
+        build.objects.iter().map(|(id, bytes)| (id, bytes.as_slice())).collect();
+    let read_tree = |id: &ObjectId| -> store::Result<Tree> {
+        match overlay.get(id) {
+            Some(bytes) => match crate::object::Object::decode(bytes) {
+                Ok(crate::object::Object::Tree(tree)) => Ok(tree),
+                _ => unreachable!("write_tree encodes trees"),
+            },
+            None => store.read_tree(id),
+        }
+    };
+    Ok(diff::diff_trees(&read_tree, base, Some(&index_tree))?)
+}
+
+/// Shows a directory that holds no tracked file as `dir/` instead of its files.
+fn collapse_untracked(index: &Index, untracked: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+    let mut out: Vec<Vec<u8>> = Vec::new();
+    for path in untracked {
+        let top_untracked_dir = path
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| **b == b'/')
+            .map(|(i, _)| &path[..i])
+            .find(|dir| !index.has_dir(dir));
+        let shown = match top_untracked_dir {
+            Some(dir) => [dir, b"/"].concat(),
+            None => path,
+        };
+        if out.last() != Some(&shown) {
+            out.push(shown);
+        }
+    }
+    out
+}
+
+/// Converts a user's path (relative to `cwd`) to a repository path.
+pub fn repo_path(repo: &Repository, cwd: &Path, user_path: &Path) -> Result<Vec<u8>> {
+    let joined = cwd.join(user_path);
+    let mut normal = PathBuf::new();
+    for part in joined.components() {
+        match part {
+            std::path::Component::ParentDir => {
+                normal.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => normal.push(other),
+        }
+    }
+    let shown = user_path.display().to_string();
+    let rel = normal.strip_prefix(repo.workdir()).map_err(|_| Error::Outside(shown.clone()))?;
+    let bytes = rel.as_os_str().as_bytes().to_vec();
+    if bytes.starts_with(b".pg") && (bytes.len() == 3 || bytes[3] == b'/') {
+        return Err(Error::Outside(shown));
+    }
+    Ok(bytes)
+}
+
+/// What [`add`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AddOutcome {
+    /// Files whose content was (re)staged.
+    pub staged: usize,
+    /// Tracked files removed from the index because they are gone.
+    pub removed: usize,
+}
+
+/// Stages the files at or under each of `paths` (`""` is everything): new and
+/// changed files are hashed and stored, vanished ones unstaged. With
+/// `tracked_only`, untracked files are left alone (`pg commit -a`).
+pub fn add(
+    repo: &Repository,
+    index: &mut Index,
+    paths: &[Vec<u8>],
+    tracked_only: bool,
+    progress: &dyn Progress,
+) -> Result<AddOutcome> {
+    let root = repo.workdir();
+    let gitlinks = gitlink_paths(index);
+    let mut candidates = Vec::new();
+    let mut outcome = AddOutcome::default();
+    for path in paths {
+        let found = scan(root, path, &gitlinks)?;
+        let tracked: Vec<Vec<u8>> = index.entries_within(path).iter().map(|e| e.path.clone()).collect();
+        if found.is_empty() && tracked.is_empty() {
+            return Err(Error::NoMatch(String::from_utf8_lossy(path).into_owned()));
+        }
+        let present: HashSet<&[u8]> = found.iter().map(|f| f.path.as_slice()).collect();
+        for gone in tracked.iter().filter(|p| !present.contains(p.as_slice())) {
+            if gitlinks.contains(gone) || lstat(&abs(root, gone))?.is_some() {
+                continue;
+            }
+            outcome.removed += index.remove_within(gone).len();
+        }
+        candidates.extend(found.into_iter().filter(|f| !tracked_only || index.get(&f.path).is_some()));
+    }
+    let changed = changed_files(index, candidates);
+    progress.start(changed.len() as u64);
+    outcome.staged = changed.len();
+    let mut writer = BulkWriter::new(repo.store());
+    for chunk in changed.chunks(64) {
+        for (file, id, encoded) in read_and_hash(repo.store(), root, chunk)? {
+            writer.add_encoded(id, encoded)?;
+            let stat = Stat::from_metadata(&file.metadata);
+            index.upsert(IndexEntry { path: file.path.clone(), mode: mode_of(&file.metadata), id, stat });
+        }
+        progress.advance(chunk.len() as u64);
+    }
+    writer.finish()?;
+    Ok(outcome)
+}
+
+/// The files whose stat data or kind differs from their index entry (all untracked
+/// ones too); unchanged content with stale stat data is refreshed in place.
+fn changed_files(index: &Index, candidates: Vec<Found>) -> Vec<Found> {
+    candidates
+        .into_iter()
+        .filter(|file| match index.get(&file.path) {
+            None => true,
+            Some(entry) => {
+                mode_of(&file.metadata) != Mode::for_kind(entry.mode.kind())
+                    || Stat::from_metadata(&file.metadata) != entry.stat
+            }
+        })
+        .collect()
+}
+
+/// A file read, encoded as a blob and hashed.
+type Hashed<'f> = (&'f Found, ObjectId, Vec<u8>);
+
+/// Reads and hashes a chunk of files on two threads.
+fn read_and_hash<'f>(store: &Store, root: &Path, files: &'f [Found]) -> Result<Vec<Hashed<'f>>> {
+    let half = files.len().div_ceil(2);
+    let (left, right) = files.split_at(half);
+    let read = |part: &'f [Found]| -> Result<Vec<Hashed<'f>>> {
+        part.iter()
+            .map(|f| {
+                let content = read_content(root, &f.path, &f.metadata)?;
+                let encoded = crate::object::encode_with_header(ObjectKind::Blob, &content);
+                Ok((f, store.algorithm().hash(&encoded), encoded))
+            })
+            .collect()
+    };
+    let (a, b) = std::thread::scope(|s| {
+        let handle = s.spawn(|| read(right));
+        (read(left), handle.join().expect("reader thread does not panic"))
+    });
+    let mut all = a?;
+    all.extend(b?);
+    Ok(all)
+}
+
+fn display(path: &[u8]) -> String {
+    String::from_utf8_lossy(path).into_owned()
+}
+
+/// Tracked files at or under `path` whose working-copy content differs from the index.
+fn modified_within(store: &Store, root: &Path, index: &Index, path: &[u8]) -> Result<Vec<String>> {
+    let mut modified = Vec::new();
+    for entry in index.entries_within(path) {
+        if let Some(metadata) = lstat(&abs(root, &entry.path))? {
+            if let EntryState::Changed(_) = compare_entry(store, root, entry, &metadata)? {
+                modified.push(display(&entry.path));
+            }
+        }
+    }
+    Ok(modified)
+}
+
+/// Unstages the files at or under each of `paths` and (unless `cached`) deletes
+/// them. Refuses files with unstaged changes unless `force`. Returns what it removed.
+pub fn remove(
+    repo: &Repository,
+    index: &mut Index,
+    paths: &[Vec<u8>],
+    cached: bool,
+    force: bool,
+) -> Result<Vec<Vec<u8>>> {
+    let root = repo.workdir();
+    let mut modified = Vec::new();
+    for path in paths {
+        if index.entries_within(path).is_empty() {
+            return Err(Error::NoMatch(display(path)));
+        }
+        if !cached && !force {
+            modified.extend(modified_within(repo.store(), root, index, path)?);
+        }
+    }
+    if !modified.is_empty() {
+        return Err(Error::LocalChanges(modified));
+    }
+    let mut removed = Vec::new();
+    for path in paths {
+        for entry in index.remove_within(path) {
+            if !cached {
+                remove_file(root, &entry.path)?;
+            }
+            removed.push(entry.path);
+        }
+    }
+    Ok(removed)
+}
+
+/// Deletes a file and then any directories it leaves empty.
+fn remove_file(root: &Path, path: &[u8]) -> Result<()> {
+    let full = abs(root, path);
+    match std::fs::remove_file(&full) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(Error::Io { path: full, source: e }),
+    }
+    let mut dir = full.parent();
+    while let Some(d) = dir.filter(|d| *d != root) {
+        if std::fs::remove_dir(d).is_err() {
+            break;
+        }
+        dir = d.parent();
+    }
+    Ok(())
+}
+
+/// Moves a tracked file or directory, on disk and in the index. When `to` is an
+/// existing directory, the source moves into it.
+pub fn move_path(repo: &Repository, index: &mut Index, from: &[u8], to: &[u8]) -> Result<Vec<u8>> {
+    let root = repo.workdir();
+    if index.entries_within(from).is_empty() {
+        return Err(Error::NoMatch(display(from)));
+    }
+    let mut to = to.to_vec();
+    if abs(root, &to).is_dir() {
+        let name = from.rsplit(|&b| b == b'/').next().unwrap_or(from);
+        to = index::join(&to, name);
+    }
+    let target = abs(root, &to);
+    if std::fs::symlink_metadata(&target).is_ok() || !index.entries_within(&to).is_empty() {
+        return Err(Error::DestinationExists(display(&to)));
+    }
+    if let Some(parent) = target.parent() {
+        std::fs::create_dir_all(parent).map_err(io(parent))?;
+    }
+    std::fs::rename(abs(root, from), &target).map_err(io(&target))?;
+    for mut entry in index.remove_within(from) {
+        entry.path = [to.as_slice(), &entry.path[from.len()..]].concat();
+        index.upsert(entry);
+    }
+    Ok(to)
+}
+
+/// What [`checkout`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CheckoutOutcome {
+    /// Files written.
+    pub written: usize,
+    /// Files deleted.
+    pub deleted: usize,
+}
+
+/// Moves the working copy and index from tree `from` to tree `to`, touching only
+/// paths that differ between them. Local changes elsewhere are kept; a local change
+/// on a path that would change makes it refuse before writing anything.
+pub fn checkout(
+    repo: &Repository,
+    index: &mut Index,
+    from: Option<&ObjectId>,
+    to: Option<&ObjectId>,
+    progress: &dyn Progress,
+) -> Result<CheckoutOutcome> {
+    let store = repo.store();
+    let root = repo.workdir();
+    let changes = diff::diff_trees(&|id| store.read_tree(id), from, to)?;
+    check_safe_paths(&changes)?;
+    let blocked = blocked_paths(store, root, index, &changes)?;
+    if !blocked.is_empty() {
+        return Err(Error::WouldOverwrite(blocked));
+    }
+    progress.start(changes.len() as u64);
+    let mut outcome = CheckoutOutcome::default();
+    // Deletions first, so a file can become a directory of the same name.
+    for change in changes.iter().filter(|c| c.new.is_none() || c.kind() == ChangeKind::TypeChanged) {
+        index.remove_within(&change.path);
+        remove_file(root, &change.path)?;
+        outcome.deleted += usize::from(change.new.is_none());
+    }
+    for change in &changes {
+        if let Some(new) = &change.new {
+            let stat = write_file(store, root, &change.path, new)?;
+            index.upsert(IndexEntry { path: change.path.clone(), mode: new.mode, id: new.id, stat });
+            outcome.written += 1;
+        }
+        progress.advance(1);
+    }
+    // A clean switch leaves the index equal to `to`, whose trees are stored:
+    // cache them so the next status and commit need not rebuild them.
+    let build = index.write_tree(store);
+    if Some(&build.root()) == to {
+        index.remember_trees(build);
+    }
+    Ok(outcome)
+}
+
+fn check_safe_paths(changes: &[FileChange]) -> Result<()> {
+    for change in changes.iter().filter(|c| c.new.is_some()) {
+        let unsafe_part = change.path.split(|&b| b == b'/').any(|part| {
+            part.is_empty()
+                || part == b"."
+                || part == b".."
+                || part.eq_ignore_ascii_case(b".pg")
+                || part.eq_ignore_ascii_case(b".git")
+        });
+        if unsafe_part {
+            return Err(Error::UnsafePath(display(&change.path)));
+        }
+    }
+    Ok(())
+}
+
+/// Paths a checkout would change that hold changes of their own: staged or
+/// unstaged edits, or an untracked file where a new one would go.
+fn blocked_paths(store: &Store, root: &Path, index: &Index, changes: &[FileChange]) -> Result<Vec<String>> {
+    let mut blocked = Vec::new();
+    for change in changes {
+        let staged = index.get(&change.path).map(state);
+        let staged_matches = match (&staged, &change.old) {
+            (Some(s), Some(old)) => s.same_as(old),
+            (None, None) => true,
+            _ => staged.as_ref().zip(change.new.as_ref()).is_some_and(|(s, new)| s.same_as(new)),
+        };
+        let on_disk = lstat(&abs(root, &change.path))?;
+        let disk_matches = match (index.get(&change.path), &on_disk) {
+            (Some(entry), Some(metadata)) => {
+                matches!(compare_entry(store, root, entry, metadata)?, EntryState::Clean(_))
+            }
+            (Some(_), None) => true,
+            (None, None) => true,
+            (None, Some(_)) => false,
+        };
+        if !staged_matches || !disk_matches {
+            blocked.push(display(&change.path));
+        }
+    }
+    Ok(blocked)
+}
+
+/// Writes one file of a tree and returns its stat data.
+fn write_file(store: &Store, root: &Path, path: &[u8], state: &FileState) -> Result<Stat> {
+    use std::os::unix::fs::PermissionsExt;
+    let full = abs(root, path);
+    let parent = full.parent().expect("a file path has a parent");
+    std::fs::create_dir_all(parent).map_err(io(parent))?;
+    match std::fs::symlink_metadata(&full) {
+        Ok(m) if m.is_dir() => std::fs::remove_dir_all(&full).map_err(io(&full))?,
+        Ok(_) => std::fs::remove_file(&full).map_err(io(&full))?,
+        Err(_) => {}
+    }
+    match state.mode.kind() {
+        EntryKind::Gitlink => {
+            std::fs::create_dir_all(&full).map_err(io(&full))?;
+            return Ok(Stat::default());
+        }
+        EntryKind::Symlink => {
+            let target = store.read_blob(&state.id)?;
+            std::os::unix::fs::symlink(std::ffi::OsStr::from_bytes(&target), &full).map_err(io(&full))?;
+        }
+        EntryKind::File | EntryKind::Executable => {
+            std::fs::write(&full, store.read_blob(&state.id)?).map_err(io(&full))?;
+            if state.mode.kind() == EntryKind::Executable {
+                let mut perms = std::fs::metadata(&full).map_err(io(&full))?.permissions();
+                perms.set_mode(perms.mode() | ((perms.mode() & 0o444) >> 2));
+                std::fs::set_permissions(&full, perms).map_err(io(&full))?;
+            }
+        }
+        EntryKind::Tree => unreachable!("diff_trees yields files only"),
+    }
+    let metadata = std::fs::symlink_metadata(&full).map_err(io(&full))?;
+    Ok(Stat::from_metadata(&metadata))
+}
