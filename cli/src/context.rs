@@ -59,9 +59,14 @@ impl Context {
         Ok(Context { cwd, color, pg_home, progress: std::io::stderr().is_terminal() })
     }
 
-    /// The repository around the working directory.
+    /// The repository around the working directory, to change.
     pub fn repo(&self) -> Result<Repository> {
         Ok(Repository::discover(&self.cwd)?)
+    }
+
+    /// The repository around the working directory, to read.
+    pub fn repo_to_read(&self) -> Result<Repository> {
+        Ok(Repository::discover_read_only(&self.cwd)?)
     }
 
     /// `$PG_HOME/config`, the user's own settings.
@@ -129,6 +134,14 @@ impl Context {
         };
         let command = std::env::args().skip(1).map(|a| quote(&a)).collect::<Vec<_>>().join(" ");
         OpContext { command, user, time: now().0 }
+    }
+
+    /// The repository to read, and its index, loaded side by side.
+    pub fn repo_and_index_to_read(&self) -> Result<(Repository, Index)> {
+        let (repo, index) = Repository::discover_read_only_alongside(&self.cwd, |pg_dir| {
+            Index::load(&pg_dir.join(pg_core::index::FILE_NAME))
+        })?;
+        Ok((repo, index?))
     }
 
     pub fn load_index(&self, repo: &Repository) -> Result<Index> {

@@ -170,6 +170,16 @@ impl ObjectId {
     /// Reads one id from the start of `bytes`; returns it and how many bytes it used.
     /// Multihashes delimit themselves, which is what lets trees store them raw.
     pub fn read_prefix(bytes: &[u8]) -> Result<(Self, usize), IdError> {
+        // Fast path for the two shapes pg writes: a one-byte code and length 32.
+        if let [code @ (0x1e | 0x12), 0x20, digest @ ..] = bytes {
+            if digest.len() >= 32 {
+                let mut id = ObjectId { bytes: [0u8; MAX_ID_LEN], len: 34 };
+                id.bytes[0] = *code;
+                id.bytes[1] = 0x20;
+                id.bytes[2..34].copy_from_slice(&digest[..32]);
+                return Ok((id, 34));
+            }
+        }
         let mut reader = bytes;
         let mh =
             multihash::Multihash::<64>::read(&mut reader).map_err(|e| IdError::Malformed(e.to_string()))?;

@@ -46,20 +46,6 @@ pub struct Stat {
 impl Stat {
     /// A size no file has: the entry must be compared by content.
     pub const SMUDGED: u64 = u64::MAX;
-
-    /// The stat data of `metadata`.
-    pub fn from_metadata(metadata: &std::fs::Metadata) -> Stat {
-        use std::os::unix::fs::MetadataExt;
-        Stat {
-            mtime_s: metadata.mtime(),
-            mtime_ns: metadata.mtime_nsec() as u32,
-            ctime_s: metadata.ctime(),
-            ctime_ns: metadata.ctime_nsec() as u32,
-            size: metadata.len(),
-            ino: metadata.ino(),
-            dev: metadata.dev(),
-        }
-    }
 }
 
 /// One staged file.
@@ -84,6 +70,9 @@ pub struct Index {
     /// since the tree was computed.
     trees: BTreeMap<Vec<u8>, ObjectId>,
 }
+
+/// The index's file name inside `.pg`.
+pub const FILE_NAME: &str = "index";
 
 const MAGIC: &[u8; 4] = b"PGIX";
 const VERSION: u32 = 1;
@@ -132,6 +121,11 @@ impl Index {
 
     fn position(&self, path: &[u8]) -> Result<usize, usize> {
         self.entries.binary_search_by(|e| e.path.as_slice().cmp(path))
+    }
+
+    /// The position of the entry at `path` in [`Index::entries`].
+    pub fn find(&self, path: &[u8]) -> Option<usize> {
+        self.position(path).ok()
     }
 
     /// The entry at `path`.

@@ -5,7 +5,7 @@ use crate::config::{self, Config};
 use crate::id::{HashAlgorithm, ObjectId};
 use crate::oplog::{self, OpContext, Operation, RefChange};
 use crate::refs::{self, RefTarget};
-use crate::store::{self, Batch, Durability, RefUpdate, RocksBackend, Store};
+use crate::store::{self, Batch, Durability, OpenMode, RefUpdate, RocksBackend, Store};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -101,6 +101,13 @@ impl Head {
     }
 }
 
+/// The top of the working copy that contains `start`.
+fn find_workdir(start: &Path) -> Result<PathBuf> {
+    let start = start.canonicalize().map_err(io_error(start))?;
+    let found = start.ancestors().find(|dir| dir.join(PG_DIR).is_dir()).map(Path::to_owned);
+    found.ok_or(Error::NotARepository(start))
+}
+
 /// What `undo` will do, worked out before anything changes.
 #[derive(Clone, Debug)]
 pub struct UndoPlan {
@@ -135,30 +142,54 @@ impl Repository {
         std::fs::create_dir_all(pg_dir.join("hooks")).map_err(io_error(&pg_dir))?;
         let mut config = Config::load(&pg_dir.join("config"))?;
         config.set("core.hash", options.hash.name())?;
-        let repo = Self::open_pg_dir(dir.to_owned(), pg_dir, true)?;
+        let repo = Self::open_pg_dir(dir.to_owned(), pg_dir, OpenMode::Create)?;
         let head = RefTarget::Symbolic(format!("{}{}", refs::BRANCH_PREFIX, options.default_branch));
         let update = RefUpdate { name: refs::HEAD.into(), expected: None, new: Some(head) };
         repo.update_refs(context, Vec::new(), vec![update])?;
         Ok(repo)
     }
 
-    /// Opens the repository whose working copy contains `start`.
+    /// Opens the repository whose working copy contains `start`, for reading and
+    /// writing.
     pub fn discover(start: &Path) -> Result<Repository> {
-        let start = start.canonicalize().map_err(io_error(start))?;
-        let workdir = start
-            .ancestors()
-            .find(|dir| dir.join(PG_DIR).is_dir())
-            .ok_or_else(|| Error::NotARepository(start.clone()))?;
-        Self::open_pg_dir(workdir.to_owned(), workdir.join(PG_DIR), false)
+        Self::discover_with(start, OpenMode::ReadWrite)
     }
 
-    fn open_pg_dir(workdir: PathBuf, pg_dir: PathBuf, create: bool) -> Result<Repository> {
+    /// Opens the repository whose working copy contains `start`, for reading only
+    /// (cheaper, and possible while another process writes).
+    pub fn discover_read_only(start: &Path) -> Result<Repository> {
+        Self::discover_with(start, OpenMode::ReadOnly)
+    }
+
+    /// Opens the repository around `start` for reading, running `alongside` on
+    /// another thread with the `.pg` directory while the store opens. Commands that
+    /// also read the index use it to hide the store's opening time.
+    pub fn discover_read_only_alongside<T: Send>(
+        start: &Path,
+        alongside: impl FnOnce(&Path) -> T + Send,
+    ) -> Result<(Repository, T)> {
+        let workdir = find_workdir(start)?;
+        let pg_dir = workdir.join(PG_DIR);
+        std::thread::scope(|s| {
+            let other = s.spawn(|| alongside(&pg_dir));
+            let repo = Self::open_pg_dir(workdir.clone(), pg_dir.clone(), OpenMode::ReadOnly);
+            let value = other.join().expect("the alongside task does not panic");
+            Ok((repo?, value))
+        })
+    }
+
+    fn discover_with(start: &Path, mode: OpenMode) -> Result<Repository> {
+        let workdir = find_workdir(start)?;
+        Self::open_pg_dir(workdir.clone(), workdir.join(PG_DIR), mode)
+    }
+
+    fn open_pg_dir(workdir: PathBuf, pg_dir: PathBuf, mode: OpenMode) -> Result<Repository> {
         let config = Config::load(&pg_dir.join("config"))?;
         let hash = match config.get("core.hash")? {
             None => HashAlgorithm::default(),
             Some(name) => name.parse().map_err(|_| Error::BadHash(name))?,
         };
-        let backend = RocksBackend::open(&pg_dir.join("db"), create)?;
+        let backend = RocksBackend::open(&pg_dir.join("db"), mode)?;
         let store = Store::new(Arc::new(backend), hash);
         Ok(Repository { workdir, pg_dir, store, config })
     }
@@ -180,7 +211,7 @@ impl Repository {
 
     /// Where the index (staging area) lives.
     pub fn index_path(&self) -> PathBuf {
-        self.pg_dir.join("index")
+        self.pg_dir.join(crate::index::FILE_NAME)
     }
 
     /// The object store.

@@ -26,7 +26,7 @@ enum NewSide {
 }
 
 pub fn run(context: &Context, args: Args) -> Outcome {
-    let repo = context.repo()?;
+    let repo = context.repo_to_read()?;
     let (changes, new_side) = changes(context, &repo, &args)?;
     let mut out = std::io::stdout().lock();
     for change in &changes {

@@ -58,7 +58,7 @@ fn decorations(repo: &Repository) -> Result<HashMap<ObjectId, Vec<String>>> {
 }
 
 pub fn log(context: &Context, args: LogArgs) -> Outcome {
-    let repo = context.repo()?;
+    let repo = context.repo_to_read()?;
     let start = match &args.rev {
         Some(rev) => revision::resolve_commit(&repo, rev)?,
         None => match repo.head()?.commit() {
@@ -158,7 +158,7 @@ pub struct ShowArgs {
 }
 
 pub fn show(context: &Context, args: ShowArgs) -> Outcome {
-    let repo = context.repo()?;
+    let repo = context.repo_to_read()?;
     let mut id = revision::resolve(&repo, &args.rev)?;
     let mut out = std::io::stdout().lock();
     loop {

@@ -40,7 +40,7 @@ fn change_text(change: &RefChange) -> String {
 
 pub fn op(context: &Context, args: OpArgs) -> Outcome {
     let OpCommand::Log { max_count, json } = args.command;
-    let repo = context.repo()?;
+    let repo = context.repo_to_read()?;
     let ops = repo.operations(max_count.unwrap_or(usize::MAX))?;
     let mut out = std::io::stdout().lock();
     if json {

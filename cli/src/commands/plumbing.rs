@@ -22,7 +22,7 @@ pub struct CatObjectArgs {
 }
 
 pub fn cat_object(context: &Context, args: CatObjectArgs) -> Outcome {
-    let repo = context.repo()?;
+    let repo = context.repo_to_read()?;
     let id = revision::resolve(&repo, &args.object)?;
     let raw = repo.store().read_raw(&id)?;
     let (kind, body) = pg_core::object::split_header(&raw)
@@ -61,7 +61,7 @@ pub struct RevParseArgs {
 }
 
 pub fn rev_parse(context: &Context, args: RevParseArgs) -> Outcome {
-    let repo = context.repo()?;
+    let repo = context.repo_to_read()?;
     for rev in &args.revs {
         println!("{}", revision::resolve(&repo, rev)?);
     }
@@ -76,7 +76,7 @@ pub struct FsckArgs {
 }
 
 pub fn fsck(context: &Context, args: FsckArgs) -> Outcome {
-    let repo = context.repo()?;
+    let repo = context.repo_to_read()?;
     let report = fsck::check(&repo);
     let mut out = std::io::stdout().lock();
     if args.json {

@@ -18,13 +18,12 @@ pub struct Args {
 }
 
 pub fn run(context: &Context, args: Args) -> Outcome {
-    let repo = context.repo()?;
+    let (repo, mut index) = context.repo_and_index_to_read()?;
     let head = repo.head()?;
     let head_tree = match head.commit() {
         Some(id) => Some(repo.store().read_commit(&id)?.tree),
         None => None,
     };
-    let mut index = context.load_index(&repo)?;
     let (status, refreshed) = worktree::status(&repo, &mut index, head_tree.as_ref())?;
     if refreshed {
         // Saving the refreshed stat data is only an optimisation; failing is fine.

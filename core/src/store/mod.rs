@@ -6,7 +6,7 @@
 
 mod rocks;
 
-pub use rocks::RocksBackend;
+pub use rocks::{OpenMode, RocksBackend};
 
 use crate::id::{HashAlgorithm, IdPrefix, ObjectId};
 use crate::object::{self, Commit, DecodeError, Object, ObjectKind, Tree};

@@ -4,10 +4,11 @@ use super::{Backend, Batch, Durability, Error, Result};
 use crate::id::ObjectId;
 use crate::refs::RefTarget;
 use rocksdb::{
-    BlockBasedOptions, ColumnFamilyDescriptor, DBCompressionType, Direction, IteratorMode, Options,
+    BlockBasedOptions, ColumnFamilyDescriptor, DBCompressionType, Direction, IteratorMode, LogLevel, Options,
     WriteBatch, WriteOptions, DB,
 };
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 const OBJECTS: &str = "objects";
@@ -22,6 +23,20 @@ const OPLOG: &str = "oplog";
 pub struct RocksBackend {
     db: DB,
     write_lock: Mutex<()>,
+    mode: OpenMode,
+    wrote: AtomicBool,
+}
+
+/// How to open the database.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OpenMode {
+    /// Create it if missing, read and write.
+    Create,
+    /// Read and write an existing database.
+    ReadWrite,
+    /// Read only: takes no lock and writes nothing, so it is cheaper to open and
+    /// can run beside a writer.
+    ReadOnly,
 }
 
 fn backend_error(e: rocksdb::Error) -> Error {
@@ -34,14 +49,21 @@ fn backend_error(e: rocksdb::Error) -> Error {
 }
 
 impl RocksBackend {
-    /// Opens (or creates, with `create`) the database in `path`.
-    pub fn open(path: &Path, create: bool) -> Result<Self> {
+    /// Opens (or creates) the database in `path`.
+    pub fn open(path: &Path, mode: OpenMode) -> Result<Self> {
         let mut db_options = Options::default();
-        db_options.create_if_missing(create);
+        db_options.create_if_missing(mode == OpenMode::Create);
         db_options.create_missing_column_families(true);
         db_options.set_max_background_jobs(2);
         db_options.set_keep_log_file_num(2);
         db_options.set_paranoid_checks(true);
+        // Most pg commands read a few keys and exit: open tables lazily, skip the
+        // statistics scan, and keep RocksDB's own log quiet, so opening is cheap.
+        db_options.set_max_open_files(512);
+        db_options.set_max_file_opening_threads(1);
+        db_options.set_skip_stats_update_on_db_open(true);
+        db_options.set_skip_checking_sst_file_sizes_on_db_open(true);
+        db_options.set_log_level(LogLevel::Error);
 
         let mut objects = Options::default();
         objects.set_compression_type(DBCompressionType::Zstd);
@@ -56,8 +78,19 @@ impl RocksBackend {
             ColumnFamilyDescriptor::new(REFS, Options::default()),
             ColumnFamilyDescriptor::new(OPLOG, Options::default()),
         ];
-        let db = DB::open_cf_descriptors(&db_options, path, cfs).map_err(backend_error)?;
-        Ok(RocksBackend { db, write_lock: Mutex::new(()) })
+        let db = match mode {
+            OpenMode::ReadOnly => DB::open_cf_descriptors_read_only(&db_options, path, cfs, false),
+            OpenMode::Create | OpenMode::ReadWrite => DB::open_cf_descriptors(&db_options, path, cfs),
+        }
+        .map_err(backend_error)?;
+        Ok(RocksBackend { db, write_lock: Mutex::new(()), mode, wrote: AtomicBool::new(false) })
+    }
+
+    fn check_writable(&self) -> Result<()> {
+        match self.mode {
+            OpenMode::ReadOnly => Err(Error::Backend("the repository was opened read-only".into())),
+            _ => Ok(()),
+        }
     }
 
     fn cf(&self, name: &str) -> &rocksdb::ColumnFamily {
@@ -139,6 +172,7 @@ impl Backend for RocksBackend {
     }
 
     fn write(&self, batch: Batch, durability: Durability) -> Result<()> {
+        self.check_writable()?;
         let _guard = self.write_lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         for update in &batch.refs {
             if self.read_ref(&update.name)? != update.expected {
@@ -160,6 +194,7 @@ impl Backend for RocksBackend {
         if let Some((seq, bytes)) = &batch.operation {
             wb.put_cf(self.cf(OPLOG), seq.to_be_bytes(), bytes);
         }
+        self.wrote.store(true, Ordering::Relaxed);
         let mut options = WriteOptions::default();
         match durability {
             Durability::Synced => options.set_sync(true),
@@ -169,7 +204,23 @@ impl Backend for RocksBackend {
     }
 
     fn persist(&self) -> Result<()> {
+        self.check_writable()?;
         self.db.flush_cf(self.cf(OBJECTS)).map_err(backend_error)
+    }
+}
+
+impl Drop for RocksBackend {
+    /// Refs and operations are small and would sit in the write-ahead log for ever
+    /// (their memtables never fill), making every later open replay them all. A
+    /// process that wrote flushes its memtables on the way out, so the log is
+    /// retired and the next open reads only table files.
+    fn drop(&mut self) {
+        if self.wrote.load(Ordering::Relaxed) {
+            for name in [REFS, OPLOG, OBJECTS] {
+                // Failing here loses nothing: the log still holds the writes.
+                let _ = self.db.flush_cf(self.cf(name));
+            }
+        }
     }
 }
 

@@ -13,7 +13,12 @@ use crate::Repository;
 use std::collections::{HashMap, HashSet};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+mod walk;
+
+pub use walk::IGNORE_FILE;
+use walk::{abs, scan, FileMeta, Found};
 
 /// Errors from working-copy operations.
 #[derive(Debug, thiserror::Error)]
@@ -79,77 +84,15 @@ impl Progress for NoProgress {
     fn advance(&self, _: u64) {}
 }
 
-/// A file found in the working copy.
-struct Found {
-    path: Vec<u8>,
-    metadata: std::fs::Metadata,
-}
-
-fn relative(root: &Path, path: &Path) -> Option<Vec<u8>> {
-    let rel = path.strip_prefix(root).ok()?;
-    Some(rel.as_os_str().as_bytes().to_vec())
-}
-
-fn abs(root: &Path, path: &[u8]) -> PathBuf {
-    root.join(std::ffi::OsStr::from_bytes(path))
-}
-
-/// Lists files (regular, executable, symlink) at or under `within`, honouring
-/// `.pgignore`, sorted by path. Directories that hold a gitlink are not entered.
-fn scan(root: &Path, within: &[u8], gitlinks: &HashSet<Vec<u8>>) -> Result<Vec<Found>> {
-    let start = abs(root, within);
-    let found = Mutex::new(Vec::new());
-    let error = Mutex::new(None);
-    let gitlinks_owned: HashSet<PathBuf> = gitlinks.iter().map(|p| abs(root, p)).collect();
-    let walker = ignore::WalkBuilder::new(&start)
-        .standard_filters(false)
-        .hidden(false)
-        .parents(true)
-        .add_custom_ignore_filename(".pgignore")
-        .filter_entry(move |e| {
-            let name = e.file_name().as_bytes();
-            !(e.depth() > 0 && (name == b".pg" || name == b".git")) && !gitlinks_owned.contains(e.path())
-        })
-        .threads(2)
-        .build_parallel();
-    walker.run(|| {
-        Box::new(|entry| {
-            match entry {
-                Ok(entry) if entry.file_type().is_some_and(|t| t.is_file() || t.is_symlink()) => {
-                    match (entry.metadata(), relative(root, entry.path())) {
-                        (Ok(metadata), Some(path)) => {
-                            found.lock().expect("no panics").push(Found { path, metadata })
-                        }
-                        (Err(e), _) => *error.lock().expect("no panics") = Some(e.to_string()),
-                        (_, None) => {}
-                    }
-                }
-                Ok(_) => {}
-                // A file removed while we walk is simply not there.
-                Err(e) if e.io_error().is_some_and(|io| io.kind() == std::io::ErrorKind::NotFound) => {}
-                Err(e) => *error.lock().expect("no panics") = Some(e.to_string()),
-            }
-            ignore::WalkState::Continue
-        })
-    });
-    if let Some(e) = error.into_inner().expect("no panics") {
-        return Err(Error::Walk(e));
-    }
-    let mut found = found.into_inner().expect("no panics");
-    found.sort_unstable_by(|a, b| a.path.cmp(&b.path));
-    Ok(found)
-}
-
 fn gitlink_paths(index: &Index) -> HashSet<Vec<u8>> {
     index.entries().iter().filter(|e| e.mode.kind() == EntryKind::Gitlink).map(|e| e.path.clone()).collect()
 }
 
 /// The mode a file on disk would be staged with.
-fn mode_of(metadata: &std::fs::Metadata) -> Mode {
-    use std::os::unix::fs::PermissionsExt;
-    if metadata.file_type().is_symlink() {
+fn mode_of(meta: &FileMeta) -> Mode {
+    if meta.is_symlink() {
         Mode::SYMLINK
-    } else if metadata.permissions().mode() & 0o100 != 0 {
+    } else if meta.is_executable() {
         Mode::EXECUTABLE
     } else {
         Mode::FILE
@@ -157,9 +100,9 @@ fn mode_of(metadata: &std::fs::Metadata) -> Mode {
 }
 
 /// The content pg stores for a file: its bytes, or a symlink's target.
-fn read_content(root: &Path, path: &[u8], metadata: &std::fs::Metadata) -> Result<Vec<u8>> {
+fn read_content(root: &Path, path: &[u8], meta: &FileMeta) -> Result<Vec<u8>> {
     let full = abs(root, path);
-    if metadata.file_type().is_symlink() {
+    if meta.is_symlink() {
         Ok(std::fs::read_link(&full).map_err(io(&full))?.as_os_str().as_bytes().to_vec())
     } else {
         std::fs::read(&full).map_err(io(&full))
@@ -174,14 +117,9 @@ enum EntryState {
     Changed(FileState),
 }
 
-fn compare_entry(
-    store: &Store,
-    root: &Path,
-    entry: &IndexEntry,
-    metadata: &std::fs::Metadata,
-) -> Result<EntryState> {
-    let mode = mode_of(metadata);
-    let stat = Stat::from_metadata(metadata);
+fn compare_entry(store: &Store, root: &Path, entry: &IndexEntry, meta: &FileMeta) -> Result<EntryState> {
+    let mode = mode_of(meta);
+    let stat = meta.stat;
     if entry.mode.kind() == EntryKind::Gitlink {
         return Ok(EntryState::Clean(None));
     }
@@ -189,7 +127,7 @@ fn compare_entry(
     if same_kind && stat == entry.stat {
         return Ok(EntryState::Clean(None));
     }
-    let content = read_content(root, &entry.path, metadata)?;
+    let content = read_content(root, &entry.path, meta)?;
     let id = store.algorithm().hash(&crate::object::encode_with_header(ObjectKind::Blob, &content));
     if same_kind && id == entry.id {
         return Ok(EntryState::Clean(Some(stat)));
@@ -197,8 +135,8 @@ fn compare_entry(
     Ok(EntryState::Changed(FileState { mode, id }))
 }
 
-fn lstat(path: &Path) -> Result<Option<std::fs::Metadata>> {
-    match std::fs::symlink_metadata(path) {
+fn lstat(path: &Path) -> Result<Option<FileMeta>> {
+    match FileMeta::lstat(path) {
         Ok(m) if m.is_dir() => Ok(None),
         Ok(m) => Ok(Some(m)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound || e.raw_os_error() == Some(20) => Ok(None),
@@ -224,35 +162,37 @@ pub fn status(repo: &Repository, index: &mut Index, head_tree: Option<&ObjectId>
     let store = repo.store();
     let staged = staged_changes(store, index, head_tree)?;
     let root = repo.workdir();
-    let files = scan(root, &[], &gitlink_paths(index))?;
-    let mut unstaged = Vec::new();
-    let mut untracked = Vec::new();
-    let mut refreshed = Vec::new();
-    let mut seen = HashSet::with_capacity(files.len());
-    for file in &files {
-        let Some(entry) = index.get(&file.path) else {
-            untracked.push(file.path.clone());
-            continue;
-        };
-        seen.insert(file.path.as_slice());
-        record_entry_state(store, root, entry, &file.metadata, &mut unstaged, &mut refreshed)?;
-    }
-    for entry in index.entries() {
-        if seen.contains(entry.path.as_slice()) {
-            continue;
-        }
-        // Tracked but not walked: ignored by a .pgignore, inside a gitlink, or gone.
+    let entries = index.entries();
+    let walked: Vec<AtomicBool> = entries.iter().map(|_| AtomicBool::new(false)).collect();
+    // Files are compared on the walking threads; only differences come back.
+    let visit = |path: Vec<u8>, metadata: FileMeta| -> Result<Option<Finding>> {
+        let Some(i) = index.find(&path) else { return Ok(Some(Finding::Untracked(path))) };
+        walked[i].store(true, Ordering::Relaxed);
+        entry_finding(store, root, &entries[i], &metadata)
+    };
+    let mut findings = walk::scan_with(root, &[], &gitlink_paths(index), &visit)?;
+    for (entry, _) in entries.iter().zip(&walked).filter(|(_, w)| !w.load(Ordering::Relaxed)) {
+        // Tracked but not walked: ignored by a .pgignore, a gitlink, or gone.
         match lstat(&abs(root, &entry.path))? {
-            Some(metadata) => {
-                record_entry_state(store, root, entry, &metadata, &mut unstaged, &mut refreshed)?
-            }
+            Some(metadata) => findings.extend(entry_finding(store, root, entry, &metadata)?),
             None if entry.mode.kind() == EntryKind::Gitlink => {}
-            None => {
-                unstaged.push(FileChange { path: entry.path.clone(), old: Some(state(entry)), new: None })
-            }
+            None => findings.push(Finding::Changed(FileChange {
+                path: entry.path.clone(),
+                old: Some(state(entry)),
+                new: None,
+            })),
         }
     }
-    unstaged.sort_by(|a, b| a.path.cmp(&b.path));
+    let (mut unstaged, mut untracked, mut refreshed) = (Vec::new(), Vec::new(), Vec::new());
+    for finding in findings {
+        match finding {
+            Finding::Untracked(path) => untracked.push(path),
+            Finding::Changed(change) => unstaged.push(change),
+            Finding::Refresh(path, stat) => refreshed.push((path, stat)),
+        }
+    }
+    unstaged.sort_unstable_by(|a, b| a.path.cmp(&b.path));
+    untracked.sort_unstable();
     let changed = !refreshed.is_empty();
     for (path, stat) in refreshed {
         index.refresh(&path, stat);
@@ -261,26 +201,35 @@ pub fn status(repo: &Repository, index: &mut Index, head_tree: Option<&ObjectId>
     Ok((Status { staged, unstaged, untracked }, changed))
 }
 
-fn state(entry: &IndexEntry) -> FileState {
-    FileState { mode: entry.mode, id: entry.id }
+/// What status learns about one file.
+enum Finding {
+    /// Not in the index.
+    Untracked(Vec<u8>),
+    /// Differs from its index entry.
+    Changed(FileChange),
+    /// Same content; the index's stat data is stale.
+    Refresh(Vec<u8>, Stat),
 }
 
-fn record_entry_state(
+fn entry_finding(
     store: &Store,
     root: &Path,
     entry: &IndexEntry,
-    metadata: &std::fs::Metadata,
-    unstaged: &mut Vec<FileChange>,
-    refreshed: &mut Vec<(Vec<u8>, Stat)>,
-) -> Result<()> {
-    match compare_entry(store, root, entry, metadata)? {
-        EntryState::Clean(Some(stat)) => refreshed.push((entry.path.clone(), stat)),
-        EntryState::Clean(None) => {}
-        EntryState::Changed(now) => {
-            unstaged.push(FileChange { path: entry.path.clone(), old: Some(state(entry)), new: Some(now) })
-        }
-    }
-    Ok(())
+    metadata: &FileMeta,
+) -> Result<Option<Finding>> {
+    Ok(match compare_entry(store, root, entry, metadata)? {
+        EntryState::Clean(None) => None,
+        EntryState::Clean(Some(stat)) => Some(Finding::Refresh(entry.path.clone(), stat)),
+        EntryState::Changed(now) => Some(Finding::Changed(FileChange {
+            path: entry.path.clone(),
+            old: Some(state(entry)),
+            new: Some(now),
+        })),
+    })
+}
+
+fn state(entry: &IndexEntry) -> FileState {
+    FileState { mode: entry.mode, id: entry.id }
 }
 
 /// Differences from tree `base` to the index, reading only directories whose
@@ -398,8 +347,8 @@ pub fn add(
     for chunk in changed.chunks(64) {
         for (file, id, encoded) in read_and_hash(repo.store(), root, chunk)? {
             writer.add_encoded(id, encoded)?;
-            let stat = Stat::from_metadata(&file.metadata);
-            index.upsert(IndexEntry { path: file.path.clone(), mode: mode_of(&file.metadata), id, stat });
+            let stat = file.meta.stat;
+            index.upsert(IndexEntry { path: file.path.clone(), mode: mode_of(&file.meta), id, stat });
         }
         progress.advance(chunk.len() as u64);
     }
@@ -415,8 +364,7 @@ fn changed_files(index: &Index, candidates: Vec<Found>) -> Vec<Found> {
         .filter(|file| match index.get(&file.path) {
             None => true,
             Some(entry) => {
-                mode_of(&file.metadata) != Mode::for_kind(entry.mode.kind())
-                    || Stat::from_metadata(&file.metadata) != entry.stat
+                mode_of(&file.meta) != Mode::for_kind(entry.mode.kind()) || file.meta.stat != entry.stat
             }
         })
         .collect()
@@ -432,7 +380,7 @@ fn read_and_hash<'f>(store: &Store, root: &Path, files: &'f [Found]) -> Result<V
     let read = |part: &'f [Found]| -> Result<Vec<Hashed<'f>>> {
         part.iter()
             .map(|f| {
-                let content = read_content(root, &f.path, &f.metadata)?;
+                let content = read_content(root, &f.path, &f.meta)?;
                 let encoded = crate::object::encode_with_header(ObjectKind::Blob, &content);
                 Ok((f, store.algorithm().hash(&encoded), encoded))
             })
@@ -668,6 +616,5 @@ fn write_file(store: &Store, root: &Path, path: &[u8], state: &FileState) -> Res
         }
         EntryKind::Tree => unreachable!("diff_trees yields files only"),
     }
-    let metadata = std::fs::symlink_metadata(&full).map_err(io(&full))?;
-    Ok(Stat::from_metadata(&metadata))
+    Ok(FileMeta::lstat(&full).map_err(io(&full))?.stat)
 }
