@@ -1,0 +1,113 @@
+//! Helpers for end-to-end tests: a temporary repository driven through the real
+//! `pg` binary, with a fixed identity and clock so ids are reproducible.
+#![allow(dead_code)] // each test binary uses its own subset
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub const PG: &str = env!("CARGO_BIN_EXE_pg");
+
+/// A working copy in a temporary directory, with its own `$PG_HOME`.
+pub struct Repo {
+    dir: tempfile::TempDir,
+    home: tempfile::TempDir,
+}
+
+impl Repo {
+    /// A fresh repository (`pg init`).
+    pub fn new() -> Repo {
+        Self::with_init_args(&[])
+    }
+
+    /// A fresh repository made with extra `pg init` arguments.
+    pub fn with_init_args(args: &[&str]) -> Repo {
+        let repo = Repo::empty_dir();
+        let mut init = vec!["init"];
+        init.extend_from_slice(args);
+        repo.ok(&init);
+        repo
+    }
+
+    /// An empty directory that is not a repository yet.
+    pub fn empty_dir() -> Repo {
+        Repo { dir: tempfile::tempdir().unwrap(), home: tempfile::tempdir().unwrap() }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `pg` with the test environment, not yet run.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(PG);
+        command
+            .args(args)
+            .current_dir(self.dir.path())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", self.home.path())
+            .env("PG_HOME", self.home.path())
+            .env("PG_AUTHOR_NAME", "A U Thor")
+            .env("PG_AUTHOR_EMAIL", "author@example.com")
+            .env("PG_AUTHOR_DATE", "1700000000 +0100")
+            .env("PG_COMMITTER_DATE", "1700000000 +0100")
+            .env("USER", "tester");
+        command
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    /// Runs pg, asserts success, returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "pg {args:?} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Runs pg, asserts failure with exit code 1, returns stderr.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "pg {args:?} should fail: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8(out.stderr).unwrap()
+    }
+
+    pub fn write(&self, path: &str, content: &str) {
+        let full = self.dir.path().join(path);
+        std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+        std::fs::write(full, content).unwrap();
+    }
+
+    pub fn read(&self, path: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(path)).unwrap()
+    }
+
+    pub fn exists(&self, path: &str) -> bool {
+        self.dir.path().join(path).symlink_metadata().is_ok()
+    }
+
+    pub fn file(&self, path: &str) -> PathBuf {
+        self.dir.path().join(path)
+    }
+
+    /// Writes files and commits them all.
+    pub fn commit_files(&self, files: &[(&str, &str)], message: &str) -> String {
+        for (path, content) in files {
+            self.write(path, content);
+        }
+        self.ok(&["add", "-A"]);
+        self.ok(&["commit", "-m", message]);
+        self.ok(&["rev-parse", "HEAD"]).trim().to_owned()
+    }
+}

@@ -1,0 +1,253 @@
+//! The everyday commands end to end, through the real binary. Human output is
+//! snapshotted (insta); ids are reproducible because the identity and clock are fixed.
+
+mod common;
+use common::Repo;
+
+/// Snapshots `text` with the temporary directory and operation-log times masked.
+macro_rules! snapshot {
+    ($repo:expr, $name:expr, $text:expr) => {{
+        let dir = $repo.path().canonicalize().unwrap().display().to_string();
+        insta::with_settings!({filters => vec![
+            (dir.as_str(), "[REPO]"),
+            (r"\w{3} \w{3} \d+ \d\d:\d\d:\d\d \d{4} \+0000", "[OP TIME]"),
+        ]}, {
+            insta::assert_snapshot!($name, $text);
+        });
+    }};
+}
+
+#[test]
+fn a_first_session_init_add_commit_log() {
+    let repo = Repo::empty_dir();
+    snapshot!(repo, "init", repo.ok(&["init"]));
+    repo.write("README.md", "# demo\n");
+    repo.write("src/main.rs", "fn main() {}\n");
+    snapshot!(repo, "status_untracked", repo.ok(&["status"]));
+    repo.ok(&["add", "-A"]);
+    snapshot!(repo, "status_staged", repo.ok(&["status"]));
+    snapshot!(repo, "commit_root", repo.ok(&["commit", "-m", "first commit"]));
+    snapshot!(repo, "status_clean", repo.ok(&["status"]));
+    repo.write("README.md", "# demo\n\nmore\n");
+    repo.write("notes.txt", "n\n");
+    std::fs::remove_file(repo.file("src/main.rs")).unwrap();
+    snapshot!(repo, "status_dirty", repo.ok(&["status"]));
+    snapshot!(repo, "status_short", repo.ok(&["status", "--short"]));
+    snapshot!(repo, "status_json", repo.ok(&["status", "--json"]));
+    snapshot!(repo, "diff_unstaged", repo.ok(&["diff"]));
+    repo.ok(&["add", "README.md", "src"]);
+    snapshot!(repo, "diff_staged", repo.ok(&["diff", "--staged"]));
+    snapshot!(repo, "commit_second", repo.ok(&["commit", "-m", "second", "-m", "with a body"]));
+    snapshot!(repo, "log", repo.ok(&["log"]));
+    snapshot!(repo, "log_oneline", repo.ok(&["log", "--oneline"]));
+    snapshot!(repo, "log_json", repo.ok(&["log", "--json", "-n", "1"]));
+    snapshot!(repo, "show", repo.ok(&["show"]));
+    snapshot!(repo, "diff_revs", repo.ok(&["diff", "HEAD~1", "HEAD"]));
+    snapshot!(repo, "op_log", repo.ok(&["op", "log"]));
+}
+
+#[test]
+fn commit_all_stages_tracked_changes_but_not_new_files() {
+    let repo = Repo::new();
+    repo.commit_files(&[("a", "1\n"), ("b", "1\n")], "base");
+    repo.write("a", "2\n");
+    std::fs::remove_file(repo.file("b")).unwrap();
+    repo.write("new", "x\n");
+    repo.ok(&["commit", "-a", "-m", "update"]);
+    assert_eq!(repo.ok(&["status", "--short"]), "?? new\n");
+    let tree = repo.ok(&["cat-object", "HEAD^{tree}"]);
+    assert!(tree.contains("\ta\n") && !tree.contains("\tb\n"), "{tree}");
+}
+
+#[test]
+fn branches_switch_and_carry_the_working_copy() {
+    let repo = Repo::new();
+    let base = repo.commit_files(&[("shared.txt", "base\n")], "base");
+    repo.ok(&["switch", "-c", "feature"]);
+    repo.commit_files(&[("feature.txt", "f\n"), ("shared.txt", "feature\n")], "feature work");
+    snapshot!(repo, "branch_list", repo.ok(&["branch"]));
+    repo.ok(&["switch", "main"]);
+    assert!(!repo.exists("feature.txt"));
+    assert_eq!(repo.read("shared.txt"), "base\n");
+    assert_eq!(repo.ok(&["rev-parse", "HEAD"]).trim(), base);
+    // An uncommitted change to a file the switch does not touch comes along.
+    repo.write("untouched-by-switch.txt", "local\n");
+    repo.ok(&["switch", "feature"]);
+    assert_eq!(repo.read("shared.txt"), "feature\n");
+    assert!(repo.exists("untouched-by-switch.txt"));
+    snapshot!(repo, "branch_json", repo.ok(&["branch", "--json"]));
+    let err = repo.fails(&["branch", "-d", "feature"]);
+    assert!(err.contains("checked out"), "{err}");
+    repo.ok(&["switch", "main"]);
+    let err = repo.fails(&["branch", "-d", "feature"]);
+    assert!(err.contains("not merged"), "{err}");
+    repo.ok(&["branch", "-D", "feature"]);
+    assert!(!repo.ok(&["branch"]).contains("feature"));
+}
+
+#[test]
+fn switch_refuses_to_overwrite_local_changes_and_changes_nothing() {
+    let repo = Repo::new();
+    repo.commit_files(&[("f", "base\n")], "base");
+    repo.ok(&["branch", "other"]);
+    repo.commit_files(&[("f", "main\n")], "main change");
+    repo.write("f", "local edit\n");
+    let err = repo.fails(&["switch", "other"]);
+    assert!(err.contains("would be overwritten") && err.contains("f"), "{err}");
+    assert_eq!(repo.read("f"), "local edit\n");
+    assert!(repo.ok(&["status"]).contains("On branch main"));
+}
+
+#[test]
+fn executable_bits_and_symlinks_survive_a_round_trip() {
+    use std::os::unix::fs::PermissionsExt;
+    let repo = Repo::new();
+    repo.commit_files(&[("plain", "p\n")], "base");
+    repo.ok(&["branch", "before"]);
+    repo.write("tool.sh", "#!/bin/sh\n");
+    std::fs::set_permissions(repo.file("tool.sh"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::os::unix::fs::symlink("plain", repo.file("link")).unwrap();
+    repo.ok(&["add", "-A"]);
+    repo.ok(&["commit", "-m", "exec and link"]);
+    let tree = repo.ok(&["cat-object", "HEAD^{tree}"]);
+    assert!(tree.contains("100755 blob") && tree.contains("\ttool.sh"), "{tree}");
+    assert!(tree.contains("120000 blob") && tree.contains("\tlink"), "{tree}");
+    repo.ok(&["switch", "before"]);
+    assert!(!repo.exists("tool.sh") && !repo.exists("link"));
+    repo.ok(&["switch", "main"]);
+    let mode = std::fs::metadata(repo.file("tool.sh")).unwrap().permissions().mode();
+    assert_eq!(mode & 0o111, 0o111, "executable bits restored");
+    assert_eq!(std::fs::read_link(repo.file("link")).unwrap().to_str(), Some("plain"));
+    assert_eq!(repo.ok(&["status", "--short"]), "");
+}
+
+#[test]
+fn pgignore_hides_untracked_files_in_gitignore_syntax() {
+    let repo = Repo::new();
+    repo.write(".pgignore", "*.log\ntarget/\n!keep.log\n");
+    repo.write("app.log", "x");
+    repo.write("keep.log", "x");
+    repo.write("target/out", "x");
+    repo.write("src/lib.rs", "x");
+    assert_eq!(repo.ok(&["status", "--short"]), "?? .pgignore\n?? keep.log\n?? src/\n");
+    repo.ok(&["add", "-A"]);
+    repo.ok(&["commit", "-m", "ignored files stay out"]);
+    let tree = repo.ok(&["cat-object", "HEAD^{tree}"]);
+    assert!(!tree.contains("app.log") && !tree.contains("target"), "{tree}");
+}
+
+#[test]
+fn rm_and_mv_update_index_and_disk() {
+    let repo = Repo::new();
+    repo.commit_files(&[("dir/a", "a\n"), ("dir/b", "b\n"), ("c", "c\n")], "base");
+    repo.ok(&["mv", "dir", "moved"]);
+    assert!(repo.exists("moved/a") && !repo.exists("dir"));
+    repo.ok(&["rm", "c"]);
+    assert!(!repo.exists("c"));
+    repo.ok(&["rm", "--cached", "moved/b"]);
+    assert!(repo.exists("moved/b"));
+    snapshot!(repo, "status_after_rm_mv", repo.ok(&["status"]));
+    repo.write("moved/a", "changed\n");
+    let err = repo.fails(&["rm", "moved/a"]);
+    assert!(err.contains("local modifications"), "{err}");
+    repo.ok(&["rm", "-f", "moved/a"]);
+    assert!(!repo.exists("moved/a"));
+}
+
+#[test]
+fn tags_light_and_annotated() {
+    let repo = Repo::new();
+    let first = repo.commit_files(&[("f", "1\n")], "one");
+    repo.commit_files(&[("f", "2\n")], "two");
+    repo.ok(&["tag", "light", "HEAD~1"]);
+    repo.ok(&["tag", "-m", "Release 1", "v1"]);
+    assert_eq!(repo.ok(&["tag"]), "light\nv1\n");
+    assert_eq!(repo.ok(&["rev-parse", "light"]).trim(), first);
+    assert_eq!(repo.ok(&["cat-object", "-t", "v1"]), "tag\n");
+    assert_eq!(repo.ok(&["rev-parse", "v1^{commit}"]), repo.ok(&["rev-parse", "HEAD"]));
+    snapshot!(repo, "show_annotated_tag", repo.ok(&["show", "v1"]));
+    repo.ok(&["tag", "-d", "light"]);
+    assert_eq!(repo.ok(&["tag", "--json"]), "[\n  \"v1\"\n]\n");
+}
+
+#[test]
+fn revisions_accept_ancestry_and_prefixes() {
+    let repo = Repo::new();
+    let one = repo.commit_files(&[("f", "1\n")], "one");
+    let two = repo.commit_files(&[("f", "2\n")], "two");
+    repo.commit_files(&[("f", "3\n")], "three");
+    assert_eq!(repo.ok(&["rev-parse", "HEAD~2"]).trim(), one);
+    assert_eq!(repo.ok(&["rev-parse", "HEAD^^"]).trim(), one);
+    assert_eq!(repo.ok(&["rev-parse", "main^1"]).trim(), two);
+    assert_eq!(repo.ok(&["rev-parse", "@~1"]).trim(), two);
+    assert_eq!(repo.ok(&["rev-parse", &two[..20]]).trim(), two);
+    assert_eq!(repo.ok(&["rev-parse", "HEAD~1^0"]).trim(), two);
+    let err = repo.fails(&["rev-parse", "HEAD^2"]);
+    assert!(err.contains("no parent 2"), "{err}");
+    let err = repo.fails(&["rev-parse", "HEAD~5"]);
+    assert!(err.contains("goes past the history"), "{err}");
+}
+
+#[test]
+fn cat_object_shows_kind_size_and_raw_encoding() {
+    let repo = Repo::new();
+    repo.commit_files(&[("hello", "hello\n")], "one");
+    let tree = repo.ok(&["cat-object", "HEAD^{tree}"]);
+    let blob = tree.split_whitespace().nth(2).unwrap();
+    assert_eq!(repo.ok(&["cat-object", "-t", blob]), "blob\n");
+    assert_eq!(repo.ok(&["cat-object", "-s", blob]), "6\n");
+    assert_eq!(repo.ok(&["cat-object", blob]), "hello\n");
+    // The raw encoding is the blob vector of docs/FORMAT.md.
+    let raw = repo.command(&["cat-object", "--raw", blob]).output().unwrap().stdout;
+    assert_eq!(raw, b"blob 6\0hello\n");
+    assert_eq!(blob, "1e20c9a94c1a9145087554f265dc47aecd93fd8fe3bbac49d768cf69c6a816bf51ce");
+}
+
+#[test]
+fn sha2_256_repositories_name_objects_with_sha2() {
+    let repo = Repo::with_init_args(&["--hash", "sha2-256"]);
+    let commit = repo.commit_files(&[("f", "x\n")], "one");
+    assert!(commit.starts_with("1220"), "{commit}");
+    assert_eq!(repo.ok(&["config", "core.hash"]), "sha2-256\n");
+    assert!(repo.ok(&["fsck"]).ends_with("ok\n"));
+}
+
+#[test]
+fn undo_walks_back_through_operations_and_moves_the_working_copy() {
+    let repo = Repo::new();
+    let one = repo.commit_files(&[("f", "1\n")], "one");
+    let two = repo.commit_files(&[("f", "2\n"), ("g", "g\n")], "two");
+    repo.ok(&["branch", "topic"]);
+    snapshot!(repo, "undo_branch", repo.ok(&["undo"]));
+    assert!(!repo.ok(&["branch"]).contains("topic"));
+    repo.ok(&["undo"]);
+    assert_eq!(repo.ok(&["rev-parse", "HEAD"]).trim(), one);
+    assert_eq!(repo.read("f"), "1\n");
+    assert!(!repo.exists("g"));
+    assert_eq!(repo.ok(&["status", "--short"]), "");
+    // Undo never loses the undone commit: it is still there by id.
+    assert_eq!(repo.ok(&["cat-object", "-t", &two]), "commit\n");
+    repo.ok(&["undo"]);
+    let err = repo.fails(&["undo"]);
+    assert!(err.contains("nothing to undo"), "{err}");
+    assert!(repo.ok(&["fsck"]).ends_with("ok\n"));
+}
+
+#[test]
+fn config_sets_identity_for_commits() {
+    let repo = Repo::new();
+    repo.ok(&["config", "user.name", "Conf Igured"]);
+    repo.ok(&["config", "user.email", "conf@example.com"]);
+    assert_eq!(repo.ok(&["config", "user.name"]), "Conf Igured\n");
+    repo.write("f", "x\n");
+    repo.ok(&["add", "f"]);
+    let out = repo
+        .command(&["commit", "-m", "configured"])
+        .env_remove("PG_AUTHOR_NAME")
+        .env_remove("PG_AUTHOR_EMAIL")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(repo.ok(&["log", "-n", "1"]).contains("Author: Conf Igured <conf@example.com>"));
+    assert_eq!(repo.run(&["config", "user.unset"]).status.code(), Some(1));
+}

@@ -1,0 +1,132 @@
+//! Crashes and corruption: a commit killed with SIGKILL leaves a consistent
+//! repository; corrupted bytes on disk are found by fsck and refused by readers.
+
+mod common;
+use common::Repo;
+use std::time::Duration;
+
+fn rev(repo: &Repo, rev: &str) -> Option<String> {
+    let out = repo.run(&["rev-parse", rev]);
+    out.status.success().then(|| String::from_utf8(out.stdout).unwrap().trim().to_owned())
+}
+
+fn assert_fsck_ok(repo: &Repo) {
+    let out = repo.run(&["fsck"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.ends_with(": ok\n"),
+        "fsck: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_commit_killed_at_any_moment_leaves_the_old_or_the_new_commit() {
+    let repo = Repo::new();
+    let write_all = |round: usize| {
+        for i in 0..3000 {
+            repo.write(
+                &format!("d{}/s{}/f{i}.txt", i % 10, i % 7,),
+                &format!("round {round} file {i}\n{}\n", "x".repeat(i % 500)),
+            );
+        }
+    };
+    write_all(0);
+    repo.ok(&["add", "-A"]);
+    repo.ok(&["commit", "-m", "round 0"]);
+    let (mut killed, mut finished) = (0, 0);
+    for (round, delay_ms) in [0u64, 3, 8, 15, 25, 40, 60, 90, 130, 180, 250, 350, 500].into_iter().enumerate()
+    {
+        let round = round + 1;
+        let old = rev(&repo, "main").unwrap();
+        write_all(round);
+        let mut child = repo.command(&["commit", "-a", "-m", &format!("round {round}")]).spawn().unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        match child.try_wait().unwrap() {
+            Some(_) => finished += 1,
+            None => {
+                child.kill().unwrap();
+                killed += 1;
+            }
+        }
+        child.wait().unwrap();
+        assert_fsck_ok(&repo);
+        let now = rev(&repo, "main").unwrap();
+        if now != old {
+            assert_eq!(
+                rev(&repo, "main~1").as_deref(),
+                Some(old.as_str()),
+                "round {round}: main moved elsewhere"
+            );
+            let message = repo.ok(&["log", "-n", "1", "--oneline"]);
+            assert!(message.ends_with(&format!("round {round}\n")), "{message}");
+        }
+        // Whatever happened, the repository keeps working.
+        repo.ok(&["commit", "-a", "--allow-empty", "-m", &format!("after round {round}")]);
+    }
+    assert!(killed > 0, "no commit was interrupted: the test did not test anything");
+    eprintln!("killed {killed} commits, {finished} finished before the kill");
+}
+
+/// Opens the repository's RocksDB directly, as a disk fault or another program might.
+fn raw_db(repo: &Repo) -> rocksdb::DB {
+    let path = repo.file(".pg/db");
+    let mut options = rocksdb::Options::default();
+    options.create_if_missing(false);
+    rocksdb::DB::open_cf(&options, path, ["objects", "refs", "oplog"]).unwrap()
+}
+
+#[test]
+fn a_corrupted_object_is_named_by_fsck_and_refused_by_readers() {
+    let repo = Repo::new();
+    repo.commit_files(&[("a.txt", "precious\n"), ("b.txt", "other\n")], "one");
+    let tree = repo.ok(&["cat-object", "HEAD^{tree}"]);
+    let blob =
+        tree.lines().find(|l| l.ends_with("\ta.txt")).unwrap().split_whitespace().nth(2).unwrap().to_owned();
+    {
+        let db = raw_db(&repo);
+        let key = pg_core::id::hex_decode(&blob).unwrap();
+        db.put_cf(db.cf_handle("objects").unwrap(), key, b"blob 8\0precioux\n").unwrap();
+    }
+    let out = repo.run(&["fsck"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report = String::from_utf8(out.stdout).unwrap();
+    assert!(report.contains(&format!("error: {blob}: content does not hash to its id")), "{report}");
+    let json = repo.run(&["fsck", "--json"]);
+    assert!(String::from_utf8_lossy(&json.stdout).contains(&blob));
+    let err = repo.fails(&["cat-object", &blob]);
+    assert!(err.contains(&format!("object {blob} is corrupt")) && err.contains("pg fsck"), "{err}");
+    let err = repo.fails(&["show", "HEAD"]);
+    assert!(err.contains("is corrupt"), "{err}");
+    // The healthy parts of the repository still read.
+    assert!(repo.ok(&["log", "--oneline"]).contains("one"));
+}
+
+#[test]
+fn a_damaged_table_file_is_reported_not_crashed_on() {
+    let repo = Repo::new();
+    // Incompressible-ish contents so the table file is large enough to hit data.
+    let files: Vec<(String, String)> = (0..300)
+        .map(|i| {
+            (format!("f{i}"), (0..200).map(|j| format!("{:x}", (i * 7919 + j * 104729) % 65521)).collect())
+        })
+        .collect();
+    let refs: Vec<(&str, &str)> = files.iter().map(|(p, c)| (p.as_str(), c.as_str())).collect();
+    repo.commit_files(&refs, "bulk");
+    let largest = std::fs::read_dir(repo.file(".pg/db"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "sst"))
+        .max_by_key(|p| std::fs::metadata(p).unwrap().len())
+        .unwrap();
+    let mut bytes = std::fs::read(&largest).unwrap();
+    assert!(bytes.len() > 20_000, "table file too small to damage its data: {}", bytes.len());
+    for i in (bytes.len() / 4..bytes.len() / 2).step_by(997) {
+        bytes[i] ^= 0x55;
+    }
+    std::fs::write(&largest, bytes).unwrap();
+    let out = repo.run(&["fsck"]);
+    assert_eq!(out.status.code(), Some(1), "fsck must fail, not crash");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(text.to_lowercase().contains("corrupt"), "{text}");
+}
