@@ -141,6 +141,7 @@ fn rm_and_mv_update_index_and_disk() {
     let repo = Repo::new();
     repo.commit_files(&[("dir/a", "a\n"), ("dir/b", "b\n"), ("c", "c\n")], "base");
     repo.ok(&["mv", "dir", "moved"]);
+    assert!(repo.fails(&["rm", "moved"]).contains("recursively without -r"));
     assert!(repo.exists("moved/a") && !repo.exists("dir"));
     repo.ok(&["rm", "c"]);
     assert!(!repo.exists("c"));
@@ -250,4 +251,20 @@ fn config_sets_identity_for_commits() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(repo.ok(&["log", "-n", "1"]).contains("Author: Conf Igured <conf@example.com>"));
     assert_eq!(repo.run(&["config", "user.unset"]).status.code(), Some(1));
+}
+
+#[test]
+fn plumbing_output() {
+    let repo = Repo::new();
+    repo.write("dir/file", "x\n");
+    repo.write("top", "y\n");
+    repo.ok(&["add", "-A"]);
+    repo.ok(&["commit", "-m", "one"]);
+    snapshot!(repo, "cat_object_tree", repo.ok(&["cat-object", "HEAD^{tree}"]));
+    snapshot!(repo, "cat_object_commit", repo.ok(&["cat-object", "HEAD"]));
+    snapshot!(repo, "rev_parse", repo.ok(&["rev-parse", "HEAD", "HEAD^{tree}"]));
+    snapshot!(repo, "fsck", repo.ok(&["fsck"]));
+    snapshot!(repo, "rm", repo.ok(&["rm", "-r", "dir"]));
+    let switch = repo.run(&["switch", "-c", "next"]);
+    snapshot!(repo, "switch_create", String::from_utf8(switch.stderr).unwrap());
 }

@@ -40,7 +40,12 @@ fn a_commit_killed_at_any_moment_leaves_the_old_or_the_new_commit() {
         let round = round + 1;
         let old = rev(&repo, "main").unwrap();
         write_all(round);
-        let mut child = repo.command(&["commit", "-a", "-m", &format!("round {round}")]).spawn().unwrap();
+        let mut child = repo
+            .command(&["commit", "-a", "-m", &format!("round {round}")])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
         std::thread::sleep(Duration::from_millis(delay_ms));
         match child.try_wait().unwrap() {
             Some(_) => finished += 1,

@@ -20,7 +20,7 @@ pub struct Args {
 
 /// Where the new side's contents come from.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum NewSide {
+pub enum NewSide {
     Store,
     WorkingCopy,
 }
@@ -29,15 +29,27 @@ pub fn run(context: &Context, args: Args) -> Outcome {
     let repo = context.repo_to_read()?;
     let (changes, new_side) = changes(context, &repo, &args)?;
     let mut out = std::io::stdout().lock();
-    for change in &changes {
-        let old_content = change.old.map(|s| content(&repo, &change.path, &s, NewSide::Store)).transpose()?;
-        let new_content = change.new.map(|s| content(&repo, &change.path, &s, new_side)).transpose()?;
-        let old = change.old.zip(old_content.as_deref()).map(|(state, content)| Side { state, content });
-        let new = change.new.zip(new_content.as_deref()).map(|(state, content)| Side { state, content });
-        render::write_patch(&mut out, context.color, &change.path, old, new)?;
-    }
+    write_patches(&mut out, context.color, &repo, &changes, new_side)?;
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the patch of each change; new contents come from `new_side`.
+pub fn write_patches(
+    out: &mut dyn Write,
+    color: bool,
+    repo: &Repository,
+    changes: &[FileChange],
+    new_side: NewSide,
+) -> Result<()> {
+    for change in changes {
+        let old_content = change.old.map(|s| content(repo, &change.path, &s, NewSide::Store)).transpose()?;
+        let new_content = change.new.map(|s| content(repo, &change.path, &s, new_side)).transpose()?;
+        let old = change.old.zip(old_content.as_deref()).map(|(state, content)| Side { state, content });
+        let new = change.new.zip(new_content.as_deref()).map(|(state, content)| Side { state, content });
+        render::write_patch(out, color, &change.path, old, new)?;
+    }
+    Ok(())
 }
 
 fn tree_of(repo: &Repository, rev: &str) -> Result<ObjectId> {

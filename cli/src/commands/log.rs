@@ -1,6 +1,6 @@
 use super::{text, Outcome};
 use crate::context::Context;
-use crate::render::{self, paint, Side, ID};
+use crate::render::{self, paint, ID};
 use anyhow::{bail, Result};
 use pg_core::id::SHORT_ID_LEN;
 use pg_core::object::{Commit, EntryKind, Object, Signature};
@@ -210,18 +210,6 @@ fn write_tree_diff(
     new: &ObjectId,
 ) -> Result<()> {
     let store = repo.store();
-    let blob = |state: &diff::FileState| -> Result<Vec<u8>> {
-        if state.mode.kind() == EntryKind::Gitlink {
-            return Ok(format!("Subproject commit {}\n", state.id).into_bytes());
-        }
-        Ok(store.read_blob(&state.id)?)
-    };
-    for change in diff::diff_trees(&|id| store.read_tree(id), old, Some(new))? {
-        let old_content = change.old.as_ref().map(blob).transpose()?;
-        let new_content = change.new.as_ref().map(blob).transpose()?;
-        let old = change.old.zip(old_content.as_deref()).map(|(state, content)| Side { state, content });
-        let new = change.new.zip(new_content.as_deref()).map(|(state, content)| Side { state, content });
-        render::write_patch(out, color, &change.path, old, new)?;
-    }
-    Ok(())
+    let changes = diff::diff_trees(&|id| store.read_tree(id), old, Some(new))?;
+    super::diff::write_patches(out, color, repo, &changes, super::diff::NewSide::Store)
 }

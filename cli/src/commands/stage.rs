@@ -40,13 +40,17 @@ pub struct RmArgs {
     /// Remove even files with changes that are not committed.
     #[arg(short, long)]
     force: bool,
+    /// Remove directories and everything in them.
+    #[arg(short)]
+    r: bool,
 }
 
 pub fn rm(context: &Context, args: RmArgs) -> Outcome {
     let repo = context.repo()?;
     let paths = context.repo_paths(&repo, &args.paths)?;
     let mut index = context.load_index(&repo)?;
-    let removed = worktree::remove(&repo, &mut index, &paths, args.cached, args.force)?;
+    let options = worktree::RemoveOptions { cached: args.cached, force: args.force, recursive: args.r };
+    let removed = worktree::remove(&repo, &mut index, &paths, options)?;
     context.save_index(&repo, &mut index)?;
     for path in removed {
         println!("rm '{}'", text(&path));

@@ -43,6 +43,9 @@ pub enum Error {
     /// A checkout would overwrite changes.
     #[error("your local changes to these files would be overwritten: {}; commit or discard them first", .0.join(", "))]
     WouldOverwrite(Vec<String>),
+    /// Removing a directory without asking for recursion.
+    #[error("not removing '{0}' recursively without -r")]
+    NotRecursive(String),
     /// A move onto an existing path.
     #[error("destination '{0}' exists")]
     DestinationExists(String),
@@ -412,20 +415,35 @@ fn modified_within(store: &Store, root: &Path, index: &Index, path: &[u8]) -> Re
     Ok(modified)
 }
 
+/// How [`remove`] may proceed.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RemoveOptions {
+    /// Only unstage; keep the files.
+    pub cached: bool,
+    /// Remove files with unstaged changes too.
+    pub force: bool,
+    /// Remove directories with everything in them.
+    pub recursive: bool,
+}
+
 /// Unstages the files at or under each of `paths` and (unless `cached`) deletes
-/// them. Refuses files with unstaged changes unless `force`. Returns what it removed.
+/// them. Refuses files with unstaged changes unless `force`, and directories unless
+/// `recursive`. Returns what it removed.
 pub fn remove(
     repo: &Repository,
     index: &mut Index,
     paths: &[Vec<u8>],
-    cached: bool,
-    force: bool,
+    options: RemoveOptions,
 ) -> Result<Vec<Vec<u8>>> {
+    let RemoveOptions { cached, force, recursive } = options;
     let root = repo.workdir();
     let mut modified = Vec::new();
     for path in paths {
         if index.entries_within(path).is_empty() {
             return Err(Error::NoMatch(display(path)));
+        }
+        if !recursive && index.get(path).is_none() {
+            return Err(Error::NotRecursive(display(path)));
         }
         if !cached && !force {
             modified.extend(modified_within(repo.store(), root, index, path)?);
