@@ -136,12 +136,12 @@ impl Context {
         OpContext { command, user, time: now().0 }
     }
 
-    /// The repository to read, and its index, loaded side by side.
-    pub fn repo_and_index_to_read(&self) -> Result<(Repository, Index)> {
-        let (repo, index) = Repository::discover_read_only_alongside(&self.cwd, |pg_dir| {
-            Index::load(&pg_dir.join(pg_core::index::FILE_NAME))
-        })?;
-        Ok((repo, index?))
+    /// The repository to read, with `alongside` run while its store opens.
+    pub fn repo_to_read_alongside<T: Send>(
+        &self,
+        alongside: impl FnOnce(&pg_core::repo::Location) -> T + Send,
+    ) -> Result<(Repository, T)> {
+        Ok(Repository::discover_read_only_alongside(&self.cwd, alongside)?)
     }
 
     pub fn load_index(&self, repo: &Repository) -> Result<Index> {

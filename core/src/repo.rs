@@ -120,10 +120,39 @@ pub struct UndoPlan {
     updates: Vec<RefUpdate>,
 }
 
+/// Where a repository is and how it names objects: all that is known before its
+/// store opens.
+#[derive(Clone, Debug)]
+pub struct Location {
+    /// The top of the working copy.
+    pub workdir: PathBuf,
+    /// The `.pg` directory.
+    pub pg_dir: PathBuf,
+    /// The hash function for new objects (`core.hash`).
+    pub algorithm: HashAlgorithm,
+}
+
+impl Location {
+    /// Finds the repository around `start` and reads its config.
+    fn discover(start: &Path) -> Result<(Location, Config)> {
+        let workdir = find_workdir(start)?;
+        Self::at(workdir)
+    }
+
+    fn at(workdir: PathBuf) -> Result<(Location, Config)> {
+        let pg_dir = workdir.join(PG_DIR);
+        let config = Config::load(&pg_dir.join("config"))?;
+        let algorithm = match config.get("core.hash")? {
+            None => HashAlgorithm::default(),
+            Some(name) => name.parse().map_err(|_| Error::BadHash(name))?,
+        };
+        Ok((Location { workdir, pg_dir, algorithm }, config))
+    }
+}
+
 /// An open repository.
 pub struct Repository {
-    workdir: PathBuf,
-    pg_dir: PathBuf,
+    location: Location,
     store: Store,
     config: Config,
 }
@@ -142,7 +171,8 @@ impl Repository {
         std::fs::create_dir_all(pg_dir.join("hooks")).map_err(io_error(&pg_dir))?;
         let mut config = Config::load(&pg_dir.join("config"))?;
         config.set("core.hash", options.hash.name())?;
-        let repo = Self::open_pg_dir(dir.to_owned(), pg_dir, OpenMode::Create)?;
+        let (location, config) = Location::at(dir.to_owned())?;
+        let repo = Self::open(location, config, OpenMode::Create)?;
         let head = RefTarget::Symbolic(format!("{}{}", refs::BRANCH_PREFIX, options.default_branch));
         let update = RefUpdate { name: refs::HEAD.into(), expected: None, new: Some(head) };
         repo.update_refs(context, Vec::new(), vec![update])?;
@@ -162,56 +192,59 @@ impl Repository {
     }
 
     /// Opens the repository around `start` for reading, running `alongside` on
-    /// another thread with the `.pg` directory while the store opens. Commands that
-    /// also read the index use it to hide the store's opening time.
+    /// another thread while the store opens. Commands that first look at the working
+    /// copy (which needs no store) use it to hide the store's opening time.
     pub fn discover_read_only_alongside<T: Send>(
         start: &Path,
-        alongside: impl FnOnce(&Path) -> T + Send,
+        alongside: impl FnOnce(&Location) -> T + Send,
     ) -> Result<(Repository, T)> {
-        let workdir = find_workdir(start)?;
-        let pg_dir = workdir.join(PG_DIR);
+        let (location, config) = Location::discover(start)?;
         std::thread::scope(|s| {
-            let other = s.spawn(|| alongside(&pg_dir));
-            let repo = Self::open_pg_dir(workdir.clone(), pg_dir.clone(), OpenMode::ReadOnly);
+            let other = s.spawn(|| alongside(&location));
+            let store = Self::open_store(&location, OpenMode::ReadOnly);
             let value = other.join().expect("the alongside task does not panic");
-            Ok((repo?, value))
+            Ok((Repository { location: location.clone(), store: store?, config }, value))
         })
     }
 
     fn discover_with(start: &Path, mode: OpenMode) -> Result<Repository> {
-        let workdir = find_workdir(start)?;
-        Self::open_pg_dir(workdir.clone(), workdir.join(PG_DIR), mode)
+        let (location, config) = Location::discover(start)?;
+        Self::open(location, config, mode)
     }
 
-    fn open_pg_dir(workdir: PathBuf, pg_dir: PathBuf, mode: OpenMode) -> Result<Repository> {
-        let config = Config::load(&pg_dir.join("config"))?;
-        let hash = match config.get("core.hash")? {
-            None => HashAlgorithm::default(),
-            Some(name) => name.parse().map_err(|_| Error::BadHash(name))?,
-        };
-        let backend = RocksBackend::open(&pg_dir.join("db"), mode)?;
-        let store = Store::new(Arc::new(backend), hash);
-        Ok(Repository { workdir, pg_dir, store, config })
+    fn open(location: Location, config: Config, mode: OpenMode) -> Result<Repository> {
+        let store = Self::open_store(&location, mode)?;
+        Ok(Repository { location, store, config })
+    }
+
+    fn open_store(location: &Location, mode: OpenMode) -> Result<Store> {
+        let backend = RocksBackend::open(&location.pg_dir.join("db"), mode)?;
+        Ok(Store::new(Arc::new(backend), location.algorithm))
+    }
+
+    /// Where the repository is.
+    pub fn location(&self) -> &Location {
+        &self.location
     }
 
     /// The top of the working copy.
     pub fn workdir(&self) -> &Path {
-        &self.workdir
+        &self.location.workdir
     }
 
     /// The `.pg` directory.
     pub fn pg_dir(&self) -> &Path {
-        &self.pg_dir
+        &self.location.pg_dir
     }
 
     /// Where hooks live.
     pub fn hooks_dir(&self) -> PathBuf {
-        self.pg_dir.join("hooks")
+        self.pg_dir().join("hooks")
     }
 
     /// Where the index (staging area) lives.
     pub fn index_path(&self) -> PathBuf {
-        self.pg_dir.join(crate::index::FILE_NAME)
+        self.pg_dir().join(crate::index::FILE_NAME)
     }
 
     /// The object store.

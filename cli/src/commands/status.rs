@@ -2,6 +2,7 @@ use super::{text, Outcome};
 use crate::context::Context;
 use crate::render::{paint, NEW, OLD};
 use pg_core::diff::{ChangeKind, FileChange};
+use pg_core::index::Index;
 use pg_core::repo::Head;
 use pg_core::worktree::{self, Status};
 use std::io::Write;
@@ -18,13 +19,21 @@ pub struct Args {
 }
 
 pub fn run(context: &Context, args: Args) -> Outcome {
-    let (repo, mut index) = context.repo_and_index_to_read()?;
+    // The working copy is compared while the store opens; only the staged half
+    // needs it.
+    let (repo, loaded) = context.repo_to_read_alongside(|location| -> anyhow::Result<_> {
+        let index = Index::load(&location.pg_dir.join(pg_core::index::FILE_NAME))?;
+        let changes = worktree::worktree_changes(location, &index)?;
+        Ok((index, changes))
+    })?;
+    let (mut index, changes) = loaded?;
     let head = repo.head()?;
     let head_tree = match head.commit() {
         Some(id) => Some(repo.store().read_commit(&id)?.tree),
         None => None,
     };
-    let (status, refreshed) = worktree::status(&repo, &mut index, head_tree.as_ref())?;
+    let (status, refreshed) =
+        worktree::complete_status(repo.store(), &mut index, head_tree.as_ref(), changes)?;
     if refreshed {
         // Saving the refreshed stat data is only an optimisation; failing is fine.
         let _ = context.save_index(&repo, &mut index);

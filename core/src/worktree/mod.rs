@@ -8,8 +8,9 @@ use crate::diff::{self, ChangeKind, FileChange, FileState};
 use crate::id::ObjectId;
 use crate::index::{self, Index, IndexEntry, Stat};
 use crate::object::{EntryKind, Mode, ObjectKind, Tree};
+use crate::repo::Location;
 use crate::store::{self, BulkWriter, Store};
-use crate::Repository;
+use crate::{HashAlgorithm, Repository};
 use std::collections::{HashMap, HashSet};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -120,7 +121,12 @@ enum EntryState {
     Changed(FileState),
 }
 
-fn compare_entry(store: &Store, root: &Path, entry: &IndexEntry, meta: &FileMeta) -> Result<EntryState> {
+fn compare_entry(
+    algorithm: HashAlgorithm,
+    root: &Path,
+    entry: &IndexEntry,
+    meta: &FileMeta,
+) -> Result<EntryState> {
     let mode = mode_of(meta);
     let stat = meta.stat;
     if entry.mode.kind() == EntryKind::Gitlink {
@@ -131,7 +137,7 @@ fn compare_entry(store: &Store, root: &Path, entry: &IndexEntry, meta: &FileMeta
         return Ok(EntryState::Clean(None));
     }
     let content = read_content(root, &entry.path, meta)?;
-    let id = store.algorithm().hash(&crate::object::encode_with_header(ObjectKind::Blob, &content));
+    let id = algorithm.hash(&crate::object::encode_with_header(ObjectKind::Blob, &content));
     if same_kind && id == entry.id {
         return Ok(EntryState::Clean(Some(stat)));
     }
@@ -162,22 +168,36 @@ pub struct Status {
 /// went stale but whose content is unchanged are refreshed in `index`; the return
 /// says whether that happened, so the caller can save it.
 pub fn status(repo: &Repository, index: &mut Index, head_tree: Option<&ObjectId>) -> Result<(Status, bool)> {
-    let store = repo.store();
-    let staged = staged_changes(store, index, head_tree)?;
-    let root = repo.workdir();
+    let changes = worktree_changes(repo.location(), index)?;
+    complete_status(repo.store(), index, head_tree, changes)
+}
+
+/// How the working copy differs from the index: the half of a status that needs no
+/// object store, so it can run while the store opens
+/// ([`Repository::discover_read_only_alongside`]).
+#[derive(Debug, Default)]
+pub struct WorktreeChanges {
+    unstaged: Vec<FileChange>,
+    untracked: Vec<Vec<u8>>,
+    refreshed: Vec<(Vec<u8>, Stat)>,
+}
+
+/// Compares the working copy with `index`.
+pub fn worktree_changes(location: &Location, index: &Index) -> Result<WorktreeChanges> {
+    let (root, algorithm) = (location.workdir.as_path(), location.algorithm);
     let entries = index.entries();
     let walked: Vec<AtomicBool> = entries.iter().map(|_| AtomicBool::new(false)).collect();
     // Files are compared on the walking threads; only differences come back.
-    let visit = |path: Vec<u8>, metadata: FileMeta| -> Result<Option<Finding>> {
-        let Some(i) = index.find(&path) else { return Ok(Some(Finding::Untracked(path))) };
+    let visit = |path: &[u8], metadata: FileMeta| -> Result<Option<Finding>> {
+        let Some(i) = index.find(path) else { return Ok(Some(Finding::Untracked(path.to_vec()))) };
         walked[i].store(true, Ordering::Relaxed);
-        entry_finding(store, root, &entries[i], &metadata)
+        entry_finding(algorithm, root, &entries[i], &metadata)
     };
     let mut findings = walk::scan_with(root, &[], &gitlink_paths(index), &visit)?;
     for (entry, _) in entries.iter().zip(&walked).filter(|(_, w)| !w.load(Ordering::Relaxed)) {
         // Tracked but not walked: ignored by a .pgignore, a gitlink, or gone.
         match lstat(&abs(root, &entry.path))? {
-            Some(metadata) => findings.extend(entry_finding(store, root, entry, &metadata)?),
+            Some(metadata) => findings.extend(entry_finding(algorithm, root, entry, &metadata)?),
             None if entry.mode.kind() == EntryKind::Gitlink => {}
             None => findings.push(Finding::Changed(FileChange {
                 path: entry.path.clone(),
@@ -186,22 +206,34 @@ pub fn status(repo: &Repository, index: &mut Index, head_tree: Option<&ObjectId>
             })),
         }
     }
-    let (mut unstaged, mut untracked, mut refreshed) = (Vec::new(), Vec::new(), Vec::new());
+    let mut changes = WorktreeChanges::default();
     for finding in findings {
         match finding {
-            Finding::Untracked(path) => untracked.push(path),
-            Finding::Changed(change) => unstaged.push(change),
-            Finding::Refresh(path, stat) => refreshed.push((path, stat)),
+            Finding::Untracked(path) => changes.untracked.push(path),
+            Finding::Changed(change) => changes.unstaged.push(change),
+            Finding::Refresh(path, stat) => changes.refreshed.push((path, stat)),
         }
     }
-    unstaged.sort_unstable_by(|a, b| a.path.cmp(&b.path));
-    untracked.sort_unstable();
-    let changed = !refreshed.is_empty();
-    for (path, stat) in refreshed {
+    changes.unstaged.sort_unstable_by(|a, b| a.path.cmp(&b.path));
+    changes.untracked.sort_unstable();
+    Ok(changes)
+}
+
+/// Completes a status from the working copy's changes: adds the staged changes,
+/// refreshes stale stat data in `index` (the return says whether it did).
+pub fn complete_status(
+    store: &Store,
+    index: &mut Index,
+    head_tree: Option<&ObjectId>,
+    changes: WorktreeChanges,
+) -> Result<(Status, bool)> {
+    let staged = staged_changes(store, index, head_tree)?;
+    let refreshed = !changes.refreshed.is_empty();
+    for (path, stat) in changes.refreshed {
         index.refresh(&path, stat);
     }
-    let untracked = collapse_untracked(index, untracked);
-    Ok((Status { staged, unstaged, untracked }, changed))
+    let untracked = collapse_untracked(index, changes.untracked);
+    Ok((Status { staged, unstaged: changes.unstaged, untracked }, refreshed))
 }
 
 /// What status learns about one file.
@@ -215,12 +247,12 @@ enum Finding {
 }
 
 fn entry_finding(
-    store: &Store,
+    algorithm: HashAlgorithm,
     root: &Path,
     entry: &IndexEntry,
     metadata: &FileMeta,
 ) -> Result<Option<Finding>> {
-    Ok(match compare_entry(store, root, entry, metadata)? {
+    Ok(match compare_entry(algorithm, root, entry, metadata)? {
         EntryState::Clean(None) => None,
         EntryState::Clean(Some(stat)) => Some(Finding::Refresh(entry.path.clone(), stat)),
         EntryState::Changed(now) => Some(Finding::Changed(FileChange {
@@ -407,7 +439,7 @@ fn modified_within(store: &Store, root: &Path, index: &Index, path: &[u8]) -> Re
     let mut modified = Vec::new();
     for entry in index.entries_within(path) {
         if let Some(metadata) = lstat(&abs(root, &entry.path))? {
-            if let EntryState::Changed(_) = compare_entry(store, root, entry, &metadata)? {
+            if let EntryState::Changed(_) = compare_entry(store.algorithm(), root, entry, &metadata)? {
                 modified.push(display(&entry.path));
             }
         }
@@ -591,7 +623,7 @@ fn blocked_paths(store: &Store, root: &Path, index: &Index, changes: &[FileChang
         let on_disk = lstat(&abs(root, &change.path))?;
         let disk_matches = match (index.get(&change.path), &on_disk) {
             (Some(entry), Some(metadata)) => {
-                matches!(compare_entry(store, root, entry, metadata)?, EntryState::Clean(_))
+                matches!(compare_entry(store.algorithm(), root, entry, metadata)?, EntryState::Clean(_))
             }
             (Some(_), None) => true,
             (None, None) => true,

@@ -122,7 +122,7 @@ struct Work {
 }
 
 /// What a walk does with each file it finds (on the walking thread).
-type Visit<'a, T> = dyn Fn(Vec<u8>, FileMeta) -> Result<Option<T>, Error> + Sync + 'a;
+type Visit<'a, T> = dyn Fn(&[u8], FileMeta) -> Result<Option<T>, Error> + Sync + 'a;
 
 struct Shared<'a, T> {
     root: &'a Path,
@@ -134,10 +134,6 @@ struct Shared<'a, T> {
     error: Mutex<Option<Error>>,
 }
 
-fn join(dir: &[u8], name: &[u8]) -> Vec<u8> {
-    crate::index::join(dir, name)
-}
-
 pub(crate) fn abs(root: &Path, rel: &[u8]) -> PathBuf {
     root.join(std::ffi::OsStr::from_bytes(rel))
 }
@@ -146,7 +142,8 @@ pub(crate) fn abs(root: &Path, rel: &[u8]) -> PathBuf {
 /// sorted by path. `.pg` and `.git` directories are never entered, nor the
 /// directories in `skip` (gitlinks).
 pub(crate) fn scan(root: &Path, within: &[u8], skip: &HashSet<Vec<u8>>) -> Result<Vec<Found>, Error> {
-    let mut found = scan_with(root, within, skip, &|path, meta| Ok(Some(Found { path, meta })))?;
+    let mut found =
+        scan_with(root, within, skip, &|path, meta| Ok(Some(Found { path: path.to_vec(), meta })))?;
     found.sort_unstable_by(|a, b| a.path.cmp(&b.path));
     Ok(found)
 }
@@ -161,7 +158,7 @@ pub(crate) fn scan_with<T: Send>(
 ) -> Result<Vec<T>, Error> {
     let start = abs(root, within);
     match FileMeta::lstat(&start) {
-        Ok(m) if !m.is_dir() => return Ok(visit(within.to_vec(), m)?.into_iter().collect()),
+        Ok(m) if !m.is_dir() => return Ok(visit(within, m)?.into_iter().collect()),
         Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(source) => return Err(Error::Io { path: start, source }),
@@ -192,7 +189,7 @@ fn ignores_above(root: &Path, within: &[u8]) -> Arc<Ignores> {
     let parts: Vec<&[u8]> =
         if within.is_empty() { Vec::new() } else { within.split(|&b| b == b'/').collect() };
     for part in std::iter::once(&b""[..]).chain(parts.iter().copied().take(parts.len().saturating_sub(1))) {
-        dir = join(&dir, part);
+        dir = crate::index::join(&dir, part);
         let path = abs(root, &dir);
         ignores = ignores.child(&path, path.join(IGNORE_FILE).is_file());
     }
@@ -244,25 +241,31 @@ fn read_dir<T>(
         Err(rustix::io::Errno::NOENT) => return Ok(()),
         Err(e) => return Err(io(e)),
     };
-    let mut dir = rustix::fs::Dir::new(fd).map_err(io)?;
-    let mut entries = Vec::new();
-    while let Some(entry) = dir.read() {
+    // The directory's own ignore file applies to its entries, so look for it first.
+    let has_ignore_file = rustix::fs::statat(&fd, IGNORE_FILE, AtFlags::SYMLINK_NOFOLLOW)
+        .is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::RegularFile);
+    let ignores = work.ignores.child(&dir_path, has_ignore_file);
+    let mut path = work.dir.clone();
+    if !path.is_empty() {
+        path.push(b'/');
+    }
+    let prefix_len = path.len();
+    // Entries are read in place from the kernel's buffer, and a file's path is built
+    // in one reused buffer: no allocation per file unless the visitor keeps it.
+    let mut buffer = [std::mem::MaybeUninit::<u8>::uninit(); 16 * 1024];
+    let mut entries = rustix::fs::RawDir::new(&fd, &mut buffer);
+    while let Some(entry) = entries.next() {
         let entry = entry.map_err(io)?;
         let name = entry.file_name().to_bytes();
-        if name != b"." && name != b".." {
-            entries.push((entry.file_name().to_owned(), entry.file_type()));
+        if name == b"." || name == b".." {
+            continue;
         }
-    }
-    let has_ignore_file = entries.iter().any(|(name, _)| name.to_bytes() == IGNORE_FILE.as_bytes());
-    let ignores = work.ignores.child(&dir_path, has_ignore_file);
-    let dir_fd = dir.fd().map_err(io)?;
-    for (c_name, mut file_type) in entries {
-        let name = c_name.to_bytes();
+        let mut file_type = entry.file_type();
         // Stat files through their directory: no path lookup from the root.
         let meta = if file_type == FileType::Directory {
             None
         } else {
-            match rustix::fs::statat(dir_fd, &c_name, AtFlags::SYMLINK_NOFOLLOW) {
+            match rustix::fs::statat(&fd, entry.file_name(), AtFlags::SYMLINK_NOFOLLOW) {
                 Ok(st) => Some(FileMeta::from_stat(&st)),
                 Err(rustix::io::Errno::NOENT) => continue,
                 Err(e) => {
@@ -281,13 +284,14 @@ fn read_dir<T>(
         if !ignores.is_empty() && ignores.ignores(&dir_path.join(std::ffi::OsStr::from_bytes(name)), is_dir) {
             continue;
         }
-        let path = join(&work.dir, name);
+        path.truncate(prefix_len);
+        path.extend_from_slice(name);
         if is_dir {
             if !shared.skip.contains(&path) {
-                subdirs.push(Work { dir: path, ignores: ignores.clone() });
+                subdirs.push(Work { dir: path.clone(), ignores: ignores.clone() });
             }
         } else if let (FileType::RegularFile | FileType::Symlink, Some(meta)) = (file_type, meta) {
-            found.extend((shared.visit)(path, meta)?);
+            found.extend((shared.visit)(&path, meta)?);
         }
     }
     Ok(())
