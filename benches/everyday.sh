@@ -5,8 +5,8 @@
 #
 # Builds pg in release mode, generates the tree once, copies it for each tool, then
 # times `add -A && commit` and `status` (clean, and after editing 10 files) and
-# prints each ratio pg/git (below 1.0: pg is faster). Status timings are the median
-# of 5 runs.
+# prints each ratio pg/git (below 1.0: pg is faster). Status timings are medians of
+# 15 runs of each tool, alternated.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -34,9 +34,18 @@ timeit() {
   awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.4f\n", b - a }'
 }
 
-median5() {
-  local dir=$1; shift
-  for _ in 1 2 3 4 5; do timeit "$dir" "$@"; done | sort -g | sed -n 3p
+# Runs pg status and git status alternately (so drift in the machine's state hits
+# both alike) and sets pg_med and git_med to the medians of $rounds runs each.
+rounds=15
+median_status() {
+  local pg_times=() git_times=()
+  for _ in $(seq $rounds); do
+    pg_times+=("$(timeit "$work/pg" "$pg" status)")
+    git_times+=("$(timeit "$work/git" git status)")
+  done
+  local mid=$(( (rounds + 1) / 2 ))
+  pg_med=$(printf '%s\n' "${pg_times[@]}" | sort -g | sed -n "${mid}p")
+  git_med=$(printf '%s\n' "${git_times[@]}" | sort -g | sed -n "${mid}p")
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
@@ -46,25 +55,30 @@ report() {
 }
 
 (cd "$work/pg" && "$pg" init >/dev/null)
-(cd "$work/git" && git init -q && git config core.fsmonitor false)
+# No automatic gc: after 20,000 loose objects git would start one in the background
+# and disturb every timing that follows, pg's included.
+(cd "$work/git" && git init -q && git config core.fsmonitor false && git config gc.auto 0)
 sync
 
 pg_add=$(timeit "$work/pg" sh -c "'$pg' add -A && '$pg' commit -m initial")
 git_add=$(timeit "$work/git" sh -c "git add -A && git commit -q -m initial")
 report "add -A && commit" "$pg_add" "$git_add"
 
-pg_clean=$(median5 "$work/pg" "$pg" status)
-git_clean=$(median5 "$work/git" git status)
-report "status (clean)" "$pg_clean" "$git_clean"
+# Let the kernel write back the gigabyte just created: status timings of ~50 ms
+# are otherwise noise from the disk, for both tools.
+sync; sleep 10
+
+median_status
+report "status (clean)" "$pg_med" "$git_med"
 
 for dir in pg git; do
-  for i in 00007 01234 02345 03456 04567 05678 06789 07890 08901 09012; do
-    f=$(find "$work/$dir" -name "f$i.txt" | head -1)
+  for i in 7 1234 2345 3456 4567 5678 6789 7890 8901 9012; do
+    # gen_tree.py's layout: d<i%20>/s<(i/20)%20>/f<i>.txt
+    f=$(printf '%s/%s/d%02d/s%02d/f%05d.txt' "$work" "$dir" $((i % 20)) $(((i / 20) % 20)) "$i")
     echo "edited" >> "$f"
   done
 done
-pg_dirty=$(median5 "$work/pg" "$pg" status)
-git_dirty=$(median5 "$work/git" git status)
-report "status (10 files edited)" "$pg_dirty" "$git_dirty"
+median_status
+report "status (10 files edited)" "$pg_med" "$git_med"
 
 echo "sizes: pg $(du -sh "$work/pg/.pg" | cut -f1), git $(du -sh "$work/git/.git" | cut -f1)"
