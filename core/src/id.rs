@@ -291,7 +291,7 @@ pub fn hex_encode(bytes: &[u8]) -> String {
 
 /// Bytes from hex of even length, either case; `None` for anything else.
 pub fn hex_decode(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     let nibble = |c: u8| (c as char).to_digit(16).map(|d| d as u8);

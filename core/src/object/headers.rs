@@ -69,7 +69,7 @@ pub(super) fn decode(kind: ObjectKind, body: &[u8]) -> Result<(Vec<Header>, &[u8
 }
 
 /// Takes the next header, which must have key `key`.
-pub(super) fn expect<'h>(
+pub(super) fn expect(
     kind: ObjectKind,
     headers: &mut std::iter::Peekable<std::vec::IntoIter<Header>>,
     key: &str,
