@@ -1,7 +1,9 @@
-//! pg-import: where pg's bridges to other systems will live.
+//! pg-import: pg's bridges to other systems.
 //!
-//! Planned (see the git-interop issue): a streaming reader of `git fast-export`
-//! streams, a writer of fast-import streams, and a reader and writer of git
-//! repositories through gix, so that git -> pg -> git keeps every commit id.
-//! Nothing is implemented yet.
+//! Now: [`fast_import`], a streaming parser of `git fast-import` streams (what
+//! `git fast-export` writes). Planned (git-interop issue): applying streams to a pg
+//! repository, writing them back, and reading and writing git repositories through
+//! gix so that git -> pg -> git keeps every commit id.
 #![warn(missing_docs)]
+
+pub mod fast_import;
