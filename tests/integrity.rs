@@ -78,7 +78,8 @@ fn raw_db(repo: &Repo) -> rocksdb::DB {
     let path = repo.file(".pg/db");
     let mut options = rocksdb::Options::default();
     options.create_if_missing(false);
-    rocksdb::DB::open_cf(&options, path, ["objects", "refs", "oplog"]).unwrap()
+    let families = rocksdb::DB::list_cf(&options, &path).unwrap();
+    rocksdb::DB::open_cf(&options, path, families).unwrap()
 }
 
 #[test]

@@ -21,17 +21,25 @@ pub enum HashAlgorithm {
     Blake3,
     /// SHA2-256; multihash code `0x12`.
     Sha2_256,
+    /// SHA-1; multihash code `0x11`. Only to name git's objects (git ids in the
+    /// git-id map, submodule commits in gitlinks); never a pg repository's hash.
+    Sha1,
 }
 
 impl HashAlgorithm {
-    /// Every supported algorithm, in the order `pg init --hash` lists them.
+    /// The algorithms a repository can name its objects with, as `pg init --hash`
+    /// lists them.
     pub const ALL: [HashAlgorithm; 2] = [HashAlgorithm::Blake3, HashAlgorithm::Sha2_256];
+
+    /// Every algorithm an id may carry.
+    const KNOWN: [HashAlgorithm; 3] = [HashAlgorithm::Blake3, HashAlgorithm::Sha2_256, HashAlgorithm::Sha1];
 
     /// The multihash table code of this algorithm.
     pub fn code(self) -> u64 {
         match self {
             HashAlgorithm::Blake3 => 0x1e,
             HashAlgorithm::Sha2_256 => 0x12,
+            HashAlgorithm::Sha1 => 0x11,
         }
     }
 
@@ -40,11 +48,20 @@ impl HashAlgorithm {
         match self {
             HashAlgorithm::Blake3 => "blake3",
             HashAlgorithm::Sha2_256 => "sha2-256",
+            HashAlgorithm::Sha1 => "sha1",
+        }
+    }
+
+    /// The digest length in bytes.
+    pub fn digest_len(self) -> usize {
+        match self {
+            HashAlgorithm::Blake3 | HashAlgorithm::Sha2_256 => 32,
+            HashAlgorithm::Sha1 => 20,
         }
     }
 
     fn from_code(code: u64) -> Option<Self> {
-        Self::ALL.into_iter().find(|a| a.code() == code)
+        Self::KNOWN.into_iter().find(|a| a.code() == code)
     }
 
     /// Starts an incremental hash, for content that arrives in pieces.
@@ -52,6 +69,7 @@ impl HashAlgorithm {
         match self {
             HashAlgorithm::Blake3 => Hasher::Blake3(Box::default()),
             HashAlgorithm::Sha2_256 => Hasher::Sha2_256(Box::default()),
+            HashAlgorithm::Sha1 => Hasher::Sha1(Box::default()),
         }
     }
 
@@ -82,6 +100,8 @@ pub enum Hasher {
     Blake3(Box<blake3::Hasher>),
     /// SHA2-256 state.
     Sha2_256(Box<sha2::Sha256>),
+    /// SHA-1 state.
+    Sha1(Box<sha1::Sha1>),
 }
 
 impl Hasher {
@@ -92,6 +112,7 @@ impl Hasher {
                 h.update(bytes);
             }
             Hasher::Sha2_256(h) => sha2::Digest::update(h.as_mut(), bytes),
+            Hasher::Sha1(h) => sha1::Digest::update(h.as_mut(), bytes),
         }
     }
 
@@ -102,6 +123,7 @@ impl Hasher {
             Hasher::Sha2_256(h) => {
                 ObjectId::from_digest(HashAlgorithm::Sha2_256, &sha2::Digest::finalize(*h))
             }
+            Hasher::Sha1(h) => ObjectId::from_digest(HashAlgorithm::Sha1, &sha1::Digest::finalize(*h)),
         }
     }
 }
@@ -126,10 +148,10 @@ pub enum IdError {
     #[error("not a multihash: {0}")]
     Malformed(String),
     /// The multihash names a hash function pg does not know.
-    #[error("unsupported hash function code 0x{0:x} (pg knows blake3 and sha2-256)")]
+    #[error("unsupported hash function code 0x{0:x} (pg knows blake3, sha2-256 and git's sha1)")]
     UnsupportedCode(u64),
     /// The digest length does not fit the hash function.
-    #[error("a {algorithm} digest is 32 bytes, not {len}")]
+    #[error("a {algorithm} digest is {} bytes, not {len}", .algorithm.digest_len())]
     WrongLength {
         /// The algorithm the code names.
         algorithm: HashAlgorithm,
@@ -184,7 +206,7 @@ impl ObjectId {
         let mh =
             multihash::Multihash::<64>::read(&mut reader).map_err(|e| IdError::Malformed(e.to_string()))?;
         let algorithm = HashAlgorithm::from_code(mh.code()).ok_or(IdError::UnsupportedCode(mh.code()))?;
-        if mh.size() != 32 {
+        if mh.size() as usize != algorithm.digest_len() {
             return Err(IdError::WrongLength { algorithm, len: mh.size() as usize });
         }
         Ok((Self::from_multihash(&mh), bytes.len() - reader.len()))
@@ -199,6 +221,18 @@ impl ObjectId {
     pub fn algorithm(&self) -> HashAlgorithm {
         // The constructors accept only known codes, both of which are one-byte varints.
         HashAlgorithm::from_code(u64::from(self.bytes[0])).expect("ids hold only known codes")
+    }
+
+    /// An id for a git object from its 20-byte SHA-1.
+    pub fn from_git_sha1(digest: &[u8; 20]) -> Self {
+        Self::from_digest(HashAlgorithm::Sha1, digest)
+    }
+
+    /// Parses git's 40-hex-digit text form of a SHA-1 id.
+    pub fn from_git_hex(text: &[u8]) -> Option<Self> {
+        let bytes = hex_decode(std::str::from_utf8(text).ok()?)?;
+        let digest: [u8; 20] = bytes.try_into().ok()?;
+        Some(Self::from_git_sha1(&digest))
     }
 
     /// The digest without the multihash header.
@@ -317,8 +351,17 @@ mod tests {
     }
 
     #[test]
+    fn git_sha1_ids_round_trip_as_multihashes() {
+        let git = HashAlgorithm::Sha1.hash(b"blob 0\0");
+        assert_eq!(crate::id::hex_encode(git.digest()), "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391");
+        assert_eq!(ObjectId::from_git_hex(b"e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"), Some(git));
+        assert_eq!(ObjectId::from_bytes(git.as_bytes()), Ok(git));
+        assert!("sha1".parse::<HashAlgorithm>().is_err(), "not a repository hash");
+    }
+
+    #[test]
     fn rejects_unknown_codes_and_bad_lengths() {
-        assert_eq!(ObjectId::from_str("1102abcd"), Err(IdError::UnsupportedCode(0x11)));
+        assert_eq!(ObjectId::from_str("1302abcd"), Err(IdError::UnsupportedCode(0x13)));
         assert!(matches!(ObjectId::from_str("1e02abcd"), Err(IdError::WrongLength { .. })));
         assert!(matches!(ObjectId::from_str("xyz"), Err(IdError::NotHex(_))));
     }

@@ -322,7 +322,8 @@ impl Repository {
             .map(|u| RefChange { name: u.name.clone(), before: u.expected.clone(), after: u.new.clone() })
             .collect();
         let operation = Operation { seq, context: context.clone(), changes, undoes };
-        let batch = Batch { objects, refs: updates, operation: Some((seq, operation.encode())) };
+        let batch =
+            Batch { objects, refs: updates, operation: Some((seq, operation.encode())), ..Batch::default() };
         self.store.backend().write(batch, Durability::Synced)?;
         Ok(operation)
     }

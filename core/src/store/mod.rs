@@ -90,6 +90,8 @@ pub struct Batch {
     pub refs: Vec<RefUpdate>,
     /// An operation log record: its sequence number and encoding.
     pub operation: Option<(u64, Vec<u8>)>,
+    /// Pairs of (git id, pg id) for the git-id map.
+    pub git_ids: Vec<(ObjectId, ObjectId)>,
 }
 
 /// Raw storage: objects by id, refs by name, the operation log.
@@ -111,6 +113,10 @@ pub trait Backend: Send + Sync {
     fn list_refs(&self, prefix: &str) -> Result<Vec<(String, RefTarget)>>;
     /// Operation records from newest to oldest, at most `limit`.
     fn read_operations(&self, limit: usize) -> Result<Vec<(u64, Vec<u8>)>>;
+    /// The pg object a git object converts to, from the git-id map.
+    fn pg_id_for_git(&self, git: &ObjectId) -> Result<Option<ObjectId>>;
+    /// The git id of a pg object that came from git or went to it.
+    fn git_id_for_pg(&self, pg: &ObjectId) -> Result<Option<ObjectId>>;
     /// Applies a batch atomically, after checking every ref's expected value.
     fn write(&self, batch: Batch, durability: Durability) -> Result<()>;
     /// Makes every earlier [`Durability::Bulk`] write durable.
@@ -268,6 +274,11 @@ impl<'s> BulkWriter<'s> {
         let id = self.store.algorithm.hash(&bytes);
         self.add_encoded(id, bytes)?;
         Ok(id)
+    }
+
+    /// Records that git object `git` is pg object `pg`, written with the objects.
+    pub fn add_git_id(&mut self, git: ObjectId, pg: ObjectId) {
+        self.pending.git_ids.push((git, pg));
     }
 
     /// Adds an object already encoded and hashed (by [`Store::algorithm`]), as

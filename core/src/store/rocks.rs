@@ -14,6 +14,8 @@ use std::sync::Mutex;
 const OBJECTS: &str = "objects";
 const REFS: &str = "refs";
 const OPLOG: &str = "oplog";
+const GITMAP: &str = "gitmap";
+const FAMILIES: [&str; 4] = [OBJECTS, REFS, OPLOG, GITMAP];
 
 /// Objects, refs and the operation log in one RocksDB database.
 ///
@@ -73,11 +75,18 @@ impl RocksBackend {
         table.set_bloom_filter(10.0, false);
         objects.set_block_based_table_factory(&table);
 
-        let cfs = vec![
-            ColumnFamilyDescriptor::new(OBJECTS, objects),
-            ColumnFamilyDescriptor::new(REFS, Options::default()),
-            ColumnFamilyDescriptor::new(OPLOG, Options::default()),
-        ];
+        // A read-only open cannot create column families, so it opens those that
+        // exist; a family added in a later version reads as empty until a writer
+        // creates it.
+        let existing = DB::list_cf(&db_options, path).unwrap_or_default();
+        let cfs: Vec<ColumnFamilyDescriptor> = FAMILIES
+            .into_iter()
+            .filter(|name| mode != OpenMode::ReadOnly || existing.iter().any(|e| e == name))
+            .map(|name| {
+                let options = if name == OBJECTS { objects.clone() } else { Options::default() };
+                ColumnFamilyDescriptor::new(name, options)
+            })
+            .collect();
         let db = match mode {
             OpenMode::ReadOnly => DB::open_cf_descriptors_read_only(&db_options, path, cfs, false),
             OpenMode::Create | OpenMode::ReadWrite => DB::open_cf_descriptors(&db_options, path, cfs),
@@ -94,7 +103,23 @@ impl RocksBackend {
     }
 
     fn cf(&self, name: &str) -> &rocksdb::ColumnFamily {
-        self.db.cf_handle(name).expect("column families are created at open")
+        self.db.cf_handle(name).expect("writable opens create every column family")
+    }
+
+    fn get(&self, family: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        match self.db.cf_handle(family) {
+            Some(cf) => self.db.get_cf(cf, key).map_err(backend_error),
+            None => Ok(None),
+        }
+    }
+
+    fn get_id(&self, prefix: u8, id: &ObjectId) -> Result<Option<ObjectId>> {
+        let key = [&[prefix][..], id.as_bytes()].concat();
+        let Some(bytes) = self.get(GITMAP, &key)? else { return Ok(None) };
+        ObjectId::from_bytes(&bytes).map(Some).map_err(|e| Error::CorruptRecord {
+            what: format!("git-id map entry for {id}"),
+            reason: e.to_string(),
+        })
     }
 }
 
@@ -137,10 +162,16 @@ impl Backend for RocksBackend {
     }
 
     fn read_ref(&self, name: &str) -> Result<Option<RefTarget>> {
-        let Some(bytes) = self.db.get_cf(self.cf(REFS), name.as_bytes()).map_err(backend_error)? else {
-            return Ok(None);
-        };
+        let Some(bytes) = self.get(REFS, name.as_bytes())? else { return Ok(None) };
         decode_ref(name, &bytes).map(Some)
+    }
+
+    fn pg_id_for_git(&self, git: &ObjectId) -> Result<Option<ObjectId>> {
+        self.get_id(b'g', git)
+    }
+
+    fn git_id_for_pg(&self, pg: &ObjectId) -> Result<Option<ObjectId>> {
+        self.get_id(b'p', pg)
     }
 
     fn list_refs(&self, prefix: &str) -> Result<Vec<(String, RefTarget)>> {
@@ -191,6 +222,11 @@ impl Backend for RocksBackend {
                 None => wb.delete_cf(refs, update.name.as_bytes()),
             }
         }
+        let gitmap = self.cf(GITMAP);
+        for (git, pg) in &batch.git_ids {
+            wb.put_cf(gitmap, [&[b'g'][..], git.as_bytes()].concat(), pg.as_bytes());
+            wb.put_cf(gitmap, [&[b'p'][..], pg.as_bytes()].concat(), git.as_bytes());
+        }
         if let Some((seq, bytes)) = &batch.operation {
             wb.put_cf(self.cf(OPLOG), seq.to_be_bytes(), bytes);
         }
@@ -216,7 +252,7 @@ impl Drop for RocksBackend {
     /// retired and the next open reads only table files.
     fn drop(&mut self) {
         if self.wrote.load(Ordering::Relaxed) {
-            for name in [REFS, OPLOG, OBJECTS] {
+            for name in FAMILIES {
                 // Failing here loses nothing: the log still holds the writes.
                 let _ = self.db.flush_cf(self.cf(name));
             }

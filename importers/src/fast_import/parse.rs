@@ -351,7 +351,7 @@ impl<R: BufRead> Parser<R> {
     fn whole_path(&self, text: &[u8], line: &[u8]) -> Result<Vec<u8>, ParseError> {
         let path = if text.starts_with(b"\"") {
             match unquote(text) {
-                Some((path, rest)) if rest.is_empty() => path,
+                Some((path, [])) => path,
                 _ => return Err(self.syntax("a path (a C-style quoted string)", line)),
             }
         } else {
