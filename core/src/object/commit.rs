@@ -1,7 +1,7 @@
 //! Commits.
 
 use super::headers::{self, Header};
-use super::{DecodeError, ObjectKind, Signature};
+use super::{DecodeError, IdForm, ObjectKind, Signature};
 use crate::ObjectId;
 
 /// A commit: a tree, its parents, who made it, and why.
@@ -26,10 +26,10 @@ pub struct Commit {
 }
 
 impl Commit {
-    pub(super) fn encode_body(&self) -> Vec<u8> {
+    pub(super) fn encode_body(&self, form: IdForm) -> Vec<u8> {
         let mut all = Vec::with_capacity(4 + self.parents.len() + self.extra_headers.len());
-        all.push(Header::new("tree", self.tree.to_hex()));
-        all.extend(self.parents.iter().map(|p| Header::new("parent", p.to_hex())));
+        all.push(Header::new("tree", form.text(&self.tree)));
+        all.extend(self.parents.iter().map(|p| Header::new("parent", form.text(p))));
         all.push(Header::new("author", self.author.clone()));
         all.push(Header::new("committer", self.committer.clone()));
         all.extend(self.extra_headers.iter().cloned());
@@ -38,14 +38,14 @@ impl Commit {
         out
     }
 
-    pub(super) fn decode_body(body: &[u8]) -> Result<Commit, DecodeError> {
+    pub(super) fn decode_body(body: &[u8], form: IdForm) -> Result<Commit, DecodeError> {
         const KIND: ObjectKind = ObjectKind::Commit;
         let (all, message) = headers::decode(KIND, body)?;
         let mut it = all.into_iter().peekable();
-        let tree = headers::id(KIND, "tree", &headers::expect(KIND, &mut it, "tree")?)?;
+        let tree = headers::id(KIND, "tree", &headers::expect(KIND, &mut it, "tree")?, form)?;
         let mut parents = Vec::new();
         while let Some(value) = headers::take_if(&mut it, "parent") {
-            parents.push(headers::id(KIND, "parent", &value)?);
+            parents.push(headers::id(KIND, "parent", &value, form)?);
         }
         let author = headers::expect(KIND, &mut it, "author")?;
         let committer = headers::expect(KIND, &mut it, "committer")?;

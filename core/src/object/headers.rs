@@ -88,14 +88,15 @@ pub(super) fn take_if(
     headers.next_if(|h| h.key == key.as_bytes()).map(|h| h.value)
 }
 
-/// Parses an id header value.
-pub(super) fn id(kind: ObjectKind, key: &str, value: &[u8]) -> Result<crate::ObjectId, DecodeError> {
+/// Parses an id header value written in `form`.
+pub(super) fn id(
+    kind: ObjectKind,
+    key: &str,
+    value: &[u8],
+    form: super::IdForm,
+) -> Result<crate::ObjectId, DecodeError> {
     let not_id = || DecodeError::Field { kind, what: format!("'{key}' is not a lowercase hex id") };
     let text = std::str::from_utf8(value).map_err(|_| not_id())?;
-    let id: crate::ObjectId = text.parse()?;
     // Only the canonical (lowercase) text is accepted, so each value has one encoding.
-    if id.to_hex() != text {
-        return Err(not_id());
-    }
-    Ok(id)
+    form.parse_text(text).ok_or_else(not_id)
 }

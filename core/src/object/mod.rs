@@ -65,6 +65,61 @@ impl FromStr for ObjectKind {
     }
 }
 
+/// How ids are written inside an encoding.
+///
+/// pg writes the whole multihash (binary in trees, hex in commits and tags). git
+/// writes the bare SHA-1 digest in the same places, so a git object is a pg object
+/// whose ids were mapped to git's and encoded in [`IdForm::Git`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum IdForm {
+    /// Multihashes: pg's canonical encoding.
+    #[default]
+    Pg,
+    /// Bare SHA-1 digests: git's encoding.
+    Git,
+}
+
+impl IdForm {
+    /// An id as it is written in a tree entry.
+    fn binary(self, id: &ObjectId) -> &[u8] {
+        match self {
+            IdForm::Pg => id.as_bytes(),
+            IdForm::Git => id.digest(),
+        }
+    }
+
+    /// An id as it is written in a commit or tag header.
+    fn text(self, id: &ObjectId) -> String {
+        match self {
+            IdForm::Pg => id.to_hex(),
+            IdForm::Git => crate::id::hex_encode(id.digest()),
+        }
+    }
+
+    /// Reads a tree entry's id at the start of `bytes`; returns it and its length.
+    fn read_binary(self, bytes: &[u8]) -> Result<(ObjectId, usize), DecodeError> {
+        match self {
+            IdForm::Pg => Ok(ObjectId::read_prefix(bytes)?),
+            IdForm::Git => {
+                let digest: &[u8; 20] = bytes
+                    .get(..20)
+                    .and_then(|d| d.try_into().ok())
+                    .ok_or_else(|| DecodeError::Id(IdError::Malformed("a git id needs 20 bytes".into())))?;
+                Ok((ObjectId::from_git_sha1(digest), 20))
+            }
+        }
+    }
+
+    /// Parses a header's id in its canonical (lowercase) text.
+    fn parse_text(self, text: &str) -> Option<ObjectId> {
+        let id = match self {
+            IdForm::Pg => text.parse().ok()?,
+            IdForm::Git => ObjectId::from_git_hex(text.as_bytes())?,
+        };
+        (self.text(&id) == text).then_some(id)
+    }
+}
+
 /// A decoded object.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Object {
@@ -129,17 +184,61 @@ impl Object {
 
     /// The body bytes (the encoding without its header).
     pub fn body(&self) -> Vec<u8> {
+        self.body_in(IdForm::Pg)
+    }
+
+    /// The body bytes with ids written in `form`.
+    pub fn body_in(&self, form: IdForm) -> Vec<u8> {
         match self {
             Object::Blob(data) => data.clone(),
-            Object::Tree(tree) => tree.encode_body(),
-            Object::Commit(commit) => commit.encode_body(),
-            Object::Tag(tag) => tag.encode_body(),
+            Object::Tree(tree) => tree.encode_body(form),
+            Object::Commit(commit) => commit.encode_body(form),
+            Object::Tag(tag) => tag.encode_body(form),
         }
     }
 
     /// The canonical encoding: header and body.
     pub fn encode(&self) -> Vec<u8> {
-        encode_with_header(self.kind(), &self.body())
+        self.encode_in(IdForm::Pg)
+    }
+
+    /// The encoding with ids written in `form`; with [`IdForm::Git`] (and git ids),
+    /// git's own bytes for the object.
+    pub fn encode_in(&self, form: IdForm) -> Vec<u8> {
+        encode_with_header(self.kind(), &self.body_in(form))
+    }
+
+    /// The same object with every id it holds replaced by `map(id)` (tree entries,
+    /// a commit's tree and parents, a tag's object).
+    pub fn map_ids<E>(
+        &self,
+        mut map: impl FnMut(&ObjectId, EntryKindOrRole) -> Result<ObjectId, E>,
+    ) -> Result<Object, E> {
+        Ok(match self {
+            Object::Blob(data) => Object::Blob(data.clone()),
+            Object::Tree(tree) => Object::Tree(Tree {
+                entries: tree
+                    .entries
+                    .iter()
+                    .map(|e| {
+                        Ok(TreeEntry { id: map(&e.id, EntryKindOrRole::Entry(e.mode.kind()))?, ..e.clone() })
+                    })
+                    .collect::<Result<_, E>>()?,
+            }),
+            Object::Commit(commit) => Object::Commit(Commit {
+                tree: map(&commit.tree, EntryKindOrRole::Entry(EntryKind::Tree))?,
+                parents: commit
+                    .parents
+                    .iter()
+                    .map(|p| map(p, EntryKindOrRole::Parent))
+                    .collect::<Result<_, E>>()?,
+                ..commit.clone()
+            }),
+            Object::Tag(tag) => Object::Tag(Tag {
+                object: map(&tag.object, EntryKindOrRole::Tagged(tag.target_kind))?,
+                ..tag.clone()
+            }),
+        })
     }
 
     /// The id of this object under `algorithm`.
@@ -149,19 +248,35 @@ impl Object {
 
     /// Decodes a full encoding (header and body).
     pub fn decode(bytes: &[u8]) -> Result<Object, DecodeError> {
+        Self::decode_in(bytes, IdForm::Pg)
+    }
+
+    /// Decodes a full encoding whose ids are written in `form`.
+    pub fn decode_in(bytes: &[u8], form: IdForm) -> Result<Object, DecodeError> {
         let (kind, body) = split_header(bytes)?;
-        Self::decode_body(kind, body)
+        Self::decode_body(kind, body, form)
     }
 
     /// Decodes a body whose kind is known.
-    pub fn decode_body(kind: ObjectKind, body: &[u8]) -> Result<Object, DecodeError> {
+    pub fn decode_body(kind: ObjectKind, body: &[u8], form: IdForm) -> Result<Object, DecodeError> {
         Ok(match kind {
             ObjectKind::Blob => Object::Blob(body.to_vec()),
-            ObjectKind::Tree => Object::Tree(Tree::decode_body(body)?),
-            ObjectKind::Commit => Object::Commit(Commit::decode_body(body)?),
-            ObjectKind::Tag => Object::Tag(Tag::decode_body(body)?),
+            ObjectKind::Tree => Object::Tree(Tree::decode_body(body, form)?),
+            ObjectKind::Commit => Object::Commit(Commit::decode_body(body, form)?),
+            ObjectKind::Tag => Object::Tag(Tag::decode_body(body, form)?),
         })
     }
+}
+
+/// What an id in an object points at, as [`Object::map_ids`] tells its mapper.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntryKindOrRole {
+    /// A tree entry of this kind, or a commit's tree.
+    Entry(EntryKind),
+    /// A commit's parent.
+    Parent,
+    /// The object a tag points at, of this kind.
+    Tagged(ObjectKind),
 }
 
 /// `<kind> <len>\0`: the header every encoding starts with.
@@ -290,6 +405,16 @@ mod tests {
             prop_assert_eq!(Object::decode(&bytes).unwrap(), object);
         }
 
+        /// With git ids, the git form round-trips too.
+        #[test]
+        fn git_form_round_trips(object in strategies::object()) {
+            let git_object = object
+                .map_ids(|id, _| Ok::<_, ()>(ObjectId::from_digest(HashAlgorithm::Sha1, &id.digest()[..20])))
+                .unwrap();
+            let bytes = git_object.encode_in(IdForm::Git);
+            prop_assert_eq!(Object::decode_in(&bytes, IdForm::Git).unwrap(), git_object);
+        }
+
         /// Canonical: any bytes that decode re-encode to themselves, so one value has
         /// exactly one encoding and ids are well defined.
         #[test]
@@ -301,6 +426,37 @@ mod tests {
                 prop_assert_eq!(decoded.encode(), bytes);
             }
         }
+    }
+
+    /// Ids computed by git itself (`git hash-object`, `git mktree`, `git commit-tree`).
+    #[test]
+    fn git_form_gives_git_ids() {
+        let git_id = |object: &Object| HashAlgorithm::Sha1.hash(&object.encode_in(IdForm::Git));
+        let blob = Object::Blob(b"hello\n".to_vec());
+        assert_eq!(
+            git_id(&blob),
+            ObjectId::from_git_hex(b"ce013625030ba8dba906f756967f9e9ca394464a").unwrap()
+        );
+        let tree = Object::Tree(Tree {
+            entries: vec![TreeEntry { mode: Mode::FILE, name: b"hello.txt".to_vec(), id: git_id(&blob) }],
+        });
+        assert_eq!(
+            git_id(&tree),
+            ObjectId::from_git_hex(b"aaa96ced2d9a1c8e72c56b253a0e2fe78393feb7").unwrap()
+        );
+        let commit = Object::Commit(Commit {
+            tree: git_id(&tree),
+            parents: Vec::new(),
+            author: b"A <a@x> 1700000000 +0100".to_vec(),
+            committer: b"A <a@x> 1700000000 +0100".to_vec(),
+            extra_headers: Vec::new(),
+            message: b"first\n".to_vec(),
+        });
+        assert_eq!(
+            git_id(&commit),
+            ObjectId::from_git_hex(b"56dac2f7fdf075c0b0280d7165816cf1250b48de").unwrap()
+        );
+        assert_eq!(Object::decode_in(&commit.encode_in(IdForm::Git), IdForm::Git).unwrap(), commit);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Annotated tags.
 
 use super::headers::{self, Header};
-use super::{DecodeError, ObjectKind};
+use super::{DecodeError, IdForm, ObjectKind};
 use crate::ObjectId;
 
 /// An annotated tag: a named, signed-or-not pointer to another object.
@@ -22,9 +22,9 @@ pub struct Tag {
 }
 
 impl Tag {
-    pub(super) fn encode_body(&self) -> Vec<u8> {
+    pub(super) fn encode_body(&self, form: IdForm) -> Vec<u8> {
         let mut all = vec![
-            Header::new("object", self.object.to_hex()),
+            Header::new("object", form.text(&self.object)),
             Header::new("type", self.target_kind.name()),
             Header::new("tag", self.name.clone()),
         ];
@@ -35,11 +35,11 @@ impl Tag {
         out
     }
 
-    pub(super) fn decode_body(body: &[u8]) -> Result<Tag, DecodeError> {
+    pub(super) fn decode_body(body: &[u8], form: IdForm) -> Result<Tag, DecodeError> {
         const KIND: ObjectKind = ObjectKind::Tag;
         let (all, message) = headers::decode(KIND, body)?;
         let mut it = all.into_iter().peekable();
-        let object = headers::id(KIND, "object", &headers::expect(KIND, &mut it, "object")?)?;
+        let object = headers::id(KIND, "object", &headers::expect(KIND, &mut it, "object")?, form)?;
         let target_kind = headers::expect(KIND, &mut it, "type")?;
         let target_kind = std::str::from_utf8(&target_kind)
             .map_err(|_| DecodeError::Field { kind: KIND, what: "'type' is not text".into() })?

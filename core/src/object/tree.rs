@@ -1,6 +1,6 @@
 //! Trees: directories as lists of named entries.
 
-use super::DecodeError;
+use super::{DecodeError, IdForm};
 use crate::ObjectId;
 use std::cmp::Ordering;
 use std::fmt;
@@ -176,19 +176,19 @@ impl Tree {
         self.entries.iter().find(|e| e.name == name)
     }
 
-    pub(super) fn encode_body(&self) -> Vec<u8> {
+    pub(super) fn encode_body(&self, form: IdForm) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.entries.len() * 64);
         for entry in &self.entries {
             out.extend_from_slice(entry.mode.as_bytes());
             out.push(b' ');
             out.extend_from_slice(&entry.name);
             out.push(0);
-            out.extend_from_slice(entry.id.as_bytes());
+            out.extend_from_slice(form.binary(&entry.id));
         }
         out
     }
 
-    pub(super) fn decode_body(body: &[u8]) -> Result<Tree, DecodeError> {
+    pub(super) fn decode_body(body: &[u8], form: IdForm) -> Result<Tree, DecodeError> {
         let mut entries = Vec::new();
         let mut at = 0;
         while at < body.len() {
@@ -201,7 +201,7 @@ impl Tree {
             if name.is_empty() || name.contains(&b'/') {
                 return Err(fail("empty name or a name with '/'"));
             }
-            let (id, id_len) = ObjectId::read_prefix(&rest[nul + 1..])?;
+            let (id, id_len) = form.read_binary(&rest[nul + 1..])?;
             entries.push(TreeEntry { mode, name: name.to_vec(), id });
             at += nul + 1 + id_len;
         }
