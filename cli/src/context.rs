@@ -160,6 +160,11 @@ impl Context {
             .collect::<Result<_, _>>()?)
     }
 
+    /// A spinner on stderr when it is a terminal, nothing otherwise.
+    pub fn spinner(&self) -> Option<indicatif::ProgressBar> {
+        crate::render::spinner(self.progress)
+    }
+
     /// A progress bar on stderr when it is a terminal, nothing otherwise.
     pub fn progress(&self, label: &'static str) -> Bar {
         Bar::new(label, self.progress)

@@ -53,6 +53,10 @@ enum Command {
     CatObject(commands::plumbing::CatObjectArgs),
     /// Print the ids that revisions name.
     RevParse(commands::plumbing::RevParseArgs),
+    /// List refs with the ids they point at.
+    ShowRef(commands::plumbing::ShowRefArgs),
+    /// Bring history in from another system (git).
+    Import(commands::import::ImportArgs),
     /// Verify the integrity of every object, ref and operation.
     Fsck(commands::plumbing::FsckArgs),
     /// Get or set a configuration value.
@@ -84,6 +88,8 @@ fn main() -> ExitCode {
         Command::Tag(args) => commands::branch::tag(&context, args),
         Command::CatObject(args) => commands::plumbing::cat_object(&context, args),
         Command::RevParse(args) => commands::plumbing::rev_parse(&context, args),
+        Command::ShowRef(args) => commands::plumbing::show_ref(&context, args),
+        Command::Import(args) => commands::import::import(&context, args),
         Command::Fsck(args) => commands::plumbing::fsck(&context, args),
         Command::Config(args) => commands::plumbing::config(&context, args),
         Command::Op(args) => commands::oplog::op(&context, args),

@@ -72,6 +72,15 @@ impl Bar {
     }
 }
 
+/// A spinner with a message on stderr, when stderr is a terminal.
+pub fn spinner(visible: bool) -> Option<indicatif::ProgressBar> {
+    visible.then(|| {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        bar
+    })
+}
+
 impl Drop for Bar {
     fn drop(&mut self) {
         if let Some(bar) = &self.0 {

@@ -4,6 +4,7 @@
 pub mod branch;
 pub mod commit;
 pub mod diff;
+pub mod import;
 pub mod init;
 pub mod log;
 pub mod oplog;

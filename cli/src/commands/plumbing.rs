@@ -2,7 +2,7 @@ use super::{text, Outcome};
 use crate::context::Context;
 use anyhow::bail;
 use pg_core::object::{EntryKind, Object};
-use pg_core::{fsck, revision};
+use pg_core::{fsck, revision, ObjectId};
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -58,12 +58,50 @@ pub struct RevParseArgs {
     /// Revisions to resolve.
     #[arg(required = true)]
     revs: Vec<String>,
+    /// The arguments are git object ids: print the pg objects they were imported as.
+    #[arg(long)]
+    git: bool,
 }
 
 pub fn rev_parse(context: &Context, args: RevParseArgs) -> Outcome {
     let repo = context.repo_to_read()?;
     for rev in &args.revs {
-        println!("{}", revision::resolve(&repo, rev)?);
+        let id = if args.git {
+            let git = ObjectId::from_git_hex(rev.as_bytes())
+                .ok_or_else(|| anyhow::anyhow!("'{rev}' is not a git id (40 hex digits)"))?;
+            repo.store()
+                .backend()
+                .pg_id_for_git(&git)?
+                .ok_or_else(|| anyhow::anyhow!("git object {rev} was never imported into this repository"))?
+        } else {
+            revision::resolve(&repo, rev)?
+        };
+        println!("{id}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ShowRefArgs {
+    /// Print git ids (for objects that came from or went to git) instead of pg ids.
+    #[arg(long)]
+    git_ids: bool,
+}
+
+/// `<id> <ref>` per ref, as `git show-ref` prints them (symbolic refs left out).
+pub fn show_ref(context: &Context, args: ShowRefArgs) -> Outcome {
+    let repo = context.repo_to_read()?;
+    let mut out = std::io::stdout().lock();
+    for (name, target) in repo.list_refs("refs/")? {
+        let Some(id) = target.as_object() else { continue };
+        if args.git_ids {
+            match repo.store().backend().git_id_for_pg(id)? {
+                Some(git) => writeln!(out, "{} {name}", pg_core::id::hex_encode(git.digest()))?,
+                None => writeln!(out, "{} {name} (no git id)", "-".repeat(40))?,
+            }
+        } else {
+            writeln!(out, "{id} {name}")?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

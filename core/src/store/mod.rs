@@ -90,8 +90,11 @@ pub struct Batch {
     pub refs: Vec<RefUpdate>,
     /// An operation log record: its sequence number and encoding.
     pub operation: Option<(u64, Vec<u8>)>,
-    /// Pairs of (git id, pg id) for the git-id map.
+    /// Pairs of (git id, pg id) for the git-id map, both directions.
     pub git_ids: Vec<(ObjectId, ObjectId)>,
+    /// Further git ids that name a pg object (e.g. a commit's id before a lossy
+    /// export dropped its signature); looked up, never written back.
+    pub git_aliases: Vec<(ObjectId, ObjectId)>,
 }
 
 /// Raw storage: objects by id, refs by name, the operation log.
@@ -281,6 +284,11 @@ impl<'s> BulkWriter<'s> {
         self.pending.git_ids.push((git, pg));
     }
 
+    /// Records that git id `git` also names pg object `pg` (see [`Batch::git_aliases`]).
+    pub fn add_git_alias(&mut self, git: ObjectId, pg: ObjectId) {
+        self.pending.git_aliases.push((git, pg));
+    }
+
     /// Adds an object already encoded and hashed (by [`Store::algorithm`]), as
     /// callers that hash on several threads do.
     pub fn add_encoded(&mut self, id: ObjectId, bytes: Vec<u8>) -> Result<()> {
@@ -292,9 +300,14 @@ impl<'s> BulkWriter<'s> {
         Ok(())
     }
 
-    fn write_pending(&mut self) -> Result<()> {
+    /// Writes what is pending, so that reads see it (it is durable only after
+    /// [`BulkWriter::finish`]).
+    pub fn write_pending(&mut self) -> Result<()> {
         let batch = std::mem::take(&mut self.pending);
         self.pending_bytes = 0;
+        if batch.objects.is_empty() && batch.git_ids.is_empty() && batch.git_aliases.is_empty() {
+            return Ok(());
+        }
         self.store.backend.write(batch, Durability::Bulk)
     }
 

@@ -224,8 +224,10 @@ impl Backend for RocksBackend {
         }
         let gitmap = self.cf(GITMAP);
         for (git, pg) in &batch.git_ids {
-            wb.put_cf(gitmap, [&[b'g'][..], git.as_bytes()].concat(), pg.as_bytes());
             wb.put_cf(gitmap, [&[b'p'][..], pg.as_bytes()].concat(), git.as_bytes());
+        }
+        for (git, pg) in batch.git_ids.iter().chain(&batch.git_aliases) {
+            wb.put_cf(gitmap, [&[b'g'][..], git.as_bytes()].concat(), pg.as_bytes());
         }
         if let Some((seq, bytes)) = &batch.operation {
             wb.put_cf(self.cf(OPLOG), seq.to_be_bytes(), bytes);

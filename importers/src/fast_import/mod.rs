@@ -2,8 +2,11 @@
 //! whole grammar that git's documentation gives, yielding one [`Command`] at a time
 //! so memory stays bounded however long the stream is.
 
+mod apply;
 mod parse;
+mod tree;
 
+pub use apply::{import, ImportError, Options, Progress, Stats};
 pub use parse::{ParseError, Parser};
 
 /// A mark: `:N`, a stream-local name for an object.

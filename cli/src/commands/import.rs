@@ -1,0 +1,115 @@
+use super::Outcome;
+use crate::context::Context;
+use anyhow::{Context as _, Result};
+use pg_import::fast_import::{self, Stats};
+use std::io::{BufReader, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+#[derive(clap::Args, Debug)]
+pub struct ImportArgs {
+    #[command(subcommand)]
+    source: Source,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum Source {
+    /// Read a `git fast-export` stream (standard input when no FILE).
+    GitFastExport {
+        /// The stream.
+        file: Option<PathBuf>,
+        /// Read marks (git's format) before the stream.
+        #[arg(long, value_name = "FILE")]
+        import_marks: Option<PathBuf>,
+        /// Like --import-marks, but a missing file is fine.
+        #[arg(long, value_name = "FILE", conflicts_with = "import_marks")]
+        import_marks_if_exists: Option<PathBuf>,
+        /// Write all marks to this file at the end.
+        #[arg(long, value_name = "FILE")]
+        export_marks: Option<PathBuf>,
+        /// Move branches even when that loses commits.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// Shows counts on a terminal while importing; `progress` commands go to stdout.
+struct Report {
+    bar: Option<indicatif::ProgressBar>,
+    started: Instant,
+}
+
+impl fast_import::Progress for Report {
+    fn update(&self, stats: &Stats) {
+        if let Some(bar) = &self.bar {
+            let seconds = self.started.elapsed().as_secs_f64().max(0.001);
+            bar.set_message(format!(
+                "{} commits, {} blobs, {} trees, {:.1} MB ({:.0} commits/s)",
+                stats.commits,
+                stats.blobs,
+                stats.trees,
+                stats.bytes as f64 / 1e6,
+                stats.commits as f64 / seconds
+            ));
+        }
+    }
+
+    fn message(&self, text: &[u8]) {
+        let mut out = std::io::stdout().lock();
+        let _ =
+            out.write_all(b"progress ").and_then(|_| out.write_all(text)).and_then(|_| out.write_all(b"\n"));
+    }
+}
+
+pub fn import(context: &Context, args: ImportArgs) -> Outcome {
+    let Source::GitFastExport { file, import_marks, import_marks_if_exists, export_marks, force } =
+        args.source;
+    let repo = context.repo()?;
+    let head_before = repo.head()?.commit();
+    let options = fast_import::Options {
+        import_marks_if_exists: import_marks_if_exists.is_some(),
+        import_marks: import_marks.or(import_marks_if_exists),
+        export_marks,
+        force,
+    };
+    let report = Report { bar: context.spinner(), started: Instant::now() };
+    let op = context.op_context(Some(&repo));
+    let stats = match &file {
+        Some(path) => {
+            let input =
+                std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+            fast_import::import(&repo, BufReader::with_capacity(1 << 20, input), &options, &report, &op)?
+        }
+        None => fast_import::import(&repo, std::io::stdin().lock(), &options, &report, &op)?,
+    };
+    if let Some(bar) = &report.bar {
+        bar.finish_and_clear();
+    }
+    check_out_first_import(context, &repo, head_before)?;
+    let seconds = report.started.elapsed().as_secs_f64();
+    eprintln!(
+        "imported {} commits, {} blobs, {} trees, {} tags ({:.1} MB) in {seconds:.1} s; {} refs updated",
+        stats.commits,
+        stats.blobs,
+        stats.trees,
+        stats.tags,
+        stats.bytes as f64 / 1e6,
+        stats.refs_updated
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Into a repository with no commit and an empty index, an import also checks out
+/// the branch `HEAD` names, as a clone would.
+fn check_out_first_import(
+    context: &Context,
+    repo: &pg_core::Repository,
+    head_before: Option<pg_core::ObjectId>,
+) -> Result<()> {
+    let head_after = repo.head()?.commit();
+    if head_before.is_some() || head_after.is_none() || !context.load_index(repo)?.entries().is_empty() {
+        return Ok(());
+    }
+    super::branch::move_working_copy(context, repo, None, head_after)
+}

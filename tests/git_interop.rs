@@ -1,0 +1,128 @@
+//! git interop through fast-export streams, with git itself as the oracle.
+
+mod common;
+use common::Repo;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git").args(args).current_dir(dir).output().unwrap();
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The fixture repository of testdata/ and its fast-export stream.
+fn fixture_stream(dir: &Path) -> std::path::PathBuf {
+    let repo = dir.join("fixture");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/make-git-fixture.sh");
+    assert!(Command::new("bash").arg(script).arg(&repo).stdout(Stdio::null()).status().unwrap().success());
+    let stream = Command::new("git")
+        .args(["fast-export", "--all", "--show-original-ids", "--signed-tags=verbatim", "--reencode=no"])
+        .arg("--tag-of-filtered-object=drop")
+        .current_dir(&repo)
+        .output()
+        .unwrap();
+    assert!(stream.status.success());
+    let path = dir.join("fixture.stream");
+    std::fs::write(&path, stream.stdout).unwrap();
+    path
+}
+
+/// What `git fast-import` makes of the stream: `git show-ref` of a fresh repository.
+fn git_fast_import_refs(dir: &Path, stream: &Path) -> String {
+    let target = dir.join("git-import");
+    git(dir, &["init", "-q", "--bare", target.to_str().unwrap()]);
+    let status = Command::new("git")
+        .args(["fast-import", "--quiet"])
+        .current_dir(&target)
+        .stdin(std::fs::File::open(stream).unwrap())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    git(&target, &["show-ref"])
+}
+
+#[test]
+fn a_stream_imports_to_the_same_git_ids_as_git_fast_import() {
+    let work = tempfile::tempdir().unwrap();
+    let stream = fixture_stream(work.path());
+    let expected = git_fast_import_refs(work.path(), &stream);
+    let repo = Repo::new();
+    let out = repo.run(&["import", "git-fast-export", stream.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("imported 18 commits"));
+    assert_eq!(repo.ok(&["show-ref", "--git-ids"]), expected);
+    assert!(repo.ok(&["fsck"]).ends_with(": ok\n"));
+    // The first import into an empty repository checks out HEAD's branch.
+    assert_eq!(repo.ok(&["status", "--short"]), "");
+    assert_eq!(repo.read("greeting.txt"), "hello\n");
+    // Git ids lead back to the imported objects.
+    let main_git = expected.lines().find(|l| l.ends_with(" refs/heads/main")).unwrap()[..40].to_owned();
+    assert_eq!(repo.ok(&["rev-parse", "--git", &main_git]), repo.ok(&["rev-parse", "main"]));
+    // Importing the same stream again changes nothing.
+    let ops = repo.ok(&["op", "log"]);
+    repo.ok(&["import", "git-fast-export", stream.to_str().unwrap()]);
+    assert_eq!(repo.ok(&["op", "log"]), ops);
+    assert_eq!(repo.ok(&["show-ref", "--git-ids"]), expected);
+}
+
+#[test]
+fn a_truncated_stream_moves_no_ref_and_leaves_a_sound_repository() {
+    let work = tempfile::tempdir().unwrap();
+    let stream = std::fs::read(fixture_stream(work.path())).unwrap();
+    let cut = work.path().join("cut.stream");
+    std::fs::write(&cut, &stream[..stream.len() * 2 / 3]).unwrap();
+    let repo = Repo::new();
+    let err = repo.fails(&["import", "git-fast-export", cut.to_str().unwrap()]);
+    assert!(err.contains("line ") && err.contains("byte "), "{err}");
+    assert_eq!(repo.ok(&["show-ref"]), "");
+    assert!(repo.ok(&["fsck"]).ends_with(": ok\n"));
+    let bad = work.path().join("bad.stream");
+    std::fs::write(
+        &bad,
+        b"blob\nmark :1\ndata 2\nhi\ncommit refs/heads/main\ncommitter a <b> 1 +0000\ndata 0\nfrom :7\n",
+    )
+    .unwrap();
+    let err = repo.fails(&["import", "git-fast-export", bad.to_str().unwrap()]);
+    assert!(err.contains("mark :7 is not defined"), "{err}");
+}
+
+#[test]
+fn marks_files_use_gits_format_and_allow_incremental_imports() {
+    let work = tempfile::tempdir().unwrap();
+    let repo = Repo::new();
+    let marks = work.path().join("marks");
+    let first = b"blob\nmark :1\ndata 3\none\ncommit refs/heads/main\nmark :2\ncommitter a <b> 1 +0000\ndata 2\nc1\nM 100644 :1 f\n\n";
+    std::fs::write(work.path().join("1.stream"), first).unwrap();
+    repo.ok(&[
+        "import",
+        "git-fast-export",
+        "--export-marks",
+        marks.to_str().unwrap(),
+        work.path().join("1.stream").to_str().unwrap(),
+    ]);
+    let text = std::fs::read_to_string(&marks).unwrap();
+    let blob = Command::new("git")
+        .args(["hash-object", "--stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut blob.stdin.as_ref().unwrap(), b"one").unwrap();
+    let blob = String::from_utf8(blob.wait_with_output().unwrap().stdout).unwrap();
+    assert!(text.starts_with(&format!(":1 {blob}:2 ")), "{text}");
+    // A later stream refers to the earlier marks.
+    let second =
+        b"commit refs/heads/main\nmark :3\ncommitter a <b> 2 +0000\ndata 2\nc2\nfrom :2\nM 100644 :1 g\n\n";
+    std::fs::write(work.path().join("2.stream"), second).unwrap();
+    repo.ok(&[
+        "import",
+        "git-fast-export",
+        "--import-marks",
+        marks.to_str().unwrap(),
+        work.path().join("2.stream").to_str().unwrap(),
+    ]);
+    assert_eq!(repo.ok(&["log", "--oneline"]).lines().count(), 2);
+    let tree = repo.ok(&["cat-object", "main^{tree}"]);
+    assert!(tree.contains("\tf\n") && tree.contains("\tg\n"), "{tree}");
+}
