@@ -59,6 +59,10 @@ fn a_stream_imports_to_the_same_git_ids_as_git_fast_import() {
     // Git ids lead back to the imported objects.
     let main_git = expected.lines().find(|l| l.ends_with(" refs/heads/main")).unwrap()[..40].to_owned();
     assert_eq!(repo.ok(&["rev-parse", "--git", &main_git]), repo.ok(&["rev-parse", "main"]));
+    let log = repo.ok(&["log", "--git-ids", "-n", "1"]);
+    assert!(log.lines().nth(1) == Some(&format!("git {main_git}")), "{log}");
+    let oneline = repo.ok(&["log", "--oneline", "--git-ids", "-n", "1"]);
+    assert_eq!(oneline.split(' ').nth(1), Some(&main_git[..12]));
     // Importing the same stream again changes nothing.
     let ops = repo.ok(&["op", "log"]);
     repo.ok(&["import", "git-fast-export", stream.to_str().unwrap()]);

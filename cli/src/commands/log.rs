@@ -23,6 +23,9 @@ pub struct LogArgs {
     /// Machine-readable output.
     #[arg(long)]
     json: bool,
+    /// Show each commit's git id too (for history that came from or went to git).
+    #[arg(long)]
+    git_ids: bool,
 }
 
 /// Labels of the refs that point at each commit, for `(HEAD -> main, tag: v1)`.
@@ -77,20 +80,22 @@ pub fn log(context: &Context, args: LogArgs) -> Outcome {
         return Ok(ExitCode::SUCCESS);
     }
     let labels = decorations(&repo)?;
+    let git_id = |id: &ObjectId| -> Result<String> {
+        let git = repo.store().backend().git_id_for_pg(id)?;
+        Ok(git.map_or_else(|| "-".repeat(40), |g| pg_core::id::hex_encode(g.digest())))
+    };
     for (i, (id, commit)) in commits.iter().enumerate() {
         let decoration = labels.get(id).map(|l| format!(" ({})", l.join(", "))).unwrap_or_default();
         if args.oneline {
-            writeln!(
-                out,
-                "{}{decoration} {}",
-                paint(context.color, ID, &id.short(SHORT_ID_LEN)),
-                commit.summary()
-            )?;
+            let git = if args.git_ids { format!(" {}", &git_id(id)?[..12]) } else { String::new() };
+            let short = paint(context.color, ID, &id.short(SHORT_ID_LEN));
+            writeln!(out, "{short}{git}{decoration} {}", commit.summary())?;
         } else {
             if i > 0 {
                 writeln!(out)?;
             }
-            write_commit_header(&mut out, context.color, id, commit, &decoration)?;
+            let git = if args.git_ids { format!("\ngit {}", git_id(id)?) } else { String::new() };
+            write_commit_header(&mut out, context.color, id, commit, &format!("{decoration}{git}"))?;
         }
     }
     Ok(ExitCode::SUCCESS)
