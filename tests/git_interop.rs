@@ -30,7 +30,7 @@ fn fixture_stream(dir: &Path) -> std::path::PathBuf {
 
 /// What `git fast-import` makes of the stream: `git show-ref` of a fresh repository.
 fn git_fast_import_refs(dir: &Path, stream: &Path) -> String {
-    let target = dir.join("git-import");
+    let target = dir.join(format!("git-import-{}", stream.file_name().unwrap().to_string_lossy()));
     git(dir, &["init", "-q", "--bare", target.to_str().unwrap()]);
     let status = Command::new("git")
         .args(["fast-import", "--quiet"])
@@ -68,6 +68,27 @@ fn a_stream_imports_to_the_same_git_ids_as_git_fast_import() {
     repo.ok(&["import", "git-fast-export", stream.to_str().unwrap()]);
     assert_eq!(repo.ok(&["op", "log"]), ops);
     assert_eq!(repo.ok(&["show-ref", "--git-ids"]), expected);
+}
+
+#[test]
+fn pg_is_transparent_on_the_stream_path() {
+    // For a stream S: `pg import S; pg export --all | git fast-import` gives the ids
+    // of `git fast-import < S`.
+    let work = tempfile::tempdir().unwrap();
+    let stream = fixture_stream(work.path());
+    let expected = git_fast_import_refs(work.path(), &stream);
+    let repo = Repo::new();
+    repo.ok(&["import", "git-fast-export", stream.to_str().unwrap()]);
+    let exported = repo.run(&["export", "git-fast-export", "--all"]);
+    assert!(exported.status.success(), "{}", String::from_utf8_lossy(&exported.stderr));
+    let again = work.path().join("again.stream");
+    std::fs::write(&again, &exported.stdout).unwrap();
+    assert_eq!(git_fast_import_refs(work.path(), &again), expected);
+    // Exporting one branch writes only its history.
+    let one = repo.run(&["export", "git-fast-export", "other"]);
+    let text = String::from_utf8_lossy(&one.stdout);
+    assert_eq!(text.matches("\ncommit ").count() + usize::from(text.starts_with("commit ")), 1, "{text}");
+    assert!(repo.fails(&["export", "git-fast-export", "nope"]).contains("no branch or tag named 'nope'"));
 }
 
 #[test]

@@ -57,6 +57,8 @@ enum Command {
     ShowRef(commands::plumbing::ShowRefArgs),
     /// Bring history in from another system (git).
     Import(commands::import::ImportArgs),
+    /// Write history out for another system (git).
+    Export(commands::import::ExportArgs),
     /// Verify the integrity of every object, ref and operation.
     Fsck(commands::plumbing::FsckArgs),
     /// Get or set a configuration value.
@@ -90,6 +92,7 @@ fn main() -> ExitCode {
         Command::RevParse(args) => commands::plumbing::rev_parse(&context, args),
         Command::ShowRef(args) => commands::plumbing::show_ref(&context, args),
         Command::Import(args) => commands::import::import(&context, args),
+        Command::Export(args) => commands::import::export(&context, args),
         Command::Fsck(args) => commands::plumbing::fsck(&context, args),
         Command::Config(args) => commands::plumbing::config(&context, args),
         Command::Op(args) => commands::oplog::op(&context, args),

@@ -6,4 +6,5 @@
 //! gix so that git -> pg -> git keeps every commit id.
 #![warn(missing_docs)]
 
+pub mod fast_export;
 pub mod fast_import;

@@ -113,3 +113,62 @@ fn check_out_first_import(
     }
     super::branch::move_working_copy(context, repo, None, head_after)
 }
+
+#[derive(clap::Args, Debug)]
+pub struct ExportArgs {
+    #[command(subcommand)]
+    target: Target,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum Target {
+    /// Write a `git fast-import` stream to standard output.
+    GitFastExport {
+        /// Export every ref.
+        #[arg(long, conflicts_with = "refs")]
+        all: bool,
+        /// Refs to export (branch and tag names, or full ref names).
+        refs: Vec<String>,
+    },
+}
+
+pub fn export(context: &Context, args: ExportArgs) -> Outcome {
+    let Target::GitFastExport { all, refs } = args.target;
+    let repo = context.repo_to_read()?;
+    let names: Vec<String> = if all {
+        repo.list_refs("refs/")?.into_iter().map(|(name, _)| name).collect()
+    } else if refs.is_empty() {
+        anyhow::bail!("name the refs to export, or use --all");
+    } else {
+        refs.iter().map(|r| full_ref_name(&repo, r)).collect::<Result<_>>()?
+    };
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
+    let stats = pg_import::fast_export::export(&repo, &names, &mut out)?;
+    drop(out);
+    eprintln!("exported {} commits, {} blobs, {} tags", stats.commits, stats.blobs, stats.tags);
+    if stats.lossy_commits > 0 {
+        eprintln!(
+            "warning: {} commits have headers a stream cannot carry (mergetag, change-id, ...); \
+             `pg export git` keeps them",
+            stats.lossy_commits
+        );
+    }
+    for name in &stats.skipped_refs {
+        eprintln!("warning: {name} points at neither a commit nor a tag; a stream cannot carry it");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `main` -> `refs/heads/main`, `v1` -> `refs/tags/v1`; full names as they are.
+fn full_ref_name(repo: &pg_core::Repository, name: &str) -> Result<String> {
+    if name.starts_with("refs/") {
+        return Ok(name.to_owned());
+    }
+    for prefix in [pg_core::refs::BRANCH_PREFIX, pg_core::refs::TAG_PREFIX] {
+        let full = format!("{prefix}{name}");
+        if repo.read_ref(&full)?.is_some() {
+            return Ok(full);
+        }
+    }
+    anyhow::bail!("no branch or tag named '{name}'")
+}
