@@ -31,6 +31,9 @@ enum Source {
         /// Move branches even when that loses commits.
         #[arg(long)]
         force: bool,
+        /// Leave the working copy alone, even in a repository that had no commit.
+        #[arg(long)]
+        no_checkout: bool,
     },
 }
 
@@ -63,8 +66,14 @@ impl fast_import::Progress for Report {
 }
 
 pub fn import(context: &Context, args: ImportArgs) -> Outcome {
-    let Source::GitFastExport { file, import_marks, import_marks_if_exists, export_marks, force } =
-        args.source;
+    let Source::GitFastExport {
+        file,
+        import_marks,
+        import_marks_if_exists,
+        export_marks,
+        force,
+        no_checkout,
+    } = args.source;
     let repo = context.repo()?;
     let head_before = repo.head()?.commit();
     let options = fast_import::Options {
@@ -86,7 +95,9 @@ pub fn import(context: &Context, args: ImportArgs) -> Outcome {
     if let Some(bar) = &report.bar {
         bar.finish_and_clear();
     }
-    check_out_first_import(context, &repo, head_before)?;
+    if !no_checkout {
+        check_out_first_import(context, &repo, head_before)?;
+    }
     let seconds = report.started.elapsed().as_secs_f64();
     eprintln!(
         "imported {} commits, {} blobs, {} trees, {} tags ({:.1} MB) in {seconds:.1} s; {} refs updated",

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Import speed and size, pg against git, on the same stream in the same run.
+#
+#   benches/import.sh GIT_REPO     a repository to measure
+#   benches/import.sh              a generated history (benches/gen_history.py:
+#                                  20,000 commits, a tree growing to 3,000 files)
+#
+# Exports the repository once with `git fast-export`, then times
+# `pg import git-fast-export FILE` against `git fast-import < FILE` into fresh
+# repositories, and compares the pg repository's size with git's after `git gc`.
+# Prints both ratios pg/git and each tool's peak memory.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+cargo build --release --quiet --manifest-path "$root/Cargo.toml" -p pg-cli
+pg="${CARGO_TARGET_DIR:-$root/target}/release/pg"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export PG_AUTHOR_NAME=bench PG_AUTHOR_EMAIL=bench@example.com
+
+if [ $# -ge 1 ]; then
+  source_repo=$(cd "$1" && pwd)
+else
+  echo "generating a history..."
+  source_repo="$work/source"
+  git init -q --bare "$source_repo"
+  python3 "$here/gen_history.py" | git -C "$source_repo" fast-import --quiet
+fi
+git -C "$source_repo" fast-export --all --reencode=no --tag-of-filtered-object=drop > "$work/stream"
+echo "stream: $(du -h "$work/stream" | cut -f1), $(grep -c '^commit ' "$work/stream" || true) commits"
+
+# seconds and peak KB of a command: sets $secs and $peak
+measure() {
+  local log="$work/time.log"
+  /usr/bin/time -f "%e %M" -o "$log" "$@"
+  read -r secs peak < "$log"
+}
+
+mkdir "$work/pg" && (cd "$work/pg" && "$pg" init >/dev/null)
+git init -q --bare "$work/git"
+sync
+# --no-checkout: git fast-import writes no working copy either.
+measure sh -c "cd '$work/pg' && '$pg' import git-fast-export --no-checkout '$work/stream' 2>/dev/null"
+pg_secs=$secs pg_peak=$peak
+measure sh -c "git -C '$work/git' fast-import --quiet < '$work/stream'"
+git_secs=$secs git_peak=$peak
+git -C "$work/git" gc -q --aggressive 2>/dev/null || git -C "$work/git" gc -q
+pg_size=$(du -sk "$work/pg/.pg" | cut -f1)
+git_size=$(du -sk "$work/git" | cut -f1)
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+printf 'import time   pg %7.2fs   git %7.2fs   ratio pg/git %s\n' "$pg_secs" "$git_secs" "$(ratio "$pg_secs" "$git_secs")"
+printf 'size          pg %7d KB git %7d KB ratio pg/git %s (git after gc)\n' "$pg_size" "$git_size" "$(ratio "$pg_size" "$git_size")"
+printf 'peak memory   pg %7d KB git %7d KB\n' "$pg_peak" "$git_peak"
+# Same history on both sides: every ref's git id must agree.
+(cd "$work/pg" && "$pg" show-ref --git-ids) > "$work/pg.refs"
+git -C "$work/git" show-ref > "$work/git.refs"
+if diff -q "$work/pg.refs" "$work/git.refs" >/dev/null; then echo "ids: identical for every ref"; else echo "ids: DIFFER"; diff "$work/pg.refs" "$work/git.refs" | head; fi
