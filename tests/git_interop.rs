@@ -117,7 +117,7 @@ fn marks_files_use_gits_format_and_allow_incremental_imports() {
     let work = tempfile::tempdir().unwrap();
     let repo = Repo::new();
     let marks = work.path().join("marks");
-    let first = b"blob\nmark :1\ndata 3\none\ncommit refs/heads/main\nmark :2\ncommitter a <b> 1 +0000\ndata 2\nc1\nM 100644 :1 f\n\n";
+    let first = b"blob\nmark :1\ndata 3\none\ncommit refs/heads/main\nmark :2\ncommitter a <b> 1 +0000\ndata 2\nc1\nM 100644 :1 f\nM 100644 :1 kept/deep/x\n\n";
     std::fs::write(work.path().join("1.stream"), first).unwrap();
     repo.ok(&[
         "import",
@@ -150,4 +150,19 @@ fn marks_files_use_gits_format_and_allow_incremental_imports() {
     assert_eq!(repo.ok(&["log", "--oneline"]).lines().count(), 2);
     let tree = repo.ok(&["cat-object", "main^{tree}"]);
     assert!(tree.contains("\tf\n") && tree.contains("\tg\n"), "{tree}");
+    // git, importing the same two streams incrementally, agrees on every id (the
+    // unchanged `kept/` tree from the first import counts in the second's root).
+    let target = work.path().join("git-incremental");
+    git(work.path(), &["init", "-q", "--bare", target.to_str().unwrap()]);
+    let git_marks = work.path().join("git-marks");
+    for (n, marks_flag) in [(1, "--export-marks"), (2, "--import-marks")] {
+        let status = Command::new("git")
+            .args(["fast-import", "--quiet", &format!("{marks_flag}={}", git_marks.display())])
+            .current_dir(&target)
+            .stdin(std::fs::File::open(work.path().join(format!("{n}.stream"))).unwrap())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    assert_eq!(repo.ok(&["show-ref", "--git-ids"]), git(&target, &["show-ref"]));
 }

@@ -4,6 +4,7 @@
 //! The backend is a trait in the spirit of jj's `Backend`, so storage can change
 //! without touching callers; [`RocksBackend`] is the implementation pg ships.
 
+pub mod delta;
 mod rocks;
 
 pub use rocks::{OpenMode, RocksBackend};
@@ -95,6 +96,9 @@ pub struct Batch {
     /// Further git ids that name a pg object (e.g. a commit's id before a lossy
     /// export dropped its signature); looked up, never written back.
     pub git_aliases: Vec<(ObjectId, ObjectId)>,
+    /// For objects of this batch: a similar stored object to keep them as a delta
+    /// against (the previous version of a file or directory). Only a hint.
+    pub delta_bases: std::collections::HashMap<ObjectId, ObjectId>,
 }
 
 /// Raw storage: objects by id, refs by name, the operation log.
@@ -284,6 +288,13 @@ impl<'s> BulkWriter<'s> {
         self.pending.git_ids.push((git, pg));
     }
 
+    /// Suggests storing pending object `id` as a delta against stored object `base`.
+    pub fn suggest_base(&mut self, id: ObjectId, base: ObjectId) {
+        if id != base {
+            self.pending.delta_bases.insert(id, base);
+        }
+    }
+
     /// Records that git id `git` also names pg object `pg` (see [`Batch::git_aliases`]).
     pub fn add_git_alias(&mut self, git: ObjectId, pg: ObjectId) {
         self.pending.git_aliases.push((git, pg));
@@ -292,6 +303,19 @@ impl<'s> BulkWriter<'s> {
     /// Adds an object already encoded and hashed (by [`Store::algorithm`]), as
     /// callers that hash on several threads do.
     pub fn add_encoded(&mut self, id: ObjectId, bytes: Vec<u8>) -> Result<()> {
+        self.add_encoded_with_base(id, bytes, None)
+    }
+
+    /// Like [`BulkWriter::add_encoded`], suggesting a base to keep it as a delta of.
+    pub fn add_encoded_with_base(
+        &mut self,
+        id: ObjectId,
+        bytes: Vec<u8>,
+        base: Option<ObjectId>,
+    ) -> Result<()> {
+        if let Some(base) = base {
+            self.suggest_base(id, base);
+        }
         self.pending_bytes += bytes.len();
         self.pending.objects.push((id, bytes));
         if self.pending_bytes >= Self::FLUSH_BYTES {
@@ -305,7 +329,8 @@ impl<'s> BulkWriter<'s> {
     pub fn write_pending(&mut self) -> Result<()> {
         let batch = std::mem::take(&mut self.pending);
         self.pending_bytes = 0;
-        if batch.objects.is_empty() && batch.git_ids.is_empty() && batch.git_aliases.is_empty() {
+        let empty = batch.objects.is_empty() && batch.git_ids.is_empty() && batch.git_aliases.is_empty();
+        if empty {
             return Ok(());
         }
         self.store.backend.write(batch, Durability::Bulk)

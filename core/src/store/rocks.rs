@@ -1,15 +1,16 @@
 //! The RocksDB backend: one database per repository, a column family per record kind.
 
-use super::{Backend, Batch, Durability, Error, Result};
+use super::{delta, Backend, Batch, Durability, Error, Result};
 use crate::id::ObjectId;
 use crate::refs::RefTarget;
 use rocksdb::{
     BlockBasedOptions, ColumnFamilyDescriptor, DBCompressionType, Direction, IteratorMode, LogLevel, Options,
     WriteBatch, WriteOptions, DB,
 };
+use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 const OBJECTS: &str = "objects";
 const REFS: &str = "refs";
@@ -27,6 +28,39 @@ pub struct RocksBackend {
     write_lock: Mutex<()>,
     mode: OpenMode,
     wrote: AtomicBool,
+    recent: Mutex<Recent>,
+}
+
+/// Objects read or written lately, whole: the previous version of a file is the
+/// usual delta base of its next one, and should not need rebuilding from its chain.
+#[derive(Default)]
+struct Recent {
+    objects: HashMap<ObjectId, (Arc<Vec<u8>>, u8)>,
+    order: VecDeque<ObjectId>,
+    bytes: usize,
+}
+
+impl Recent {
+    const CAPACITY: usize = 64 << 20;
+
+    fn get(&self, id: &ObjectId) -> Option<(Arc<Vec<u8>>, u8)> {
+        self.objects.get(id).cloned()
+    }
+
+    fn put(&mut self, id: ObjectId, bytes: Arc<Vec<u8>>, depth: u8) {
+        if bytes.len() > Self::CAPACITY / 8 || self.objects.contains_key(&id) {
+            return;
+        }
+        self.bytes += bytes.len();
+        self.objects.insert(id, (bytes, depth));
+        self.order.push_back(id);
+        while self.bytes > Self::CAPACITY {
+            let Some(old) = self.order.pop_front() else { break };
+            if let Some((bytes, _)) = self.objects.remove(&old) {
+                self.bytes -= bytes.len();
+            }
+        }
+    }
 }
 
 /// How to open the database.
@@ -92,7 +126,13 @@ impl RocksBackend {
             OpenMode::Create | OpenMode::ReadWrite => DB::open_cf_descriptors(&db_options, path, cfs),
         }
         .map_err(backend_error)?;
-        Ok(RocksBackend { db, write_lock: Mutex::new(()), mode, wrote: AtomicBool::new(false) })
+        Ok(RocksBackend {
+            db,
+            write_lock: Mutex::new(()),
+            mode,
+            wrote: AtomicBool::new(false),
+            recent: Mutex::new(Recent::default()),
+        })
     }
 
     fn check_writable(&self) -> Result<()> {
@@ -113,6 +153,60 @@ impl RocksBackend {
         }
     }
 
+    fn recent(&self) -> std::sync::MutexGuard<'_, Recent> {
+        self.recent.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// An object's bytes and delta depth, reconstructing deltas.
+    fn load(&self, id: &ObjectId) -> Result<Option<(Arc<Vec<u8>>, u8)>> {
+        if let Some(hit) = self.recent().get(id) {
+            return Ok(Some(hit));
+        }
+        let Some(stored) = self.db.get_cf(self.cf(OBJECTS), id.as_bytes()).map_err(backend_error)? else {
+            return Ok(None);
+        };
+        let was_delta = delta::is_delta(&stored);
+        let (bytes, depth) = self.expand(id, stored)?;
+        let bytes = Arc::new(bytes);
+        // Only rebuilt objects are worth keeping; full ones are one read away.
+        if was_delta {
+            self.recent().put(*id, bytes.clone(), depth);
+        }
+        Ok(Some((bytes, depth)))
+    }
+
+    /// Stored bytes to object bytes (and delta depth).
+    fn expand(&self, id: &ObjectId, stored: Vec<u8>) -> Result<(Vec<u8>, u8)> {
+        if !delta::is_delta(&stored) {
+            return Ok((stored, 0));
+        }
+        let corrupt = |reason: String| Error::Corrupt { id: *id, reason };
+        let delta = delta::parse(&stored).map_err(corrupt)?;
+        let (base, base_depth) = self
+            .load(&delta.base)?
+            .ok_or_else(|| corrupt(format!("its delta base {} is missing", delta.base)))?;
+        // Depths strictly decrease along a chain, which also rules out cycles.
+        if base_depth + 1 != delta.depth {
+            return Err(corrupt(format!("delta depth {} on a base of depth {base_depth}", delta.depth)));
+        }
+        Ok((delta.apply(&base).map_err(corrupt)?, delta.depth))
+    }
+
+    /// What to store for `bytes`: a delta against its suggested base when that is
+    /// smaller, the bytes themselves otherwise.
+    fn stored_form(&self, id: &ObjectId, bytes: &[u8], base: Option<&ObjectId>) -> Result<Vec<u8>> {
+        if let Some(base_id) = base {
+            if let Some((base_bytes, depth)) = self.load(base_id)? {
+                if let Some(stored) = delta::encode(bytes, base_id, &base_bytes, depth) {
+                    // Its next version will want it as a base: keep it whole.
+                    self.recent().put(*id, Arc::new(bytes.to_vec()), depth + 1);
+                    return Ok(stored);
+                }
+            }
+        }
+        Ok(bytes.to_vec())
+    }
+
     fn get_id(&self, prefix: u8, id: &ObjectId) -> Result<Option<ObjectId>> {
         let key = [&[prefix][..], id.as_bytes()].concat();
         let Some(bytes) = self.get(GITMAP, &key)? else { return Ok(None) };
@@ -125,7 +219,7 @@ impl RocksBackend {
 
 impl Backend for RocksBackend {
     fn read_object(&self, id: &ObjectId) -> Result<Option<Vec<u8>>> {
-        self.db.get_cf(self.cf(OBJECTS), id.as_bytes()).map_err(backend_error)
+        Ok(self.load(id)?.map(|(bytes, _)| Arc::unwrap_or_clone(bytes)))
     }
 
     fn has_object(&self, id: &ObjectId) -> Result<bool> {
@@ -154,7 +248,15 @@ impl Backend for RocksBackend {
     fn for_each_object(&self, visit: &mut dyn FnMut(&[u8], &[u8]) -> bool) -> Result<()> {
         for item in self.db.iterator_cf(self.cf(OBJECTS), IteratorMode::Start) {
             let (key, value) = item.map_err(backend_error)?;
-            if !visit(&key, &value) {
+            let bytes = match (delta::is_delta(&value), ObjectId::from_bytes(&key)) {
+                (true, Ok(id)) => match self.expand(&id, value.into_vec()) {
+                    Ok((bytes, _)) => bytes,
+                    // fsck reports it: bytes that cannot hash to the key.
+                    Err(e) => e.to_string().into_bytes(),
+                },
+                _ => value.into_vec(),
+            };
+            if !visit(&key, &bytes) {
                 break;
             }
         }
@@ -213,7 +315,8 @@ impl Backend for RocksBackend {
         let mut wb = WriteBatch::default();
         let objects = self.cf(OBJECTS);
         for (id, bytes) in &batch.objects {
-            wb.put_cf(objects, id.as_bytes(), bytes);
+            let stored = self.stored_form(id, bytes, batch.delta_bases.get(id))?;
+            wb.put_cf(objects, id.as_bytes(), stored);
         }
         let refs = self.cf(REFS);
         for update in &batch.refs {

@@ -381,7 +381,8 @@ pub fn add(
     let mut writer = BulkWriter::new(repo.store());
     for chunk in changed.chunks(64) {
         for (file, id, encoded) in read_and_hash(repo.store(), root, chunk)? {
-            writer.add_encoded(id, encoded)?;
+            // The staged version is the best base to keep the new one as a delta of.
+            writer.add_encoded_with_base(id, encoded, index.get(&file.path).map(|e| e.id))?;
             let stat = file.meta.stat;
             index.upsert(IndexEntry { path: file.path.clone(), mode: mode_of(&file.meta), id, stat });
         }

@@ -239,23 +239,41 @@ impl<'r> Importer<'r> {
             self.writer.add_encoded(id, pg_bytes)?;
             self.since_progress += 1;
         }
-        self.writer.add_git_id(git_id, id);
+        // Trees' git ids follow from their entries' and are not recorded (the map
+        // would be a third of the repository); see `git_id`.
+        if object.kind() != ObjectKind::Tree {
+            self.writer.add_git_id(git_id, id);
+        }
         self.git_ids.insert(id, git_id);
         Ok(id)
     }
 
-    /// The git id of a pg id: gitlinks and git ids map to themselves.
-    fn git_id(&self, id: &ObjectId) -> Result<ObjectId, ImportError> {
+    /// The git id of a pg id: gitlinks and git ids map to themselves; commits, tags
+    /// and blobs are in the git-id map; a tree's is computed from its entries'.
+    fn git_id(&mut self, id: &ObjectId) -> Result<ObjectId, ImportError> {
         if id.algorithm() == HashAlgorithm::Sha1 {
             return Ok(*id);
         }
         if let Some(git) = self.git_ids.get(id) {
             return Ok(*git);
         }
-        self.store.backend().git_id_for_pg(id)?.ok_or_else(|| ImportError::WrongKind {
-            what: format!("object {id} has no git id (it did not come from git)"),
-            offset: self.offset,
-        })
+        let git = match self.store.backend().git_id_for_pg(id)? {
+            Some(git) => git,
+            None => match self.store.read(id)? {
+                tree @ Object::Tree(_) => {
+                    let git_tree = tree.map_ids(|child, _| self.git_id(child))?;
+                    HashAlgorithm::Sha1.hash(&git_tree.encode_in(IdForm::Git))
+                }
+                _ => {
+                    return Err(ImportError::WrongKind {
+                        what: format!("object {id} has no git id (it did not come from git)"),
+                        offset: self.offset,
+                    })
+                }
+            },
+        };
+        self.git_ids.insert(*id, git);
+        Ok(git)
     }
 
     fn blob(&mut self, data: &[u8]) -> Result<ObjectId, ImportError> {
@@ -326,9 +344,9 @@ impl<'r> Importer<'r> {
         for op in &command.ops {
             self.file_op(&mut root, op)?;
         }
-        let tree = match root.write(self.store, &mut |tree| self.tree(tree))? {
+        let tree = match root.write(self.store, &mut |tree, previous| self.tree(tree, previous))? {
             Some(id) => id,
-            None => self.tree(Tree::default())?,
+            None => self.tree(Tree::default(), None)?,
         };
         let commit = Object::Commit(Commit {
             tree,
@@ -347,9 +365,13 @@ impl<'r> Importer<'r> {
         Ok(())
     }
 
-    fn tree(&mut self, tree: Tree) -> Result<ObjectId, ImportError> {
+    fn tree(&mut self, tree: Tree, previous: Option<ObjectId>) -> Result<ObjectId, ImportError> {
         self.stats.trees += 1;
-        self.store_object(&Object::Tree(tree))
+        let id = self.store_object(&Object::Tree(tree))?;
+        if let Some(previous) = previous {
+            self.writer.suggest_base(id, previous);
+        }
+        Ok(id)
     }
 
     fn file_op(&mut self, root: &mut Dir, op: &FileOp) -> Result<(), ImportError> {
@@ -372,7 +394,14 @@ impl<'r> Importer<'r> {
                     }
                     (mode, source) => Node::File { mode, id: self.data_ref(source)? },
                 };
-                root.put(store, &split(path), node)?;
+                let path = split(path);
+                // The file's previous version is the best base for its new one.
+                if let (Node::File { id, .. }, Some(Node::File { id: old, .. })) =
+                    (&node, root.get(store, &path)?)
+                {
+                    self.writer.suggest_base(*id, old);
+                }
+                root.put(store, &path, node)?;
             }
             FileOp::Delete(path) => {
                 root.remove(store, &split(path))?;
@@ -482,12 +511,12 @@ impl<'r> Importer<'r> {
         Ok(())
     }
 
-    fn write_marks(&self, path: &Path) -> Result<(), ImportError> {
-        let mut marks: Vec<(&Mark, &ObjectId)> = self.marks.iter().collect();
+    fn write_marks(&mut self, path: &Path) -> Result<(), ImportError> {
+        let mut marks: Vec<(Mark, ObjectId)> = self.marks.iter().map(|(m, id)| (*m, *id)).collect();
         marks.sort();
         let mut text = String::new();
         for (mark, id) in marks {
-            text.push_str(&format!(":{mark} {}\n", pg_core::id::hex_encode(self.git_id(id)?.digest())));
+            text.push_str(&format!(":{mark} {}\n", pg_core::id::hex_encode(self.git_id(&id)?.digest())));
         }
         std::fs::write(path, text)
             .map_err(|e| ImportError::Marks { path: path.to_owned(), reason: e.to_string() })

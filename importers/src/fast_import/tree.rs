@@ -27,14 +27,17 @@ pub struct Dir {
     pub stored: Option<ObjectId>,
     /// The entries, read from `stored` on first use.
     pub children: Option<BTreeMap<Vec<u8>, Node>>,
+    /// The stored tree this directory was before it changed: the base its new
+    /// version is best stored as a delta against.
+    pub previous: Option<ObjectId>,
 }
 
 impl Dir {
     /// A directory that is the stored tree `id` (or empty).
     pub fn stored(id: Option<ObjectId>) -> Dir {
         match id {
-            Some(id) => Dir { stored: Some(id), children: None },
-            None => Dir { stored: None, children: Some(BTreeMap::new()) },
+            Some(id) => Dir { stored: Some(id), children: None, previous: None },
+            None => Dir { stored: None, children: Some(BTreeMap::new()), previous: None },
         }
     }
 
@@ -57,7 +60,9 @@ impl Dir {
     /// The children, loaded, for a change: this directory is no longer the stored one.
     fn change(&mut self, store: &Store) -> store::Result<&mut BTreeMap<Vec<u8>, Node>> {
         self.load(store)?;
-        self.stored = None;
+        if let Some(id) = self.stored.take() {
+            self.previous = Some(id);
+        }
         Ok(self.children.as_mut().expect("loaded above"))
     }
 
@@ -112,12 +117,12 @@ impl Dir {
     }
 
     /// Writes every changed directory bottom-up through `write` (which stores a
-    /// tree and returns its id); empty directories vanish, as git has none.
-    /// Returns this directory's id, or `None` when it is empty.
+    /// tree, given the tree it replaces, and returns its id); empty directories
+    /// vanish, as git has none. Returns this directory's id, or `None` when empty.
     pub fn write(
         &mut self,
         store: &Store,
-        write: &mut dyn FnMut(Tree) -> Result<ObjectId, crate::fast_import::ImportError>,
+        write: &mut dyn FnMut(Tree, Option<ObjectId>) -> Result<ObjectId, crate::fast_import::ImportError>,
     ) -> Result<Option<ObjectId>, crate::fast_import::ImportError> {
         if let Some(id) = self.stored {
             return Ok(Some(id));
@@ -137,7 +142,7 @@ impl Dir {
             return Ok(None);
         }
         tree.sort();
-        let id = write(tree)?;
+        let id = write(tree, self.previous)?;
         self.stored = Some(id);
         Ok(Some(id))
     }

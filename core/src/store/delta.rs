@@ -1,0 +1,123 @@
+//! Objects stored as differences from a similar object (its *base*): a zstd frame
+//! compressed with the base's bytes as dictionary, like `zstd --patch-from`.
+//!
+//! Stored form: `0x01, depth: u8, length: u32 LE, base id (multihash), frame`.
+//! Full encodings start with an ASCII kind name, so the tag byte cannot be confused
+//! with one. A delta's base is at depth `depth - 1`; chains are at most
+//! [`MAX_DEPTH`] long, so a read decompresses at most that many frames.
+
+use crate::id::ObjectId;
+
+/// The longest chain of deltas a read follows (git's default pack depth).
+pub const MAX_DEPTH: u8 = 50;
+
+const TAG: u8 = 0x01;
+
+/// A delta is kept only when it is at most this fraction of the full size.
+const WORTH_IT: f64 = 0.5;
+
+/// A stored delta, parsed.
+pub struct Delta<'a> {
+    /// Its depth (1 for a delta against a full object).
+    pub depth: u8,
+    /// The length of the object it reconstructs.
+    pub length: usize,
+    /// Its base.
+    pub base: ObjectId,
+    frame: &'a [u8],
+}
+
+/// Whether stored bytes are a delta.
+pub fn is_delta(stored: &[u8]) -> bool {
+    stored.first() == Some(&TAG)
+}
+
+/// Encodes `bytes` against `base` (at `base_depth`), when that is worth it.
+pub fn encode(bytes: &[u8], base_id: &ObjectId, base: &[u8], base_depth: u8) -> Option<Vec<u8>> {
+    if base_depth >= MAX_DEPTH || base.is_empty() || bytes.len() < 64 {
+        return None;
+    }
+    let frame = compress_with_prefix(bytes, base)?;
+    let mut stored = Vec::with_capacity(6 + base_id.as_bytes().len() + frame.len());
+    stored.push(TAG);
+    stored.push(base_depth + 1);
+    stored.extend_from_slice(&u32::try_from(bytes.len()).ok()?.to_le_bytes());
+    stored.extend_from_slice(base_id.as_bytes());
+    stored.extend_from_slice(&frame);
+    ((stored.len() as f64) <= bytes.len() as f64 * WORTH_IT).then_some(stored)
+}
+
+/// Parses a stored delta.
+pub fn parse(stored: &[u8]) -> Result<Delta<'_>, String> {
+    let header = stored.get(..6).ok_or("truncated delta header")?;
+    let depth = header[1];
+    if !(1..=MAX_DEPTH).contains(&depth) {
+        return Err(format!("delta depth {depth} out of range"));
+    }
+    let length = u32::from_le_bytes(header[2..6].try_into().expect("4 bytes")) as usize;
+    let (base, used) = ObjectId::read_prefix(&stored[6..]).map_err(|e| format!("delta base: {e}"))?;
+    Ok(Delta { depth, length, base, frame: &stored[6 + used..] })
+}
+
+impl Delta<'_> {
+    /// Reconstructs the object from its base's bytes.
+    pub fn apply(&self, base: &[u8]) -> Result<Vec<u8>, String> {
+        let bytes = decompress_with_prefix(self.frame, base, self.length).map_err(|code| {
+            format!("delta does not decompress: {}", zstd::zstd_safe::get_error_name(code))
+        })?;
+        if bytes.len() != self.length {
+            return Err(format!("delta gives {} bytes, not {}", bytes.len(), self.length));
+        }
+        Ok(bytes)
+    }
+}
+
+/// zstd with the base as a raw prefix: no dictionary to build, so it costs little
+/// more than plain compression (this is `zstd --patch-from`).
+fn compress_with_prefix(bytes: &[u8], base: &[u8]) -> Option<Vec<u8>> {
+    use zstd::zstd_safe::{CCtx, CParameter};
+    let mut context = CCtx::create();
+    context.set_parameter(CParameter::CompressionLevel(3)).ok()?;
+    context.ref_prefix(base).ok()?;
+    let mut frame = Vec::with_capacity(zstd::zstd_safe::compress_bound(bytes.len()));
+    context.compress2(&mut frame, bytes).ok()?;
+    Some(frame)
+}
+
+fn decompress_with_prefix(frame: &[u8], base: &[u8], length: usize) -> Result<Vec<u8>, usize> {
+    let mut context = zstd::zstd_safe::DCtx::create();
+    context.ref_prefix(base)?;
+    let mut bytes = Vec::with_capacity(length);
+    context.decompress(&mut bytes, frame)?;
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_similar_version_round_trips_as_a_small_delta() {
+        let base: Vec<u8> = (0..200).flat_map(|i| format!("line {i} of the file\n").into_bytes()).collect();
+        let mut next = base.clone();
+        next.extend_from_slice(b"one more line\n");
+        let base_id = crate::HashAlgorithm::Blake3.hash(&base);
+        let stored = encode(&next, &base_id, &base, 0).expect("worth it");
+        assert!(stored.len() < next.len() / 20, "{} bytes for {}", stored.len(), next.len());
+        let delta = parse(&stored).unwrap();
+        assert_eq!((delta.depth, delta.base), (1, base_id));
+        assert_eq!(delta.apply(&base).unwrap(), next);
+        assert!(delta.apply(b"some other base").is_err() || delta.apply(b"some other base").unwrap() != next);
+    }
+
+    #[test]
+    fn unrelated_or_too_deep_bases_are_not_used() {
+        let id = crate::HashAlgorithm::Blake3.hash(b"x");
+        let mut random = vec![0u8; 4096];
+        blake3::Hasher::new().finalize_xof().fill(&mut random);
+        assert!(encode(&random, &id, b"unrelated base text", 0).is_none());
+        let text = vec![b'a'; 4096];
+        assert!(encode(&text, &id, &text, MAX_DEPTH).is_none());
+        assert!(parse(&[TAG, 0, 0, 0, 0, 0]).is_err());
+    }
+}
