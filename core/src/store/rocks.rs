@@ -177,6 +177,10 @@ impl RocksBackend {
 
     /// Stored bytes to object bytes (and delta depth).
     fn expand(&self, id: &ObjectId, stored: Vec<u8>) -> Result<(Vec<u8>, u8)> {
+        let stored = match split_git_id(&stored) {
+            (Some(_), inner) => inner.to_vec(),
+            (None, _) => stored,
+        };
         if !delta::is_delta(&stored) {
             return Ok((stored, 0));
         }
@@ -248,7 +252,8 @@ impl Backend for RocksBackend {
     fn for_each_object(&self, visit: &mut dyn FnMut(&[u8], &[u8]) -> bool) -> Result<()> {
         for item in self.db.iterator_cf(self.cf(OBJECTS), IteratorMode::Start) {
             let (key, value) = item.map_err(backend_error)?;
-            let bytes = match (delta::is_delta(&value), ObjectId::from_bytes(&key)) {
+            let wrapped = delta::is_delta(&value) || split_git_id(&value).0.is_some();
+            let bytes = match (wrapped, ObjectId::from_bytes(&key)) {
                 (true, Ok(id)) => match self.expand(&id, value.into_vec()) {
                     Ok((bytes, _)) => bytes,
                     // fsck reports it: bytes that cannot hash to the key.
@@ -273,7 +278,8 @@ impl Backend for RocksBackend {
     }
 
     fn git_id_for_pg(&self, pg: &ObjectId) -> Result<Option<ObjectId>> {
-        self.get_id(b'p', pg)
+        let stored = self.db.get_pinned_cf(self.cf(OBJECTS), pg.as_bytes()).map_err(backend_error)?;
+        Ok(stored.and_then(|stored| split_git_id(&stored).0.map(|digest| ObjectId::from_git_sha1(&digest))))
     }
 
     fn list_refs(&self, prefix: &str) -> Result<Vec<(String, RefTarget)>> {
@@ -314,9 +320,20 @@ impl Backend for RocksBackend {
         }
         let mut wb = WriteBatch::default();
         let objects = self.cf(OBJECTS);
+        let git_of: HashMap<&ObjectId, &ObjectId> = batch.git_ids.iter().map(|(git, pg)| (pg, git)).collect();
         for (id, bytes) in &batch.objects {
             let stored = self.stored_form(id, bytes, batch.delta_bases.get(id))?;
-            wb.put_cf(objects, id.as_bytes(), stored);
+            wb.put_cf(objects, id.as_bytes(), with_git_id(git_of.get(id).copied(), stored));
+        }
+        // Objects stored earlier learn their git id in place.
+        let in_batch: std::collections::HashSet<&ObjectId> = batch.objects.iter().map(|(id, _)| id).collect();
+        for (git, pg) in batch.git_ids.iter().filter(|(_, pg)| !in_batch.contains(pg)) {
+            let Some(stored) = self.db.get_cf(objects, pg.as_bytes()).map_err(backend_error)? else {
+                continue;
+            };
+            if split_git_id(&stored).0.is_none() {
+                wb.put_cf(objects, pg.as_bytes(), with_git_id(Some(git), stored));
+            }
         }
         let refs = self.cf(REFS);
         for update in &batch.refs {
@@ -326,9 +343,6 @@ impl Backend for RocksBackend {
             }
         }
         let gitmap = self.cf(GITMAP);
-        for (git, pg) in &batch.git_ids {
-            wb.put_cf(gitmap, [&[b'p'][..], pg.as_bytes()].concat(), git.as_bytes());
-        }
         for (git, pg) in batch.git_ids.iter().chain(&batch.git_aliases) {
             wb.put_cf(gitmap, [&[b'g'][..], git.as_bytes()].concat(), pg.as_bytes());
         }
@@ -362,6 +376,26 @@ impl Drop for RocksBackend {
                 let _ = self.db.flush_cf(self.cf(name));
             }
         }
+    }
+}
+
+/// Stored objects may carry their git id: `0x02`, the 20-byte SHA-1 digest, then
+/// the stored form (full or delta). The id is not part of the object's bytes.
+const GIT_ID_TAG: u8 = 0x02;
+
+fn split_git_id(stored: &[u8]) -> (Option<[u8; 20]>, &[u8]) {
+    match stored.split_first() {
+        Some((&GIT_ID_TAG, rest)) if rest.len() >= 20 => {
+            (Some(rest[..20].try_into().expect("20 bytes")), &rest[20..])
+        }
+        _ => (None, stored),
+    }
+}
+
+fn with_git_id(git: Option<&ObjectId>, stored: Vec<u8>) -> Vec<u8> {
+    match git.filter(|g| g.digest().len() == 20) {
+        Some(git) => [&[GIT_ID_TAG][..], git.digest(), &stored].concat(),
+        None => stored,
     }
 }
 
