@@ -32,19 +32,65 @@ pub fn is_delta(stored: &[u8]) -> bool {
     stored.first() == Some(&TAG)
 }
 
-/// Encodes `bytes` against `base` (at `base_depth`), when that is worth it.
-pub fn encode(bytes: &[u8], base_id: &ObjectId, base: &[u8], base_depth: u8) -> Option<Vec<u8>> {
-    if base_depth >= MAX_DEPTH || base.is_empty() || bytes.len() < 64 {
-        return None;
+/// Makes deltas, reusing one zstd context: creating a context per delta costs more
+/// than compressing it.
+pub struct Compressor {
+    context: zstd::zstd_safe::CCtx<'static>,
+}
+
+impl Default for Compressor {
+    fn default() -> Self {
+        let mut context = zstd::zstd_safe::CCtx::create();
+        context
+            .set_parameter(zstd::zstd_safe::CParameter::CompressionLevel(3))
+            .expect("level 3 is a valid zstd level");
+        Compressor { context }
     }
-    let frame = compress_with_prefix(bytes, base)?;
+}
+
+impl Compressor {
+    /// Encodes `bytes` against `base` (at `base_depth`), when that is worth it.
+    pub fn encode(
+        &mut self,
+        bytes: &[u8],
+        base_id: &ObjectId,
+        base: &[u8],
+        base_depth: u8,
+    ) -> Option<Vec<u8>> {
+        if base_depth >= MAX_DEPTH || base.is_empty() || bytes.len() < 64 {
+            return None;
+        }
+        let frame = self.compress_with_prefix(bytes, base)?;
+        frame_to_delta(bytes.len(), base_id, base_depth, frame)
+    }
+
+    /// zstd with the base as a raw prefix: no dictionary to build, so it costs
+    /// little more than plain compression (this is `zstd --patch-from`).
+    fn compress_with_prefix(&mut self, bytes: &[u8], base: &[u8]) -> Option<Vec<u8>> {
+        // SAFETY: zstd uses a prefix for the next frame only (ZSTD_CCtx_refPrefix);
+        // `compress2` below completes that frame, and a failed frame replaces the
+        // context, so the context never reads `base` after this function returns,
+        // although it outlives it. The 'static is needed only because zstd-safe ties
+        // the prefix's lifetime to the context's.
+        let prefix: &'static [u8] = unsafe { std::mem::transmute::<&[u8], &'static [u8]>(base) };
+        let mut frame = Vec::with_capacity(zstd::zstd_safe::compress_bound(bytes.len()));
+        let done = self.context.ref_prefix(prefix).and_then(|_| self.context.compress2(&mut frame, bytes));
+        if done.is_err() {
+            *self = Compressor::default();
+            return None;
+        }
+        Some(frame)
+    }
+}
+
+fn frame_to_delta(length: usize, base_id: &ObjectId, base_depth: u8, frame: Vec<u8>) -> Option<Vec<u8>> {
     let mut stored = Vec::with_capacity(6 + base_id.as_bytes().len() + frame.len());
     stored.push(TAG);
     stored.push(base_depth + 1);
-    stored.extend_from_slice(&u32::try_from(bytes.len()).ok()?.to_le_bytes());
+    stored.extend_from_slice(&u32::try_from(length).ok()?.to_le_bytes());
     stored.extend_from_slice(base_id.as_bytes());
     stored.extend_from_slice(&frame);
-    ((stored.len() as f64) <= bytes.len() as f64 * WORTH_IT).then_some(stored)
+    ((stored.len() as f64) <= length as f64 * WORTH_IT).then_some(stored)
 }
 
 /// Parses a stored delta.
@@ -72,18 +118,6 @@ impl Delta<'_> {
     }
 }
 
-/// zstd with the base as a raw prefix: no dictionary to build, so it costs little
-/// more than plain compression (this is `zstd --patch-from`).
-fn compress_with_prefix(bytes: &[u8], base: &[u8]) -> Option<Vec<u8>> {
-    use zstd::zstd_safe::{CCtx, CParameter};
-    let mut context = CCtx::create();
-    context.set_parameter(CParameter::CompressionLevel(3)).ok()?;
-    context.ref_prefix(base).ok()?;
-    let mut frame = Vec::with_capacity(zstd::zstd_safe::compress_bound(bytes.len()));
-    context.compress2(&mut frame, bytes).ok()?;
-    Some(frame)
-}
-
 fn decompress_with_prefix(frame: &[u8], base: &[u8], length: usize) -> Result<Vec<u8>, usize> {
     let mut context = zstd::zstd_safe::DCtx::create();
     context.ref_prefix(base)?;
@@ -102,12 +136,15 @@ mod tests {
         let mut next = base.clone();
         next.extend_from_slice(b"one more line\n");
         let base_id = crate::HashAlgorithm::Blake3.hash(&base);
-        let stored = encode(&next, &base_id, &base, 0).expect("worth it");
+        let mut compressor = Compressor::default();
+        let stored = compressor.encode(&next, &base_id, &base, 0).expect("worth it");
         assert!(stored.len() < next.len() / 20, "{} bytes for {}", stored.len(), next.len());
         let delta = parse(&stored).unwrap();
         assert_eq!((delta.depth, delta.base), (1, base_id));
         assert_eq!(delta.apply(&base).unwrap(), next);
         assert!(delta.apply(b"some other base").is_err() || delta.apply(b"some other base").unwrap() != next);
+        // The reused context makes the same delta again.
+        assert_eq!(compressor.encode(&next, &base_id, &base, 0).unwrap(), stored);
     }
 
     #[test]
@@ -115,9 +152,10 @@ mod tests {
         let id = crate::HashAlgorithm::Blake3.hash(b"x");
         let mut random = vec![0u8; 4096];
         blake3::Hasher::new().finalize_xof().fill(&mut random);
-        assert!(encode(&random, &id, b"unrelated base text", 0).is_none());
+        let mut compressor = Compressor::default();
+        assert!(compressor.encode(&random, &id, b"unrelated base text", 0).is_none());
         let text = vec![b'a'; 4096];
-        assert!(encode(&text, &id, &text, MAX_DEPTH).is_none());
+        assert!(compressor.encode(&text, &id, &text, MAX_DEPTH).is_none());
         assert!(parse(&[TAG, 0, 0, 0, 0, 0]).is_err());
     }
 }

@@ -29,6 +29,7 @@ pub struct RocksBackend {
     mode: OpenMode,
     wrote: AtomicBool,
     recent: Mutex<Recent>,
+    compressor: Mutex<delta::Compressor>,
 }
 
 /// Objects read or written lately, whole: the previous version of a file is the
@@ -104,6 +105,9 @@ impl RocksBackend {
         let mut objects = Options::default();
         objects.set_compression_type(DBCompressionType::Zstd);
         objects.set_write_buffer_size(128 << 20);
+        // Most lookups during an import are for ids not stored yet.
+        objects.set_memtable_prefix_bloom_ratio(0.05);
+        objects.set_memtable_whole_key_filtering(true);
         let mut table = BlockBasedOptions::default();
         table.set_block_size(64 << 10);
         table.set_bloom_filter(10.0, false);
@@ -132,6 +136,7 @@ impl RocksBackend {
             mode,
             wrote: AtomicBool::new(false),
             recent: Mutex::new(Recent::default()),
+            compressor: Mutex::new(delta::Compressor::default()),
         })
     }
 
@@ -201,7 +206,8 @@ impl RocksBackend {
     fn stored_form(&self, id: &ObjectId, bytes: &[u8], base: Option<&ObjectId>) -> Result<Vec<u8>> {
         if let Some(base_id) = base {
             if let Some((base_bytes, depth)) = self.load(base_id)? {
-                if let Some(stored) = delta::encode(bytes, base_id, &base_bytes, depth) {
+                let mut compressor = self.compressor.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                if let Some(stored) = compressor.encode(bytes, base_id, &base_bytes, depth) {
                     // Its next version will want it as a base: keep it whole.
                     self.recent().put(*id, Arc::new(bytes.to_vec()), depth + 1);
                     return Ok(stored);
