@@ -105,29 +105,42 @@ impl RocksBackend {
         let mut objects = Options::default();
         objects.set_compression_type(DBCompressionType::Zstd);
         objects.set_write_buffer_size(128 << 20);
-        // Most lookups during an import are for ids not stored yet.
-        objects.set_memtable_prefix_bloom_ratio(0.05);
-        objects.set_memtable_whole_key_filtering(true);
+        if mode != OpenMode::ReadOnly {
+            // Most lookups while writing are for ids not stored yet. (The filter is
+            // allocated with each memtable, so readers, which write nothing, skip it.)
+            objects.set_memtable_prefix_bloom_ratio(0.05);
+            objects.set_memtable_whole_key_filtering(true);
+        }
         let mut table = BlockBasedOptions::default();
         table.set_block_size(64 << 10);
         table.set_bloom_filter(10.0, false);
         objects.set_block_based_table_factory(&table);
 
-        // A read-only open cannot create column families, so it opens those that
-        // exist; a family added in a later version reads as empty until a writer
-        // creates it.
-        let existing = DB::list_cf(&db_options, path).unwrap_or_default();
-        let cfs: Vec<ColumnFamilyDescriptor> = FAMILIES
-            .into_iter()
-            .filter(|name| mode != OpenMode::ReadOnly || existing.iter().any(|e| e == name))
-            .map(|name| {
-                let options = if name == OBJECTS { objects.clone() } else { Options::default() };
-                ColumnFamilyDescriptor::new(name, options)
-            })
-            .collect();
+        let descriptors = |names: &[&str]| -> Vec<ColumnFamilyDescriptor> {
+            names
+                .iter()
+                .map(|name| {
+                    let options = if *name == OBJECTS { objects.clone() } else { Options::default() };
+                    ColumnFamilyDescriptor::new(*name, options)
+                })
+                .collect()
+        };
         let db = match mode {
-            OpenMode::ReadOnly => DB::open_cf_descriptors_read_only(&db_options, path, cfs, false),
-            OpenMode::Create | OpenMode::ReadWrite => DB::open_cf_descriptors(&db_options, path, cfs),
+            OpenMode::Create | OpenMode::ReadWrite => {
+                DB::open_cf_descriptors(&db_options, path, descriptors(&FAMILIES))
+            }
+            // A read-only open cannot create column families: when one added in a
+            // later version is missing, open those that exist (it reads as empty).
+            OpenMode::ReadOnly => {
+                DB::open_cf_descriptors_read_only(&db_options, path, descriptors(&FAMILIES), false).or_else(
+                    |_| {
+                        let existing = DB::list_cf(&db_options, path).unwrap_or_default();
+                        let names: Vec<&str> =
+                            FAMILIES.into_iter().filter(|f| existing.iter().any(|e| e == f)).collect();
+                        DB::open_cf_descriptors_read_only(&db_options, path, descriptors(&names), false)
+                    },
+                )
+            }
         }
         .map_err(backend_error)?;
         Ok(RocksBackend {
