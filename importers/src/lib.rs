@@ -8,3 +8,4 @@
 
 pub mod fast_export;
 pub mod fast_import;
+pub mod git_repo;

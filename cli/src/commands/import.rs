@@ -35,6 +35,15 @@ enum Source {
         #[arg(long)]
         no_checkout: bool,
     },
+    /// Read a git repository directly, object by object (exact: every header,
+    /// signature and tree entry as git has it).
+    Git {
+        /// The git repository (its working copy or its .git directory).
+        path: PathBuf,
+        /// Leave the working copy alone, even in a repository that had no commit.
+        #[arg(long)]
+        no_checkout: bool,
+    },
 }
 
 /// Shows counts on a terminal while importing; `progress` commands go to stdout.
@@ -66,31 +75,44 @@ impl fast_import::Progress for Report {
 }
 
 pub fn import(context: &Context, args: ImportArgs) -> Outcome {
-    let Source::GitFastExport {
-        file,
-        import_marks,
-        import_marks_if_exists,
-        export_marks,
-        force,
-        no_checkout,
-    } = args.source;
+    match args.source {
+        Source::Git { path, no_checkout } => import_git(context, &context.cwd.join(path), no_checkout),
+        Source::GitFastExport {
+            file,
+            import_marks,
+            import_marks_if_exists,
+            export_marks,
+            force,
+            no_checkout,
+        } => {
+            let options = fast_import::Options {
+                import_marks_if_exists: import_marks_if_exists.is_some(),
+                import_marks: import_marks.or(import_marks_if_exists),
+                export_marks,
+                force,
+            };
+            import_stream(context, file, &options, no_checkout)
+        }
+    }
+}
+
+fn import_stream(
+    context: &Context,
+    file: Option<PathBuf>,
+    options: &fast_import::Options,
+    no_checkout: bool,
+) -> Outcome {
     let repo = context.repo()?;
     let head_before = repo.head()?.commit();
-    let options = fast_import::Options {
-        import_marks_if_exists: import_marks_if_exists.is_some(),
-        import_marks: import_marks.or(import_marks_if_exists),
-        export_marks,
-        force,
-    };
     let report = Report { bar: context.spinner(), started: Instant::now() };
     let op = context.op_context(Some(&repo));
     let stats = match &file {
         Some(path) => {
             let input =
                 std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-            fast_import::import(&repo, BufReader::with_capacity(1 << 20, input), &options, &report, &op)?
+            fast_import::import(&repo, BufReader::with_capacity(1 << 20, input), options, &report, &op)?
         }
-        None => fast_import::import(&repo, std::io::stdin().lock(), &options, &report, &op)?,
+        None => fast_import::import(&repo, std::io::stdin().lock(), options, &report, &op)?,
     };
     if let Some(bar) = &report.bar {
         bar.finish_and_clear();
@@ -107,6 +129,24 @@ pub fn import(context: &Context, args: ImportArgs) -> Outcome {
         stats.tags,
         stats.bytes as f64 / 1e6,
         stats.refs_updated
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn import_git(context: &Context, path: &std::path::Path, no_checkout: bool) -> Outcome {
+    let repo = context.repo()?;
+    let head_before = repo.head()?.commit();
+    let started = Instant::now();
+    let stats = pg_import::git_repo::import(&repo, path, &context.op_context(Some(&repo)))?;
+    if !no_checkout {
+        check_out_first_import(context, &repo, head_before)?;
+    }
+    eprintln!(
+        "imported {} objects from {} in {:.1} s; {} refs updated",
+        stats.objects,
+        path.display(),
+        started.elapsed().as_secs_f64(),
+        stats.refs
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -141,10 +181,24 @@ enum Target {
         /// Refs to export (branch and tag names, or full ref names).
         refs: Vec<String>,
     },
+    /// Write objects and refs straight into a git repository (made bare when
+    /// missing): the exact path, git -> pg -> git keeps every id.
+    Git {
+        /// The git repository.
+        path: PathBuf,
+        /// Export every ref.
+        #[arg(long, conflicts_with = "refs")]
+        all: bool,
+        /// Refs to export (branch and tag names, or full ref names).
+        refs: Vec<String>,
+    },
 }
 
 pub fn export(context: &Context, args: ExportArgs) -> Outcome {
-    let Target::GitFastExport { all, refs } = args.target;
+    let (path, all, refs) = match args.target {
+        Target::GitFastExport { all, refs } => (None, all, refs),
+        Target::Git { path, all, refs } => (Some(path), all, refs),
+    };
     let repo = context.repo_to_read()?;
     let names: Vec<String> = if all {
         repo.list_refs("refs/")?.into_iter().map(|(name, _)| name).collect()
@@ -153,6 +207,12 @@ pub fn export(context: &Context, args: ExportArgs) -> Outcome {
     } else {
         refs.iter().map(|r| full_ref_name(&repo, r)).collect::<Result<_>>()?
     };
+    if let Some(path) = path {
+        let path = context.cwd.join(path);
+        let stats = pg_import::git_repo::export(&repo, &path, &names)?;
+        eprintln!("exported {} objects and {} refs to {}", stats.objects, stats.refs, path.display());
+        return Ok(ExitCode::SUCCESS);
+    }
     let mut out = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
     let stats = pg_import::fast_export::export(&repo, &names, &mut out)?;
     drop(out);

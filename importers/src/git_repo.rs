@@ -1,0 +1,262 @@
+//! Reading and writing git repositories directly, raw object by raw object, through
+//! gix: the exact path. Every header git has (signatures, `mergetag`, `change-id`,
+//! unknown ones), tag signatures, entry order and raw modes come across, so
+//! git -> pg -> git keeps every id.
+
+use pg_core::object::{self, EntryKind, EntryKindOrRole, IdForm, Object, ObjectKind};
+use pg_core::oplog::OpContext;
+use pg_core::refs::RefTarget;
+use pg_core::store::{self, BulkWriter, RefUpdate};
+use pg_core::{repo, HashAlgorithm, ObjectId, Repository};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// Why reading or writing a git repository failed.
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    /// gix could not open, read or write the repository.
+    #[error("git repository {path}: {reason}")]
+    Git {
+        /// The repository.
+        path: String,
+        /// What gix said.
+        reason: String,
+    },
+    /// A git object pg cannot represent byte for byte (nothing was imported).
+    #[error("git object {id} does not convert exactly ({reason}); nothing was imported")]
+    Inexact {
+        /// Its git id.
+        id: String,
+        /// Why.
+        reason: String,
+    },
+    /// A pg object has no git form (it refers to something not in the store).
+    #[error("object {0} refers to an object that is missing; run `pg fsck`")]
+    Missing(ObjectId),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] store::Error),
+    /// Updating refs failed.
+    #[error(transparent)]
+    Repo(#[from] repo::Error),
+}
+
+/// Counts of what was converted.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Objects converted (new to the destination).
+    pub objects: u64,
+    /// Refs set.
+    pub refs: u64,
+}
+
+fn git_error(path: &Path) -> impl Fn(&dyn std::fmt::Display) -> GitError + '_ {
+    move |e| GitError::Git { path: path.display().to_string(), reason: e.to_string() }
+}
+
+fn to_gix(id: &ObjectId) -> gix::ObjectId {
+    gix::ObjectId::try_from(id.digest()).expect("git ids are 20-byte SHA-1 digests")
+}
+
+fn from_gix(id: &gix::oid) -> ObjectId {
+    ObjectId::from_git_sha1(id.as_bytes().try_into().expect("sha1 repositories have 20-byte ids"))
+}
+
+fn kind_of(kind: gix::objs::Kind) -> ObjectKind {
+    match kind {
+        gix::objs::Kind::Blob => ObjectKind::Blob,
+        gix::objs::Kind::Tree => ObjectKind::Tree,
+        gix::objs::Kind::Commit => ObjectKind::Commit,
+        gix::objs::Kind::Tag => ObjectKind::Tag,
+    }
+}
+
+fn gix_kind(kind: ObjectKind) -> gix::objs::Kind {
+    match kind {
+        ObjectKind::Blob => gix::objs::Kind::Blob,
+        ObjectKind::Tree => gix::objs::Kind::Tree,
+        ObjectKind::Commit => gix::objs::Kind::Commit,
+        ObjectKind::Tag => gix::objs::Kind::Tag,
+    }
+}
+
+/// The ids an object refers to that must exist with it (gitlinks point elsewhere).
+fn references(object: &Object) -> Vec<ObjectId> {
+    let mut ids = Vec::new();
+    let _ = object.map_ids(|id, role| {
+        if role != EntryKindOrRole::Entry(EntryKind::Gitlink) {
+            ids.push(*id);
+        }
+        Ok::<_, ()>(*id)
+    });
+    ids
+}
+
+/// Maps ids of the source to ids of the destination, as far as converted.
+type Converted = HashMap<ObjectId, ObjectId>;
+/// Reads one object from the source; `None` when the destination has it already.
+type Load<'a> = dyn FnMut(&ObjectId) -> Result<Option<Object>, GitError> + 'a;
+/// Writes one object to the destination once its references are converted.
+type Put<'a> = dyn FnMut(ObjectId, Object, &Converted) -> Result<ObjectId, GitError> + 'a;
+
+/// Converts the objects reachable from `roots` children first, with an explicit
+/// stack (histories are too deep to recurse). `load` reads one object; `store`
+/// stores it once its references are converted, given them through `converted`.
+fn post_order(
+    roots: impl IntoIterator<Item = ObjectId>,
+    converted: &mut Converted,
+    load: &mut Load,
+    store: &mut Put,
+) -> Result<(), GitError> {
+    let mut stack: Vec<(ObjectId, Option<Object>)> = roots.into_iter().map(|id| (id, None)).collect();
+    while let Some((id, loaded)) = stack.pop() {
+        if converted.contains_key(&id) {
+            continue;
+        }
+        match loaded {
+            Some(object) => {
+                let new_id = store(id, object, converted)?;
+                converted.insert(id, new_id);
+            }
+            None => {
+                // `None` from the loader: already present at the destination.
+                let Some(object) = load(&id)? else { continue };
+                let children: Vec<ObjectId> =
+                    references(&object).into_iter().filter(|c| !converted.contains_key(c)).collect();
+                stack.push((id, Some(object)));
+                stack.extend(children.into_iter().map(|c| (c, None)));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Imports every ref of the git repository at `path` and what it reaches.
+pub fn import(repo: &Repository, path: &Path, context: &OpContext) -> Result<Stats, GitError> {
+    let fail = git_error(path);
+    let git = gix::open(path).map_err(|e| fail(&e))?;
+    let mut refs = Vec::new();
+    for reference in git.references().map_err(|e| fail(&e))?.all().map_err(|e| fail(&e))? {
+        let reference = reference.map_err(|e| fail(&e))?;
+        if let Some(id) = reference.target().try_id() {
+            refs.push((reference.name().as_bstr().to_string(), from_gix(id)));
+        }
+    }
+    let store = repo.store();
+    let mut writer = BulkWriter::new(store);
+    let mut stats = Stats::default();
+    let mut converted = HashMap::new();
+    let mut load = |id: &ObjectId| -> Result<Option<Object>, GitError> {
+        // Imported before (with everything it reaches): nothing to read.
+        if let Some(pg) = store.backend().pg_id_for_git(id)? {
+            if store.backend().has_object(&pg)? {
+                return Ok(None);
+            }
+        }
+        let found = git.find_object(to_gix(id)).map_err(|e| fail(&e))?;
+        let bytes = object::encode_with_header(kind_of(found.kind), &found.data);
+        let inexact = |reason: String| GitError::Inexact { id: pg_core::id::hex_encode(id.digest()), reason };
+        let object = Object::decode_in(&bytes, IdForm::Git).map_err(|e| inexact(e.to_string()))?;
+        if object.encode_in(IdForm::Git) != bytes {
+            return Err(inexact("it does not re-encode to the same bytes".into()));
+        }
+        Ok(Some(object))
+    };
+    let mut put = |git_id: ObjectId, object: Object, converted: &Converted| {
+        let pg_object = object.map_ids(|child, role| match role {
+            EntryKindOrRole::Entry(EntryKind::Gitlink) => Ok(*child),
+            _ => match converted.get(child) {
+                Some(pg) => Ok(*pg),
+                None => store.backend().pg_id_for_git(child)?.ok_or(GitError::Missing(*child)),
+            },
+        })?;
+        let (id, bytes) = store.prepare(&pg_object);
+        if !store.backend().has_object(&id)? {
+            writer.add_encoded(id, bytes)?;
+            stats.objects += 1;
+        }
+        if pg_object.kind() != ObjectKind::Tree {
+            writer.add_git_id(git_id, id);
+        }
+        Ok(id)
+    };
+    post_order(refs.iter().map(|(_, id)| *id), &mut converted, &mut load, &mut put)?;
+    writer.finish()?;
+    let mut updates = Vec::new();
+    for (name, git_id) in &refs {
+        let pg = match converted.get(git_id) {
+            Some(pg) => *pg,
+            None => store.backend().pg_id_for_git(git_id)?.ok_or(GitError::Missing(*git_id))?,
+        };
+        let new = Some(RefTarget::Object(pg));
+        let current = repo.read_ref(name)?;
+        if current != new {
+            updates.push(RefUpdate { name: name.clone(), expected: current, new });
+        }
+    }
+    stats.refs = updates.len() as u64;
+    if !updates.is_empty() {
+        repo.update_refs(context, Vec::new(), updates)?;
+    }
+    Ok(stats)
+}
+
+/// Writes `refs` (full names) and everything they reach into the git repository at
+/// `path` (created bare when missing), then sets the refs.
+pub fn export(repo: &Repository, path: &Path, refs: &[String]) -> Result<Stats, GitError> {
+    let fail = git_error(path);
+    let git = if path.exists() { gix::open(path) } else { gix::init_bare(path) }.map_err(|e| fail(&e))?;
+    let store = repo.store();
+    let mut tips = Vec::new();
+    for name in refs {
+        if let Some(RefTarget::Object(id)) = repo.read_ref(name)? {
+            tips.push((name.clone(), id));
+        }
+    }
+    let mut stats = Stats::default();
+    let mut converted = Converted::new();
+    let mut load = |id: &ObjectId| -> Result<Option<Object>, GitError> {
+        // Known to git already, with everything it reaches: nothing to write.
+        if let Some(git_id) = store.backend().git_id_for_pg(id)? {
+            if gix::objs::Exists::exists(&git.objects, &to_gix(&git_id)) {
+                return Ok(None);
+            }
+        }
+        Ok(Some(store.read(id).map_err(|_| GitError::Missing(*id))?))
+    };
+    let mut put = |_pg: ObjectId, object: Object, converted: &Converted| {
+        let git_object = object.map_ids(|child, role| match role {
+            EntryKindOrRole::Entry(EntryKind::Gitlink) => Ok(*child),
+            _ => match converted.get(child) {
+                Some(git_id) => Ok(*git_id),
+                None => store.backend().git_id_for_pg(child)?.ok_or(GitError::Missing(*child)),
+            },
+        })?;
+        let expected = HashAlgorithm::Sha1.hash(&git_object.encode_in(IdForm::Git));
+        let written = gix::objs::Write::write_buf(
+            &git.objects,
+            gix_kind(git_object.kind()),
+            &git_object.body_in(IdForm::Git),
+        )
+        .map_err(|e| fail(&e))?;
+        debug_assert_eq!(from_gix(&written), expected);
+        stats.objects += 1;
+        Ok(expected)
+    };
+    post_order(tips.iter().map(|(_, id)| *id), &mut converted, &mut load, &mut put)?;
+    for (name, id) in &tips {
+        let git_id = match converted.get(id) {
+            Some(git_id) => *git_id,
+            None => store.backend().git_id_for_pg(id)?.ok_or(GitError::Missing(*id))?,
+        };
+        git.reference(
+            name.as_str(),
+            to_gix(&git_id),
+            gix::refs::transaction::PreviousValue::Any,
+            "pg export",
+        )
+        .map_err(|e| fail(&e))?;
+        stats.refs += 1;
+    }
+    Ok(stats)
+}
