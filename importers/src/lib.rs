@@ -1,9 +1,9 @@
-//! pg-import: pg's bridges to other systems.
+//! pg-import: pg's bridges to git.
 //!
-//! Now: [`fast_import`], a streaming parser of `git fast-import` streams (what
-//! `git fast-export` writes). Planned (git-interop issue): applying streams to a pg
-//! repository, writing them back, and reading and writing git repositories through
-//! gix so that git -> pg -> git keeps every commit id.
+//! [`fast_import`] reads `git fast-import` streams (what `git fast-export` writes)
+//! into a repository, [`fast_export`] writes them, and [`git_repo`] reads and writes
+//! git repositories directly through gix, object by object, so that
+//! git -> pg -> git keeps every id.
 #![warn(missing_docs)]
 
 pub mod fast_export;
