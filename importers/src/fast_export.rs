@@ -46,14 +46,30 @@ pub struct Stats {
     pub blobs: u64,
     /// Annotated tags written.
     pub tags: u64,
-    /// Commits with headers a stream cannot carry (dropped from the stream).
+    /// Commits with headers the stream does not carry (dropped from it): headers a
+    /// stream cannot express, and stripped signatures.
     pub lossy_commits: u64,
     /// Refs left out because they point at something a stream cannot reset to.
     pub skipped_refs: Vec<String>,
 }
 
+/// What to do with commit signatures, as `git fast-export --signed-commits` asks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SignedCommits {
+    /// Leave them out (git's default: older `git fast-import` rejects them).
+    #[default]
+    Strip,
+    /// Write them as `gpgsig` commands.
+    Verbatim,
+}
+
 /// Writes the history of `refs` (full names) to `out`.
-pub fn export(repo: &Repository, refs: &[String], out: &mut dyn Write) -> Result<Stats, ExportError> {
+pub fn export(
+    repo: &Repository,
+    refs: &[String],
+    signed_commits: SignedCommits,
+    out: &mut dyn Write,
+) -> Result<Stats, ExportError> {
     let mut targets = Vec::new();
     for name in refs {
         match repo.read_ref(name)? {
@@ -61,8 +77,14 @@ pub fn export(repo: &Repository, refs: &[String], out: &mut dyn Write) -> Result
             _ => return Err(ExportError::UnknownRef(name.clone())),
         }
     }
-    let mut exporter =
-        Exporter { store: repo.store(), out, marks: HashMap::new(), next_mark: 1, stats: Stats::default() };
+    let mut exporter = Exporter {
+        store: repo.store(),
+        out,
+        marks: HashMap::new(),
+        next_mark: 1,
+        signed_commits,
+        stats: Stats::default(),
+    };
     for (name, id) in &targets {
         exporter.object(name, *id)?;
     }
@@ -85,6 +107,7 @@ struct Exporter<'a> {
     out: &'a mut dyn Write,
     marks: HashMap<ObjectId, u64>,
     next_mark: u64,
+    signed_commits: SignedCommits,
     stats: Stats,
 }
 
@@ -174,6 +197,7 @@ impl Exporter<'_> {
         let mut lossy = false;
         for header in &commit.extra_headers {
             match header.key.as_slice() {
+                b"gpgsig" | b"gpgsig-sha256" if self.signed_commits == SignedCommits::Strip => lossy = true,
                 b"gpgsig" | b"gpgsig-sha256" => {
                     let algorithm = if header.key == b"gpgsig" { "sha1" } else { "sha256" };
                     writeln!(self.out, "gpgsig {algorithm} {}", signature_format(&header.value))?;

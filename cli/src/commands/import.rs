@@ -180,6 +180,10 @@ enum Target {
         all: bool,
         /// Refs to export (branch and tag names, or full ref names).
         refs: Vec<String>,
+        /// Commit signatures: strip them (git's default; older git fast-import
+        /// refuses them) or write them verbatim.
+        #[arg(long, value_enum, default_value_t = SignedCommitsArg::Strip)]
+        signed_commits: SignedCommitsArg,
     },
     /// Write objects and refs straight into a git repository (made bare when
     /// missing): the exact path, git -> pg -> git keeps every id.
@@ -194,10 +198,21 @@ enum Target {
     },
 }
 
+/// `--signed-commits` values.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum SignedCommitsArg {
+    Strip,
+    Verbatim,
+}
+
 pub fn export(context: &Context, args: ExportArgs) -> Outcome {
-    let (path, all, refs) = match args.target {
-        Target::GitFastExport { all, refs } => (None, all, refs),
-        Target::Git { path, all, refs } => (Some(path), all, refs),
+    let (path, all, refs, signed) = match args.target {
+        Target::GitFastExport { all, refs, signed_commits } => (None, all, refs, signed_commits),
+        Target::Git { path, all, refs } => (Some(path), all, refs, SignedCommitsArg::Verbatim),
+    };
+    let signed_commits = match signed {
+        SignedCommitsArg::Strip => pg_import::fast_export::SignedCommits::Strip,
+        SignedCommitsArg::Verbatim => pg_import::fast_export::SignedCommits::Verbatim,
     };
     let repo = context.repo_to_read()?;
     let names: Vec<String> = if all {
@@ -214,12 +229,12 @@ pub fn export(context: &Context, args: ExportArgs) -> Outcome {
         return Ok(ExitCode::SUCCESS);
     }
     let mut out = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
-    let stats = pg_import::fast_export::export(&repo, &names, &mut out)?;
+    let stats = pg_import::fast_export::export(&repo, &names, signed_commits, &mut out)?;
     drop(out);
     eprintln!("exported {} commits, {} blobs, {} tags", stats.commits, stats.blobs, stats.tags);
     if stats.lossy_commits > 0 {
         eprintln!(
-            "warning: {} commits have headers a stream cannot carry (mergetag, change-id, ...); \
+            "warning: {} commits have signatures or headers the stream leaves out (mergetag, change-id, ...); \
              `pg export git` keeps them",
             stats.lossy_commits
         );
