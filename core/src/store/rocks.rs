@@ -177,14 +177,15 @@ impl RocksBackend {
 
     /// An object's bytes and delta depth, reconstructing deltas.
     fn load(&self, id: &ObjectId) -> Result<Option<(Arc<Vec<u8>>, u8)>> {
-        if let Some(hit) = self.recent().get(id) {
+        let cached = self.recent().get(id);
+        if let Some(hit) = cached {
             return Ok(Some(hit));
         }
         let Some(stored) = self.db.get_cf(self.cf(OBJECTS), id.as_bytes()).map_err(backend_error)? else {
             return Ok(None);
         };
         let was_delta = delta::is_delta(&stored);
-        let (bytes, depth) = self.expand(id, stored)?;
+        let (bytes, depth) = self.expand(id, stored, delta::MAX_DEPTH)?;
         let bytes = Arc::new(bytes);
         // Only rebuilt objects are worth keeping; full ones are one read away.
         if was_delta {
@@ -193,8 +194,9 @@ impl RocksBackend {
         Ok(Some((bytes, depth)))
     }
 
-    /// Stored bytes to object bytes (and delta depth).
-    fn expand(&self, id: &ObjectId, stored: Vec<u8>) -> Result<(Vec<u8>, u8)> {
+    /// Stored bytes to object bytes (and delta depth), following at most `budget`
+    /// more deltas, so that damaged data cannot make a read loop.
+    fn expand(&self, id: &ObjectId, stored: Vec<u8>, budget: u8) -> Result<(Vec<u8>, u8)> {
         let stored = match split_git_id(&stored) {
             (Some(_), inner) => inner.to_vec(),
             (None, _) => stored,
@@ -204,9 +206,22 @@ impl RocksBackend {
         }
         let corrupt = |reason: String| Error::Corrupt { id: *id, reason };
         let delta = delta::parse(&stored).map_err(corrupt)?;
-        let (base, base_depth) = self
-            .load(&delta.base)?
-            .ok_or_else(|| corrupt(format!("its delta base {} is missing", delta.base)))?;
+        if budget == 0 {
+            return Err(corrupt(format!("its delta chain is longer than {}", delta::MAX_DEPTH)));
+        }
+        // Bound first: a guard in the match would still be held by the recursion.
+        let cached = self.recent().get(&delta.base);
+        let (base, base_depth) = match cached {
+            Some(hit) => hit,
+            None => {
+                let stored =
+                    self.db.get_cf(self.cf(OBJECTS), delta.base.as_bytes()).map_err(backend_error)?;
+                let stored =
+                    stored.ok_or_else(|| corrupt(format!("its delta base {} is missing", delta.base)))?;
+                let (bytes, depth) = self.expand(&delta.base, stored, budget - 1)?;
+                (Arc::new(bytes), depth)
+            }
+        };
         // Depths strictly decrease along a chain, which also rules out cycles.
         if base_depth + 1 != delta.depth {
             return Err(corrupt(format!("delta depth {} on a base of depth {base_depth}", delta.depth)));
@@ -273,7 +288,7 @@ impl Backend for RocksBackend {
             let (key, value) = item.map_err(backend_error)?;
             let wrapped = delta::is_delta(&value) || split_git_id(&value).0.is_some();
             let bytes = match (wrapped, ObjectId::from_bytes(&key)) {
-                (true, Ok(id)) => match self.expand(&id, value.into_vec()) {
+                (true, Ok(id)) => match self.expand(&id, value.into_vec(), delta::MAX_DEPTH) {
                     Ok((bytes, _)) => bytes,
                     // fsck reports it: bytes that cannot hash to the key.
                     Err(e) => e.to_string().into_bytes(),
@@ -340,13 +355,21 @@ impl Backend for RocksBackend {
         let mut wb = WriteBatch::default();
         let objects = self.cf(OBJECTS);
         let git_of: HashMap<&ObjectId, &ObjectId> = batch.git_ids.iter().map(|(git, pg)| (pg, git)).collect();
+        let mut already_stored = std::collections::HashSet::new();
         for (id, bytes) in &batch.objects {
+            // Objects never change: one stored already stays as it is (rewriting it
+            // as a delta could make a cycle with its own descendants).
+            if self.db.get_pinned_cf(objects, id.as_bytes()).map_err(backend_error)?.is_some() {
+                already_stored.insert(id);
+                continue;
+            }
             let stored = self.stored_form(id, bytes, batch.delta_bases.get(id))?;
             wb.put_cf(objects, id.as_bytes(), with_git_id(git_of.get(id).copied(), stored));
         }
         // Objects stored earlier learn their git id in place.
-        let in_batch: std::collections::HashSet<&ObjectId> = batch.objects.iter().map(|(id, _)| id).collect();
-        for (git, pg) in batch.git_ids.iter().filter(|(_, pg)| !in_batch.contains(pg)) {
+        let written: std::collections::HashSet<&ObjectId> =
+            batch.objects.iter().map(|(id, _)| id).filter(|id| !already_stored.contains(id)).collect();
+        for (git, pg) in batch.git_ids.iter().filter(|(_, pg)| !written.contains(pg)) {
             let Some(stored) = self.db.get_cf(objects, pg.as_bytes()).map_err(backend_error)? else {
                 continue;
             };
