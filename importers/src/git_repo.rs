@@ -131,8 +131,14 @@ fn post_order(
     Ok(())
 }
 
-/// Imports every ref of the git repository at `path` and what it reaches.
-pub fn import(repo: &Repository, path: &Path, context: &OpContext) -> Result<Stats, GitError> {
+/// Imports every ref of the git repository at `path` and what it reaches;
+/// `progress` hears the count of objects converted every thousand.
+pub fn import(
+    repo: &Repository,
+    path: &Path,
+    context: &OpContext,
+    progress: &dyn Fn(u64),
+) -> Result<Stats, GitError> {
     let fail = git_error(path);
     let git = gix::open(path).map_err(|e| fail(&e))?;
     let mut refs = Vec::new();
@@ -146,6 +152,7 @@ pub fn import(repo: &Repository, path: &Path, context: &OpContext) -> Result<Sta
     let mut writer = BulkWriter::new(store);
     let mut stats = Stats::default();
     let mut converted = HashMap::new();
+    let mut trees = RecentTrees::default();
     let mut load = |id: &ObjectId| -> Result<Option<Object>, GitError> {
         // Imported before (with everything it reaches): nothing to read.
         if let Some(pg) = store.backend().pg_id_for_git(id)? {
@@ -171,9 +178,20 @@ pub fn import(repo: &Repository, path: &Path, context: &OpContext) -> Result<Sta
             },
         })?;
         let (id, bytes) = store.prepare(&pg_object);
+        match &pg_object {
+            Object::Tree(tree) => trees.insert(id, tree.clone()),
+            Object::Commit(commit) => {
+                suggest_bases(&mut writer, &trees, store, commit);
+                trees.commit_trees.insert(id, commit.tree);
+            }
+            _ => {}
+        }
         if !store.backend().has_object(&id)? {
             writer.add_encoded(id, bytes)?;
             stats.objects += 1;
+            if stats.objects.is_multiple_of(1000) {
+                progress(stats.objects);
+            }
         }
         if pg_object.kind() != ObjectKind::Tree {
             writer.add_git_id(git_id, id);
@@ -199,6 +217,77 @@ pub fn import(repo: &Repository, path: &Path, context: &OpContext) -> Result<Sta
         repo.update_refs(context, Vec::new(), updates)?;
     }
     Ok(stats)
+}
+
+/// Trees converted lately, decoded: a commit's tree and its parent's are among them
+/// when the commit is converted, so the two can be compared before anything is
+/// written.
+#[derive(Default)]
+struct RecentTrees {
+    trees: HashMap<ObjectId, object::Tree>,
+    order: std::collections::VecDeque<ObjectId>,
+    /// Each converted commit's tree (its commit may not be written yet).
+    commit_trees: HashMap<ObjectId, ObjectId>,
+}
+
+impl RecentTrees {
+    const CAPACITY: usize = 50_000;
+
+    fn insert(&mut self, id: ObjectId, tree: object::Tree) {
+        if self.trees.insert(id, tree).is_none() {
+            self.order.push_back(id);
+        }
+        while self.order.len() > Self::CAPACITY {
+            let oldest = self.order.pop_front().expect("not empty");
+            self.trees.remove(&oldest);
+        }
+    }
+}
+
+/// Suggests each file and directory a commit changed be stored as a delta of its
+/// version in the first parent (the objects are still pending in `writer`).
+fn suggest_bases(
+    writer: &mut BulkWriter,
+    trees: &RecentTrees,
+    store: &store::Store,
+    commit: &object::Commit,
+) {
+    let Some(parent) = commit.parents.first() else { return };
+    let parent_tree = match trees.commit_trees.get(parent) {
+        Some(tree) => *tree,
+        None => match store.read_commit(parent) {
+            Ok(parent) => parent.tree,
+            Err(_) => return,
+        },
+    };
+    let read = |id: &ObjectId| match trees.trees.get(id) {
+        Some(tree) => Ok(tree.clone()),
+        None => store.read_tree(id),
+    };
+    // A tree that cannot be read yet only costs the hint.
+    let Ok(changes) = pg_core::diff::diff_trees(&read, Some(&parent_tree), Some(&commit.tree)) else {
+        return;
+    };
+    for change in changes {
+        if let (Some(old), Some(new)) = (change.old, change.new) {
+            writer.suggest_base(new.id, old.id);
+        }
+    }
+    suggest_tree_bases(writer, trees, &parent_tree, &commit.tree);
+}
+
+/// Pairs changed directories with their previous versions, top down.
+fn suggest_tree_bases(writer: &mut BulkWriter, trees: &RecentTrees, old: &ObjectId, new: &ObjectId) {
+    if old == new {
+        return;
+    }
+    writer.suggest_base(*new, *old);
+    let (Some(old_tree), Some(new_tree)) = (trees.trees.get(old), trees.trees.get(new)) else { return };
+    for entry in new_tree.entries.iter().filter(|e| e.mode.kind() == EntryKind::Tree) {
+        if let Some(previous) = old_tree.get(&entry.name).filter(|p| p.mode.kind() == EntryKind::Tree) {
+            suggest_tree_bases(writer, trees, &previous.id, &entry.id);
+        }
+    }
 }
 
 /// Writes `refs` (full names) and everything they reach into the git repository at

@@ -137,7 +137,17 @@ fn import_git(context: &Context, path: &std::path::Path, no_checkout: bool) -> O
     let repo = context.repo()?;
     let head_before = repo.head()?.commit();
     let started = Instant::now();
-    let stats = pg_import::git_repo::import(&repo, path, &context.op_context(Some(&repo)))?;
+    let spinner = context.spinner();
+    let progress = |objects: u64| {
+        if let Some(bar) = &spinner {
+            let rate = objects as f64 / started.elapsed().as_secs_f64().max(0.001);
+            bar.set_message(format!("{objects} objects ({rate:.0}/s)"));
+        }
+    };
+    let stats = pg_import::git_repo::import(&repo, path, &context.op_context(Some(&repo)), &progress)?;
+    if let Some(bar) = &spinner {
+        bar.finish_and_clear();
+    }
     if !no_checkout {
         check_out_first_import(context, &repo, head_before)?;
     }

@@ -229,20 +229,32 @@ impl RocksBackend {
         Ok((delta.apply(&base).map_err(corrupt)?, delta.depth))
     }
 
-    /// What to store for `bytes`: a delta against its suggested base when that is
-    /// smaller, the bytes themselves otherwise.
-    fn stored_form(&self, id: &ObjectId, bytes: &[u8], base: Option<&ObjectId>) -> Result<Vec<u8>> {
-        if let Some(base_id) = base {
-            if let Some((base_bytes, depth)) = self.load(base_id)? {
-                let mut compressor = self.compressor.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-                if let Some(stored) = compressor.encode(bytes, base_id, &base_bytes, depth) {
-                    // Its next version will want it as a base: keep it whole.
-                    self.recent().put(*id, Arc::new(bytes.to_vec()), depth + 1);
-                    return Ok(stored);
-                }
+    /// What to store for `bytes`, and its delta depth: a delta against its
+    /// suggested base when that is smaller, the bytes themselves otherwise. The base
+    /// may be stored, or come `earlier` in the same batch.
+    fn stored_form(
+        &self,
+        id: &ObjectId,
+        bytes: &[u8],
+        base: Option<&ObjectId>,
+        earlier: &HashMap<ObjectId, (&[u8], u8)>,
+    ) -> Result<(Vec<u8>, u8)> {
+        let Some(base_id) = base else { return Ok((bytes.to_vec(), 0)) };
+        let base_data: Option<(std::borrow::Cow<'_, [u8]>, u8)> = match earlier.get(base_id) {
+            Some((base_bytes, depth)) => Some((std::borrow::Cow::Borrowed(*base_bytes), *depth)),
+            None => self
+                .load(base_id)?
+                .map(|(bytes, depth)| (std::borrow::Cow::Owned(Arc::unwrap_or_clone(bytes)), depth)),
+        };
+        if let Some((base_bytes, depth)) = base_data {
+            let mut compressor = self.compressor.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if let Some(stored) = compressor.encode(bytes, base_id, &base_bytes, depth) {
+                // Its next version will want it as a base: keep it whole.
+                self.recent().put(*id, Arc::new(bytes.to_vec()), depth + 1);
+                return Ok((stored, depth + 1));
             }
         }
-        Ok(bytes.to_vec())
+        Ok((bytes.to_vec(), 0))
     }
 
     fn get_id(&self, prefix: u8, id: &ObjectId) -> Result<Option<ObjectId>> {
@@ -356,6 +368,7 @@ impl Backend for RocksBackend {
         let objects = self.cf(OBJECTS);
         let git_of: HashMap<&ObjectId, &ObjectId> = batch.git_ids.iter().map(|(git, pg)| (pg, git)).collect();
         let mut already_stored = std::collections::HashSet::new();
+        let mut earlier: HashMap<ObjectId, (&[u8], u8)> = HashMap::new();
         for (id, bytes) in &batch.objects {
             // Objects never change: one stored already stays as it is (rewriting it
             // as a delta could make a cycle with its own descendants).
@@ -363,7 +376,8 @@ impl Backend for RocksBackend {
                 already_stored.insert(id);
                 continue;
             }
-            let stored = self.stored_form(id, bytes, batch.delta_bases.get(id))?;
+            let (stored, depth) = self.stored_form(id, bytes, batch.delta_bases.get(id), &earlier)?;
+            earlier.insert(*id, (bytes.as_slice(), depth));
             wb.put_cf(objects, id.as_bytes(), with_git_id(git_of.get(id).copied(), stored));
         }
         // Objects stored earlier learn their git id in place.
