@@ -292,3 +292,63 @@ fn a_missing_git_repository_is_a_clear_error() {
     assert!(err.contains("git repository /nonexistent/repo"), "{err}");
     assert_eq!(repo.ok(&["show-ref"]), "");
 }
+
+#[test]
+fn a_commit_signature_in_a_stream_is_kept_verbatim() {
+    // This machine's git cannot write or read such streams, so the oracle is the
+    // commit git stores for the same header, written with `git hash-object`.
+    let work = tempfile::tempdir().unwrap();
+    let signature = "-----BEGIN PGP SIGNATURE-----\n\niQEzBAAB\n-----END PGP SIGNATURE-----\n";
+    let stream = format!(
+        "blob\nmark :1\ndata 3\nhi\ncommit refs/heads/main\nmark :2\nauthor A <a@x> 1700000000 +0000\n\
+         committer A <a@x> 1700000000 +0000\ngpgsig sha1 openpgp\ndata {}\n{signature}data 7\nsigned\n\
+         M 100644 :1 f\n\n",
+        signature.len()
+    );
+    let path = work.path().join("signed.stream");
+    std::fs::write(&path, stream).unwrap();
+    let repo = Repo::new();
+    repo.ok(&["import", "git-fast-export", path.to_str().unwrap()]);
+    let commit = repo.ok(&["cat-object", "main"]);
+    assert!(
+        commit.contains(
+            "\ngpgsig -----BEGIN PGP SIGNATURE-----\n \n iQEzBAAB\n -----END PGP SIGNATURE-----\n\nsigned"
+        ),
+        "{commit}"
+    );
+    // The git id pg gives it is the id git gives those bytes.
+    let oracle = work.path().join("oracle");
+    git(work.path(), &["init", "-q", "--bare", oracle.to_str().unwrap()]);
+    let blob = Command::new("git")
+        .args(["hash-object", "-w", "--stdin"])
+        .current_dir(&oracle)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut blob.stdin.as_ref().unwrap(), b"hi\n").unwrap();
+    let blob = String::from_utf8(blob.wait_with_output().unwrap().stdout).unwrap();
+    let mktree = Command::new("git")
+        .arg("mktree")
+        .current_dir(&oracle)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(
+        &mut mktree.stdin.as_ref().unwrap(),
+        format!("100644 blob {}\tf\n", blob.trim()).as_bytes(),
+    )
+    .unwrap();
+    let tree = String::from_utf8(mktree.wait_with_output().unwrap().stdout).unwrap();
+    let body = format!(
+        "tree {}\nauthor A <a@x> 1700000000 +0000\ncommitter A <a@x> 1700000000 +0000\n\
+         gpgsig -----BEGIN PGP SIGNATURE-----\n \n iQEzBAAB\n -----END PGP SIGNATURE-----\n\nsigned\n",
+        tree.trim()
+    );
+    let file = work.path().join("commit.txt");
+    std::fs::write(&file, body).unwrap();
+    let expected = git(&oracle, &["hash-object", "--literally", "-t", "commit", file.to_str().unwrap()]);
+    let line = repo.ok(&["show-ref", "--git-ids"]);
+    assert_eq!(line, format!("{} refs/heads/main\n", expected.trim()));
+}
