@@ -99,6 +99,19 @@ type Load<'a> = dyn FnMut(&ObjectId) -> Result<Option<Object>, GitError> + 'a;
 /// Writes one object to the destination once its references are converted.
 type Put<'a> = dyn FnMut(ObjectId, Object, &Converted) -> Result<ObjectId, GitError> + 'a;
 
+/// What `id` became: converted in this run, or recorded in the git-id map by an
+/// earlier one (`recorded`).
+fn mapped(
+    converted: &Converted,
+    id: &ObjectId,
+    recorded: impl Fn(&ObjectId) -> store::Result<Option<ObjectId>>,
+) -> Result<ObjectId, GitError> {
+    match converted.get(id) {
+        Some(new) => Ok(*new),
+        None => recorded(id)?.ok_or(GitError::Missing(*id)),
+    }
+}
+
 /// Converts the objects reachable from `roots` children first, with an explicit
 /// stack (histories are too deep to recurse). `load` reads one object; `store`
 /// stores it once its references are converted, given them through `converted`.
@@ -172,10 +185,7 @@ pub fn import(
     let mut put = |git_id: ObjectId, object: Object, converted: &Converted| {
         let pg_object = object.map_ids(|child, role| match role {
             EntryKindOrRole::Entry(EntryKind::Gitlink) => Ok(*child),
-            _ => match converted.get(child) {
-                Some(pg) => Ok(*pg),
-                None => store.backend().pg_id_for_git(child)?.ok_or(GitError::Missing(*child)),
-            },
+            _ => mapped(converted, child, |id| store.backend().pg_id_for_git(id)),
         })?;
         let (id, bytes) = store.prepare(&pg_object);
         match &pg_object {
@@ -202,10 +212,7 @@ pub fn import(
     writer.finish()?;
     let mut updates = Vec::new();
     for (name, git_id) in &refs {
-        let pg = match converted.get(git_id) {
-            Some(pg) => *pg,
-            None => store.backend().pg_id_for_git(git_id)?.ok_or(GitError::Missing(*git_id))?,
-        };
+        let pg = mapped(&converted, git_id, |id| store.backend().pg_id_for_git(id))?;
         let new = Some(RefTarget::Object(pg));
         let current = repo.read_ref(name)?;
         if current != new {
@@ -316,10 +323,7 @@ pub fn export(repo: &Repository, path: &Path, refs: &[String]) -> Result<Stats, 
     let mut put = |_pg: ObjectId, object: Object, converted: &Converted| {
         let git_object = object.map_ids(|child, role| match role {
             EntryKindOrRole::Entry(EntryKind::Gitlink) => Ok(*child),
-            _ => match converted.get(child) {
-                Some(git_id) => Ok(*git_id),
-                None => store.backend().git_id_for_pg(child)?.ok_or(GitError::Missing(*child)),
-            },
+            _ => mapped(converted, child, |id| store.backend().git_id_for_pg(id)),
         })?;
         let expected = HashAlgorithm::Sha1.hash(&git_object.encode_in(IdForm::Git));
         let written = gix::objs::Write::write_buf(
@@ -334,10 +338,7 @@ pub fn export(repo: &Repository, path: &Path, refs: &[String]) -> Result<Stats, 
     };
     post_order(tips.iter().map(|(_, id)| *id), &mut converted, &mut load, &mut put)?;
     for (name, id) in &tips {
-        let git_id = match converted.get(id) {
-            Some(git_id) => *git_id,
-            None => store.backend().git_id_for_pg(id)?.ok_or(GitError::Missing(*id))?,
-        };
+        let git_id = mapped(&converted, id, |id| store.backend().git_id_for_pg(id))?;
         git.reference(
             name.as_str(),
             to_gix(&git_id),
