@@ -11,21 +11,31 @@ fn git(dir: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// The fixture repository of testdata/ and its fast-export stream.
-fn fixture_stream(dir: &Path) -> std::path::PathBuf {
+/// The fixture repository of testdata/, made in `dir`.
+fn fixture_repo(dir: &Path) -> std::path::PathBuf {
     let repo = dir.join("fixture");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/make-git-fixture.sh");
     assert!(Command::new("bash").arg(script).arg(&repo).stdout(Stdio::null()).status().unwrap().success());
+    repo
+}
+
+/// `git fast-export --all` of `repo` (with `extra` flags) written to `path`.
+fn export_stream(repo: &Path, extra: &str, path: std::path::PathBuf) -> std::path::PathBuf {
     let stream = Command::new("git")
-        .args(["fast-export", "--all", "--show-original-ids", "--signed-tags=verbatim", "--reencode=no"])
+        .args(["fast-export", "--all", extra, "--signed-tags=verbatim", "--reencode=no"])
         .arg("--tag-of-filtered-object=drop")
-        .current_dir(&repo)
+        .current_dir(repo)
         .output()
         .unwrap();
     assert!(stream.status.success());
-    let path = dir.join("fixture.stream");
     std::fs::write(&path, stream.stdout).unwrap();
     path
+}
+
+/// The fixture repository of testdata/ and its fast-export stream.
+fn fixture_stream(dir: &Path) -> std::path::PathBuf {
+    let repo = fixture_repo(dir);
+    export_stream(&repo, "--show-original-ids", dir.join("fixture.stream"))
 }
 
 /// What `git fast-import` makes of the stream: `git show-ref` of a fresh repository.
@@ -170,9 +180,7 @@ fn marks_files_use_gits_format_and_allow_incremental_imports() {
 /// The fixture plus what streams cannot carry: a commit with a signature, a
 /// change-id and an unknown header (written with `git hash-object --literally`).
 fn fixture_repo_with_extra_headers(dir: &Path) -> std::path::PathBuf {
-    let repo = dir.join("fixture");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/make-git-fixture.sh");
-    assert!(Command::new("bash").arg(script).arg(&repo).stdout(Stdio::null()).status().unwrap().success());
+    let repo = fixture_repo(dir);
     let tree = git(&repo, &["rev-parse", "HEAD^{tree}"]);
     let parent = git(&repo, &["rev-parse", "HEAD"]);
     let commit = format!(
@@ -244,16 +252,8 @@ fn git_to_pg_to_git_keeps_every_id() {
 fn full_tree_streams_with_deleteall_and_signed_tags_import_like_git() {
     let work = tempfile::tempdir().unwrap();
     let source = fixture_repo_with_extra_headers(work.path());
-    let stream = Command::new("git")
-        .args(["fast-export", "--all", "--full-tree", "--signed-tags=verbatim", "--reencode=no"])
-        .arg("--tag-of-filtered-object=drop")
-        .current_dir(&source)
-        .output()
-        .unwrap();
-    assert!(stream.status.success());
-    assert!(String::from_utf8_lossy(&stream.stdout).contains("\ndeleteall\n"));
-    let path = work.path().join("full.stream");
-    std::fs::write(&path, &stream.stdout).unwrap();
+    let path = export_stream(&source, "--full-tree", work.path().join("full.stream"));
+    assert!(String::from_utf8_lossy(&std::fs::read(&path).unwrap()).contains("\ndeleteall\n"));
     let expected = git_fast_import_refs(work.path(), &path);
     assert!(expected.contains("refs/tags/signed-tag"));
     let repo = Repo::new();
