@@ -59,6 +59,8 @@ enum Command {
     Import(commands::import::ImportArgs),
     /// Write history out for another system (git).
     Export(commands::import::ExportArgs),
+    /// Merge three files line by line (as `git merge-file`); exits with the number of conflicts.
+    MergeFile(commands::merge_file::Args),
     /// Verify the integrity of every object, ref and operation.
     Fsck(commands::plumbing::FsckArgs),
     /// Get or set a configuration value.
@@ -93,6 +95,7 @@ fn main() -> ExitCode {
         Command::ShowRef(args) => commands::plumbing::show_ref(&context, args),
         Command::Import(args) => commands::import::import(&context, args),
         Command::Export(args) => commands::import::export(&context, args),
+        Command::MergeFile(args) => commands::merge_file::run(&context, args),
         Command::Fsck(args) => commands::plumbing::fsck(&context, args),
         Command::Config(args) => commands::plumbing::config(&context, args),
         Command::Op(args) => commands::oplog::op(&context, args),

@@ -1,8 +1,8 @@
-//! pg-merge: where pg's merge engine will live.
+//! pg-merge: pg's merge engine.
 //!
-//! Planned (see the merge-engine issue): a tree-level 3-way merge, the cascade of
-//! content-addressed merge functions chosen per path by `.pgattributes` (trivial,
-//! text diff3, structured JSON/TOML/YAML, CRDT, LLM), the merge cache, provenance
-//! and the conflict queue. Nothing is implemented yet, and nothing here pretends to
-//! be: the crate exists so the workspace has its final shape.
+//! Merging is where PromiseGrid decides consensus. This crate holds the tiers of the
+//! cascade of merge functions; the first is [`text`], a 3-way line merge
+//! byte-identical to git's.
 #![warn(missing_docs)]
+
+pub mod text;

@@ -7,6 +7,7 @@ pub mod diff;
 pub mod import;
 pub mod init;
 pub mod log;
+pub mod merge_file;
 pub mod oplog;
 pub mod plumbing;
 pub mod stage;
