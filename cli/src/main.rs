@@ -59,6 +59,14 @@ enum Command {
     Import(commands::import::ImportArgs),
     /// Write history out for another system (git).
     Export(commands::import::ExportArgs),
+    /// Merge a branch or commit into HEAD through the cascade of merge functions.
+    Merge(commands::merge::MergeArgs),
+    /// Mark conflicted paths resolved (with the working copy's content, or a side's).
+    Resolve(commands::merge::ResolveArgs),
+    /// The queue of conflicts waiting for people.
+    Queue(commands::merge::QueueArgs),
+    /// List the merge functions, with their content-addressed ids.
+    MergeFunctions(commands::merge::FunctionsArgs),
     /// Merge three files line by line (as `git merge-file`); exits with the number of conflicts.
     MergeFile(commands::merge_file::Args),
     /// Verify the integrity of every object, ref and operation.
@@ -95,6 +103,10 @@ fn main() -> ExitCode {
         Command::ShowRef(args) => commands::plumbing::show_ref(&context, args),
         Command::Import(args) => commands::import::import(&context, args),
         Command::Export(args) => commands::import::export(&context, args),
+        Command::Merge(args) => commands::merge::merge(&context, args),
+        Command::Resolve(args) => commands::merge::resolve(&context, args),
+        Command::Queue(args) => commands::merge::queue(&context, args),
+        Command::MergeFunctions(args) => commands::merge::functions(&context, args),
         Command::MergeFile(args) => commands::merge_file::run(&context, args),
         Command::Fsck(args) => commands::plumbing::fsck(&context, args),
         Command::Config(args) => commands::plumbing::config(&context, args),

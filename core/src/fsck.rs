@@ -91,6 +91,13 @@ fn check_object(
             references.extend(commit.parents.iter().map(|p| (id, *p)));
         }
         Object::Tag(tag) => references.push((id, tag.object)),
+        Object::Conflict(conflict) => {
+            let versions = [conflict.base, conflict.ours, conflict.theirs];
+            let blobs =
+                versions.into_iter().flatten().filter(|v| v.mode.kind() != EntryKind::Gitlink).map(|v| v.id);
+            let commits = [conflict.ours_commit, conflict.theirs_commit];
+            references.extend(commits.into_iter().chain(blobs).chain(conflict.rendering).map(|to| (id, to)));
+        }
     }
 }
 

@@ -52,3 +52,64 @@ pub fn is_ancestor(store: &Store, ancestor: ObjectId, descendant: ObjectId) -> R
     }
     Ok(false)
 }
+
+/// The best common ancestors of `a` and `b`: common ancestors that are not
+/// ancestors of another common ancestor. Usually one; several in criss-cross
+/// histories; none for unrelated histories.
+///
+/// Commits are visited newest committer date first, each marked with the sides that
+/// reach it, as git's merge-base does; a commit reached from both sides is a
+/// candidate and its ancestors are stale.
+pub fn merge_bases(store: &Store, a: ObjectId, b: ObjectId) -> Result<Vec<ObjectId>> {
+    const FROM_A: u8 = 1;
+    const FROM_B: u8 = 2;
+    const STALE: u8 = 4;
+    if a == b {
+        return Ok(vec![a]);
+    }
+    let mut flags: HashMap<ObjectId, u8> = HashMap::from([(a, FROM_A), (b, FROM_B)]);
+    let mut queue = BinaryHeap::new();
+    let mut order = 0u64;
+    for id in [a, b] {
+        order += 1;
+        queue.push((commit_time(store, &id)?, std::cmp::Reverse(order), id));
+    }
+    let mut candidates = Vec::new();
+    while queue.iter().any(|(_, _, id)| flags[id] & STALE == 0) {
+        let Some((_, _, id)) = queue.pop() else { break };
+        let mut mark = flags[&id];
+        if mark & (FROM_A | FROM_B) == FROM_A | FROM_B && mark & STALE == 0 {
+            candidates.push(id);
+            mark |= STALE;
+            flags.insert(id, mark);
+        }
+        for parent in store.read_commit(&id)?.parents {
+            let known = flags.entry(parent).or_insert(0);
+            if *known & mark == mark {
+                continue;
+            }
+            *known |= mark;
+            order += 1;
+            queue.push((commit_time(store, &parent)?, std::cmp::Reverse(order), parent));
+        }
+    }
+    // A candidate found early may still be an ancestor of one found later.
+    let mut bases = Vec::new();
+    for (i, candidate) in candidates.iter().enumerate() {
+        let mut redundant = false;
+        for (j, other) in candidates.iter().enumerate() {
+            if i != j && is_ancestor(store, *candidate, *other)? {
+                redundant = true;
+                break;
+            }
+        }
+        if !redundant {
+            bases.push(*candidate);
+        }
+    }
+    Ok(bases)
+}
+
+fn commit_time(store: &Store, id: &ObjectId) -> Result<i64> {
+    Ok(store.read_commit(id)?.committer_signature().map_or(0, |s| s.seconds))
+}

@@ -20,6 +20,7 @@ pub mod refs;
 pub mod repo;
 pub mod revision;
 pub mod store;
+pub mod tree_edit;
 pub mod worktree;
 
 pub use id::{HashAlgorithm, ObjectId};

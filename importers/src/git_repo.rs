@@ -33,6 +33,9 @@ pub enum GitError {
     /// A pg object has no git form (it refers to something not in the store).
     #[error("object {0} refers to an object that is missing; run `pg fsck`")]
     Missing(ObjectId),
+    /// A pg-only object (a conflict) reached from a ref git would be given.
+    #[error("object {0} is a {1}, which git has no kind for; it cannot be exported")]
+    NotGit(ObjectId, ObjectKind),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] store::Error),
@@ -71,12 +74,13 @@ fn kind_of(kind: gix::objs::Kind) -> ObjectKind {
     }
 }
 
-fn gix_kind(kind: ObjectKind) -> gix::objs::Kind {
+fn gix_kind(kind: ObjectKind) -> Option<gix::objs::Kind> {
     match kind {
-        ObjectKind::Blob => gix::objs::Kind::Blob,
-        ObjectKind::Tree => gix::objs::Kind::Tree,
-        ObjectKind::Commit => gix::objs::Kind::Commit,
-        ObjectKind::Tag => gix::objs::Kind::Tag,
+        ObjectKind::Blob => Some(gix::objs::Kind::Blob),
+        ObjectKind::Tree => Some(gix::objs::Kind::Tree),
+        ObjectKind::Commit => Some(gix::objs::Kind::Commit),
+        ObjectKind::Tag => Some(gix::objs::Kind::Tag),
+        ObjectKind::Conflict => None,
     }
 }
 
@@ -320,18 +324,15 @@ pub fn export(repo: &Repository, path: &Path, refs: &[String]) -> Result<Stats, 
         }
         Ok(Some(store.read(id).map_err(|_| GitError::Missing(*id))?))
     };
-    let mut put = |_pg: ObjectId, object: Object, converted: &Converted| {
+    let mut put = |pg: ObjectId, object: Object, converted: &Converted| {
+        let kind = gix_kind(object.kind()).ok_or(GitError::NotGit(pg, object.kind()))?;
         let git_object = object.map_ids(|child, role| match role {
             EntryKindOrRole::Entry(EntryKind::Gitlink) => Ok(*child),
             _ => mapped(converted, child, |id| store.backend().git_id_for_pg(id)),
         })?;
         let expected = HashAlgorithm::Sha1.hash(&git_object.encode_in(IdForm::Git));
-        let written = gix::objs::Write::write_buf(
-            &git.objects,
-            gix_kind(git_object.kind()),
-            &git_object.body_in(IdForm::Git),
-        )
-        .map_err(|e| fail(&e))?;
+        let written = gix::objs::Write::write_buf(&git.objects, kind, &git_object.body_in(IdForm::Git))
+            .map_err(|e| fail(&e))?;
         debug_assert_eq!(from_gix(&written), expected);
         stats.objects += 1;
         Ok(expected)

@@ -5,4 +5,13 @@
 //! byte-identical to git's.
 #![warn(missing_docs)]
 
+pub mod attributes;
+pub mod cache;
+pub mod cascade;
+pub mod function;
+pub mod operation;
+pub mod provenance;
+pub mod queue;
+pub mod rename;
 pub mod text;
+pub mod tree;

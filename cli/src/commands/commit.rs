@@ -1,12 +1,10 @@
-use super::{text, Outcome};
+use super::{hook_runner, run_hook, text, Outcome};
 use crate::context::{Context, Role};
-use anyhow::{bail, Context as _, Result};
+use anyhow::{bail, Context as _};
 use pg_core::commit::{self, Options};
 use pg_core::id::SHORT_ID_LEN;
 use pg_core::worktree;
-use pg_core::Repository;
-use pg_hooks::{Hook, Runner};
-use std::io::Write;
+use pg_hooks::Hook;
 use std::process::ExitCode;
 
 #[derive(clap::Args, Debug)]
@@ -38,28 +36,6 @@ fn clean_message(raw: &str) -> String {
     message
 }
 
-fn hooks(repo: &Repository) -> Runner {
-    Runner {
-        hooks_dir: repo.hooks_dir(),
-        workdir: repo.workdir().to_owned(),
-        env: vec![
-            ("PG_DIR".into(), repo.pg_dir().display().to_string()),
-            ("PG_INDEX_FILE".into(), repo.index_path().display().to_string()),
-        ],
-    }
-}
-
-/// Runs a hook, shows its output, and fails when it fails.
-fn run_hook(runner: &Runner, hook: Hook, args: &[&std::path::Path]) -> Result<()> {
-    let Some(outcome) = runner.run(hook, args)? else { return Ok(()) };
-    std::io::stderr().write_all(&outcome.output)?;
-    if !outcome.success {
-        let code = outcome.code.map_or("a signal".to_owned(), |c| format!("exit code {c}"));
-        bail!("the {} hook failed ({code}); nothing was committed", hook.file_name());
-    }
-    Ok(())
-}
-
 pub fn run(context: &Context, args: Args) -> Outcome {
     let repo = context.repo()?;
     let mut message = clean_message(&args.message.join("\n\n"));
@@ -72,12 +48,12 @@ pub fn run(context: &Context, args: Args) -> Outcome {
         context.save_index(&repo, &mut index)?;
     }
     if !args.no_verify {
-        let runner = hooks(&repo);
-        run_hook(&runner, Hook::PreCommit, &[])?;
+        let runner = hook_runner(&repo);
+        run_hook(&runner, Hook::PreCommit, &[], "nothing was committed")?;
         if runner.find(Hook::CommitMsg).is_some() {
             let file = repo.pg_dir().join("COMMIT_EDITMSG");
             std::fs::write(&file, &message).with_context(|| format!("writing {}", file.display()))?;
-            run_hook(&runner, Hook::CommitMsg, &[&file])?;
+            run_hook(&runner, Hook::CommitMsg, &[&file], "nothing was committed")?;
             message = clean_message(&std::fs::read_to_string(&file)?);
         }
     }

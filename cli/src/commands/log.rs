@@ -160,11 +160,21 @@ pub struct ShowArgs {
     /// What to show (HEAD by default).
     #[arg(default_value = "HEAD")]
     rev: String,
+    /// For a merge commit: which merge function (or person) settled each path both
+    /// sides changed.
+    #[arg(long)]
+    merge_provenance: bool,
+    /// Machine-readable output (with --merge-provenance).
+    #[arg(long, requires = "merge_provenance")]
+    json: bool,
 }
 
 pub fn show(context: &Context, args: ShowArgs) -> Outcome {
     let repo = context.repo_to_read()?;
     let mut id = revision::resolve(&repo, &args.rev)?;
+    if args.merge_provenance {
+        return super::merge::show_provenance(&repo, &id, args.json);
+    }
     let mut out = std::io::stdout().lock();
     loop {
         match repo.store().read(&id)? {
@@ -200,6 +210,12 @@ pub fn show(context: &Context, args: ShowArgs) -> Outcome {
             }
             Object::Blob(data) => {
                 out.write_all(&data)?;
+                break;
+            }
+            // A queue item's encoding is its own best summary: headers, then the path.
+            conflict @ Object::Conflict(_) => {
+                out.write_all(&conflict.body())?;
+                writeln!(out)?;
                 break;
             }
         }

@@ -7,6 +7,7 @@ pub mod diff;
 pub mod import;
 pub mod init;
 pub mod log;
+pub mod merge;
 pub mod merge_file;
 pub mod oplog;
 pub mod plumbing;
@@ -21,4 +22,34 @@ pub type Outcome = anyhow::Result<ExitCode>;
 /// Lossy text of a path or name.
 pub fn text(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
     String::from_utf8_lossy(bytes)
+}
+
+/// The hook runner for a repository.
+pub fn hook_runner(repo: &pg_core::Repository) -> pg_hooks::Runner {
+    pg_hooks::Runner {
+        hooks_dir: repo.hooks_dir(),
+        workdir: repo.workdir().to_owned(),
+        env: vec![
+            ("PG_DIR".into(), repo.pg_dir().display().to_string()),
+            ("PG_INDEX_FILE".into(), repo.index_path().display().to_string()),
+        ],
+    }
+}
+
+/// Runs a hook, shows its output, and fails when it fails, saying what did not
+/// happen (`consequence`).
+pub fn run_hook(
+    runner: &pg_hooks::Runner,
+    hook: pg_hooks::Hook,
+    args: &[&std::path::Path],
+    consequence: &str,
+) -> anyhow::Result<()> {
+    use std::io::Write;
+    let Some(outcome) = runner.run(hook, args)? else { return Ok(()) };
+    std::io::stderr().write_all(&outcome.output)?;
+    if !outcome.success {
+        let code = outcome.code.map_or("a signal".to_owned(), |c| format!("exit code {c}"));
+        anyhow::bail!("the {} hook failed ({code}); {consequence}", hook.file_name());
+    }
+    Ok(())
 }

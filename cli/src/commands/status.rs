@@ -5,6 +5,7 @@ use pg_core::diff::{ChangeKind, FileChange};
 use pg_core::index::Index;
 use pg_core::repo::Head;
 use pg_core::worktree::{self, Status};
+use pg_merge::operation::{self, State};
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -38,14 +39,18 @@ pub fn run(context: &Context, args: Args) -> Outcome {
         // Saving the refreshed stat data is only an optimisation; failing is fine.
         let _ = context.save_index(&repo, &mut index);
     }
+    let merge = operation::load_state(&repo)?;
     let mut out = std::io::stdout().lock();
     if args.json {
-        serde_json::to_writer_pretty(&mut out, &json(&head, &status))?;
+        serde_json::to_writer_pretty(&mut out, &json(&head, &status, merge.as_ref()))?;
         writeln!(out)?;
     } else if args.short {
-        write_short(&mut out, context.color, &status)?;
+        write_short(&mut out, context.color, &status, merge.as_ref())?;
     } else {
         write_long(&mut out, context.color, &head, &status)?;
+        if let Some(merge) = &merge {
+            write_merge(&mut out, context.color, merge)?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -107,7 +112,36 @@ fn write_long(out: &mut dyn Write, color: bool, head: &Head, status: &Status) ->
     Ok(())
 }
 
-fn write_short(out: &mut dyn Write, color: bool, status: &Status) -> std::io::Result<()> {
+/// Conflicted paths of a merge in progress: their kind, and whether they are resolved.
+fn write_merge(out: &mut dyn Write, color: bool, merge: &State) -> std::io::Result<()> {
+    let open = merge.conflicts.iter().filter(|c| !c.resolved).count();
+    let theirs = &merge.theirs[..pg_core::id::SHORT_ID_LEN.min(merge.theirs.len())];
+    writeln!(out, "\nYou are in the middle of a merge of {theirs} ({open} conflict(s) unresolved).")?;
+    writeln!(
+        out,
+        "  (`pg resolve PATH` after fixing a path; then `pg merge --continue`, or `pg merge --abort`)"
+    )?;
+    writeln!(out, "Conflicted paths:")?;
+    for conflict in &merge.conflicts {
+        let kind = serde_json::to_value(conflict.kind).ok().and_then(|v| v.as_str().map(str::to_owned));
+        let state = if conflict.resolved { "resolved" } else { "unresolved" };
+        let line = format!("{:<12}{:<15}{}", state, kind.unwrap_or_default(), text(&conflict.path));
+        writeln!(out, "\t{}", paint(color, if conflict.resolved { NEW } else { OLD }, &line))?;
+    }
+    Ok(())
+}
+
+fn write_short(
+    out: &mut dyn Write,
+    color: bool,
+    status: &Status,
+    merge: Option<&State>,
+) -> std::io::Result<()> {
+    let unresolved: Vec<&[u8]> =
+        merge.iter().flat_map(|m| &m.conflicts).filter(|c| !c.resolved).map(|c| c.path.as_slice()).collect();
+    for path in &unresolved {
+        writeln!(out, "{} {}", paint(color, OLD, "UU"), text(path))?;
+    }
     let mut rows: std::collections::BTreeMap<Vec<u8>, (char, char)> = Default::default();
     for change in &status.staged {
         rows.entry(change.path.clone()).or_insert((' ', ' ')).0 = letter(change.kind());
@@ -115,7 +149,7 @@ fn write_short(out: &mut dyn Write, color: bool, status: &Status) -> std::io::Re
     for change in &status.unstaged {
         rows.entry(change.path.clone()).or_insert((' ', ' ')).1 = letter(change.kind());
     }
-    for (path, (x, y)) in rows {
+    for (path, (x, y)) in rows.into_iter().filter(|(path, _)| !unresolved.contains(&path.as_slice())) {
         let (x, y) = (paint(color, NEW, &x.to_string()), paint(color, OLD, &y.to_string()));
         writeln!(out, "{x}{y} {}", text(&path))?;
     }
@@ -125,7 +159,7 @@ fn write_short(out: &mut dyn Write, color: bool, status: &Status) -> std::io::Re
     Ok(())
 }
 
-fn json(head: &Head, status: &Status) -> serde_json::Value {
+fn json(head: &Head, status: &Status, merge: Option<&State>) -> serde_json::Value {
     let changes = |list: &[FileChange]| -> Vec<serde_json::Value> {
         list.iter().map(|c| serde_json::json!({ "path": text(&c.path), "change": c.kind() })).collect()
     };
@@ -135,5 +169,11 @@ fn json(head: &Head, status: &Status) -> serde_json::Value {
         "staged": changes(&status.staged),
         "unstaged": changes(&status.unstaged),
         "untracked": status.untracked.iter().map(|p| text(p)).collect::<Vec<_>>(),
+        "merge": merge.map(|m| serde_json::json!({
+            "theirs": m.theirs,
+            "conflicts": m.conflicts.iter().map(|c| serde_json::json!({
+                "path": text(&c.path), "kind": c.kind, "resolved": c.resolved, "item": c.item,
+            })).collect::<Vec<_>>(),
+        })),
     })
 }

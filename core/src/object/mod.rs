@@ -6,12 +6,14 @@
 //! specifies them with test vectors.
 
 mod commit;
+mod conflict;
 mod headers;
 mod signature;
 mod tag;
 mod tree;
 
 pub use commit::Commit;
+pub use conflict::{Conflict, Version};
 pub use headers::Header;
 pub use signature::Signature;
 pub use tag::Tag;
@@ -21,7 +23,7 @@ use crate::id::{HashAlgorithm, IdError, ObjectId};
 use std::fmt;
 use std::str::FromStr;
 
-/// The four kinds of object.
+/// The kinds of object: git's four, and pg's conflict (a queue item).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ObjectKind {
     /// File contents.
@@ -32,6 +34,8 @@ pub enum ObjectKind {
     Commit,
     /// An annotated tag.
     Tag,
+    /// A path no merge function settled: an item of the queue for people.
+    Conflict,
 }
 
 impl ObjectKind {
@@ -42,6 +46,7 @@ impl ObjectKind {
             ObjectKind::Tree => "tree",
             ObjectKind::Commit => "commit",
             ObjectKind::Tag => "tag",
+            ObjectKind::Conflict => "conflict",
         }
     }
 }
@@ -60,6 +65,7 @@ impl FromStr for ObjectKind {
             "tree" => Ok(ObjectKind::Tree),
             "commit" => Ok(ObjectKind::Commit),
             "tag" => Ok(ObjectKind::Tag),
+            "conflict" => Ok(ObjectKind::Conflict),
             other => Err(DecodeError::UnknownKind(other.to_owned())),
         }
     }
@@ -131,6 +137,8 @@ pub enum Object {
     Commit(Commit),
     /// An annotated tag.
     Tag(Tag),
+    /// A queue item (boxed: it is much larger than the other kinds).
+    Conflict(Box<Conflict>),
 }
 
 /// Why bytes are not a valid object encoding.
@@ -179,6 +187,7 @@ impl Object {
             Object::Tree(_) => ObjectKind::Tree,
             Object::Commit(_) => ObjectKind::Commit,
             Object::Tag(_) => ObjectKind::Tag,
+            Object::Conflict(_) => ObjectKind::Conflict,
         }
     }
 
@@ -194,6 +203,7 @@ impl Object {
             Object::Tree(tree) => tree.encode_body(form),
             Object::Commit(commit) => commit.encode_body(form),
             Object::Tag(tag) => tag.encode_body(form),
+            Object::Conflict(conflict) => conflict.encode_body(form),
         }
     }
 
@@ -238,6 +248,21 @@ impl Object {
                 object: map(&tag.object, EntryKindOrRole::Tagged(tag.target_kind))?,
                 ..tag.clone()
             }),
+            Object::Conflict(conflict) => {
+                let version = |v: &Option<Version>, map: &mut dyn FnMut(&ObjectId, EntryKindOrRole) -> Result<ObjectId, E>| {
+                    v.map(|v| Ok(Version { id: map(&v.id, EntryKindOrRole::Entry(v.mode.kind()))?, ..v })).transpose()
+                };
+                let blob = EntryKindOrRole::Entry(EntryKind::File);
+                Object::Conflict(Box::new(Conflict {
+                    ours_commit: map(&conflict.ours_commit, EntryKindOrRole::Parent)?,
+                    theirs_commit: map(&conflict.theirs_commit, EntryKindOrRole::Parent)?,
+                    base: version(&conflict.base, &mut map)?,
+                    ours: version(&conflict.ours, &mut map)?,
+                    theirs: version(&conflict.theirs, &mut map)?,
+                    rendering: conflict.rendering.map(|id| map(&id, blob)).transpose()?,
+                    ..(**conflict).clone()
+                }))
+            }
         })
     }
 
@@ -264,6 +289,7 @@ impl Object {
             ObjectKind::Tree => Object::Tree(Tree::decode_body(body, form)?),
             ObjectKind::Commit => Object::Commit(Commit::decode_body(body, form)?),
             ObjectKind::Tag => Object::Tag(Tag::decode_body(body, form)?),
+            ObjectKind::Conflict => Object::Conflict(Box::new(Conflict::decode_body(body, form)?)),
         })
     }
 }
@@ -383,12 +409,36 @@ pub(crate) mod strategies {
         )
     }
 
+    pub fn conflict() -> impl Strategy<Value = Conflict> {
+        fn version() -> impl Strategy<Value = Option<Version>> {
+            let mode = prop_oneof![Just(Mode::FILE), Just(Mode::EXECUTABLE), Just(Mode::SYMLINK)];
+            proptest::option::of((mode, id()).prop_map(|(mode, id)| Version { mode, id }))
+        }
+        let kind = prop_oneof![Just("content"), Just("modify-delete"), Just("rename-rename")];
+        let sides = (version(), version(), version());
+        let path = vec(any::<u8>(), 1..40);
+        (id(), id(), kind, sides, vec(id(), 0..3), proptest::option::of(id()), path).prop_map(
+            |(ours_commit, theirs_commit, kind, (base, ours, theirs), tried, rendering, path)| Conflict {
+                ours_commit,
+                theirs_commit,
+                kind: kind.into(),
+                base,
+                ours,
+                theirs,
+                tried,
+                rendering,
+                path,
+            },
+        )
+    }
+
     pub fn object() -> impl Strategy<Value = Object> {
         prop_oneof![
             vec(any::<u8>(), 0..200).prop_map(Object::Blob),
             tree().prop_map(Object::Tree),
             commit().prop_map(Object::Commit),
             tag().prop_map(Object::Tag),
+            conflict().prop_map(|c| Object::Conflict(Box::new(c))),
         ]
     }
 }

@@ -82,6 +82,17 @@ pub struct RefUpdate {
     pub new: Option<RefTarget>,
 }
 
+/// Tables of small records kept beside the objects, each a map from byte keys to
+/// byte values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Table {
+    /// Results of merge functions, keyed by the hash of (function, base, ours,
+    /// theirs).
+    MergeCache,
+    /// The conflict queue: the state of each queue item, keyed by its id.
+    Queue,
+}
+
 /// Writes that land together or not at all.
 #[derive(Default, Debug)]
 pub struct Batch {
@@ -99,6 +110,8 @@ pub struct Batch {
     /// For objects of this batch: a similar stored object to keep them as a delta
     /// against (the previous version of a file or directory). Only a hint.
     pub delta_bases: std::collections::HashMap<ObjectId, ObjectId>,
+    /// Records to put (`Some`) or delete (`None`).
+    pub records: Vec<(Table, Vec<u8>, Option<Vec<u8>>)>,
 }
 
 /// Raw storage: objects by id, refs by name, the operation log.
@@ -124,6 +137,10 @@ pub trait Backend: Send + Sync {
     fn pg_id_for_git(&self, git: &ObjectId) -> Result<Option<ObjectId>>;
     /// The git id of a pg object that came from git or went to it.
     fn git_id_for_pg(&self, pg: &ObjectId) -> Result<Option<ObjectId>>;
+    /// A record of a [`Table`].
+    fn read_record(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>>;
+    /// Every record of a table whose key starts with `prefix`, sorted by key.
+    fn list_records(&self, table: Table, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>>;
     /// Applies a batch atomically, after checking every ref's expected value.
     fn write(&self, batch: Batch, durability: Durability) -> Result<()>;
     /// Makes every earlier [`Durability::Bulk`] write durable.
@@ -180,10 +197,21 @@ impl Store {
 
     /// Writes one object (logged and synced) and returns its id.
     pub fn write(&self, object: &Object) -> Result<ObjectId> {
+        self.write_with(object, Durability::Synced)
+    }
+
+    /// Writes one object unlogged: cheap, and durable only after
+    /// [`Backend::persist`]. For objects nothing durable refers to yet (a merge's
+    /// results before its commit).
+    pub fn write_bulk(&self, object: &Object) -> Result<ObjectId> {
+        self.write_with(object, Durability::Bulk)
+    }
+
+    fn write_with(&self, object: &Object, durability: Durability) -> Result<ObjectId> {
         let (id, bytes) = self.prepare(object);
         if !self.backend.has_object(&id)? {
             let batch = Batch { objects: vec![(id, bytes)], ..Batch::default() };
-            self.backend.write(batch, Durability::Synced)?;
+            self.backend.write(batch, durability)?;
         }
         Ok(id)
     }

@@ -1,6 +1,6 @@
 //! The RocksDB backend: one database per repository, a column family per record kind.
 
-use super::{delta, Backend, Batch, Durability, Error, Result};
+use super::{delta, Backend, Batch, Durability, Error, Result, Table};
 use crate::id::ObjectId;
 use crate::refs::RefTarget;
 use rocksdb::{
@@ -16,7 +16,16 @@ const OBJECTS: &str = "objects";
 const REFS: &str = "refs";
 const OPLOG: &str = "oplog";
 const GITMAP: &str = "gitmap";
-const FAMILIES: [&str; 4] = [OBJECTS, REFS, OPLOG, GITMAP];
+const MERGE_CACHE: &str = "merge_cache";
+const QUEUE: &str = "queue";
+const FAMILIES: [&str; 6] = [OBJECTS, REFS, OPLOG, GITMAP, MERGE_CACHE, QUEUE];
+
+fn family(table: Table) -> &'static str {
+    match table {
+        Table::MergeCache => MERGE_CACHE,
+        Table::Queue => QUEUE,
+    }
+}
 
 /// Objects, refs and the operation log in one RocksDB database.
 ///
@@ -356,6 +365,23 @@ impl Backend for RocksBackend {
         Ok(ops)
     }
 
+    fn read_record(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.get(family(table), key)
+    }
+
+    fn list_records(&self, table: Table, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let Some(cf) = self.db.cf_handle(family(table)) else { return Ok(Vec::new()) };
+        let mut records = Vec::new();
+        for item in self.db.iterator_cf(cf, IteratorMode::From(prefix, Direction::Forward)) {
+            let (key, value) = item.map_err(backend_error)?;
+            if !key.starts_with(prefix) {
+                break;
+            }
+            records.push((key.into_vec(), value.into_vec()));
+        }
+        Ok(records)
+    }
+
     fn write(&self, batch: Batch, durability: Durability) -> Result<()> {
         self.check_writable()?;
         let _guard = self.write_lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -401,6 +427,13 @@ impl Backend for RocksBackend {
         let gitmap = self.cf(GITMAP);
         for (git, pg) in batch.git_ids.iter().chain(&batch.git_aliases) {
             wb.put_cf(gitmap, [&[b'g'][..], git.as_bytes()].concat(), pg.as_bytes());
+        }
+        for (table, key, value) in &batch.records {
+            let cf = self.cf(family(*table));
+            match value {
+                Some(value) => wb.put_cf(cf, key, value),
+                None => wb.delete_cf(cf, key),
+            }
         }
         if let Some((seq, bytes)) = &batch.operation {
             wb.put_cf(self.cf(OPLOG), seq.to_be_bytes(), bytes);

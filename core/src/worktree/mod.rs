@@ -594,6 +594,22 @@ pub fn checkout(
     Ok(outcome)
 }
 
+/// Puts one path of the working copy and the index in `state` (`None`: removes
+/// it), whatever is there now. For merges, which restore paths they wrote.
+pub fn restore(repo: &Repository, index: &mut Index, path: &[u8], state: Option<&FileState>) -> Result<()> {
+    let root = repo.workdir();
+    check_safe_paths(&[FileChange { path: path.to_vec(), old: None, new: state.copied() }])?;
+    index.remove_within(path);
+    match state {
+        Some(state) => {
+            let stat = write_file(repo.store(), root, path, state)?;
+            index.upsert(IndexEntry { path: path.to_vec(), mode: state.mode, id: state.id, stat });
+        }
+        None => remove_file(root, path)?,
+    }
+    Ok(())
+}
+
 fn check_safe_paths(changes: &[FileChange]) -> Result<()> {
     for change in changes.iter().filter(|c| c.new.is_some()) {
         let unsafe_part = change.path.split(|&b| b == b'/').any(|part| {

@@ -459,7 +459,11 @@ impl<'k> Myers<'k> {
 /// Widens a search's range of diagonals by one each way; at an edge of the box the
 /// range moves inward instead, keeping its parity. `reset` gives the diagonal just
 /// beyond each new end a value that never wins, so the search needs no bounds tests.
-fn widen((min, max): (&mut isize, &mut isize), (lowest, highest): (isize, isize), mut reset: impl FnMut(isize)) {
+fn widen(
+    (min, max): (&mut isize, &mut isize),
+    (lowest, highest): (isize, isize),
+    mut reset: impl FnMut(isize),
+) {
     if *min > lowest {
         *min -= 1;
         reset(*min - 1);

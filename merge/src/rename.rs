@@ -1,0 +1,132 @@
+//! Rename detection by content similarity, as git scores it: files are cut into
+//! chunks (at newlines, or every 64 bytes), and the similarity of two files is the
+//! number of bytes in chunks they share, over the size of the larger one.
+
+use pg_core::diff::FileState;
+use pg_core::store::{self, Store};
+use std::collections::HashMap;
+
+/// A chunk longer than this is cut (git's diffcore-delta does the same).
+const MAX_CHUNK: usize = 64;
+
+/// How many bytes of each chunk a file holds, by chunk hash.
+struct Fingerprint {
+    size: usize,
+    chunks: HashMap<u64, usize>,
+}
+
+impl Fingerprint {
+    fn of(data: &[u8]) -> Fingerprint {
+        let mut chunks: HashMap<u64, usize> = HashMap::new();
+        let mut start = 0;
+        for (i, &byte) in data.iter().enumerate() {
+            if byte == b'\n' || i + 1 - start == MAX_CHUNK {
+                *chunks.entry(hash(&data[start..=i])).or_default() += i + 1 - start;
+                start = i + 1;
+            }
+        }
+        if start < data.len() {
+            *chunks.entry(hash(&data[start..])).or_default() += data.len() - start;
+        }
+        Fingerprint { size: data.len(), chunks }
+    }
+
+    /// Similarity to `other` in percent.
+    fn similarity(&self, other: &Fingerprint) -> u8 {
+        let larger = self.size.max(other.size);
+        if larger == 0 {
+            return 100;
+        }
+        let shared: usize =
+            self.chunks.iter().map(|(h, n)| (*n).min(other.chunks.get(h).copied().unwrap_or(0))).sum();
+        (shared * 100 / larger) as u8
+    }
+}
+
+fn hash(bytes: &[u8]) -> u64 {
+    let digest = blake3::hash(bytes);
+    u64::from_le_bytes(digest.as_bytes()[..8].try_into().expect("a digest has 8 bytes"))
+}
+
+/// Pairs deleted files with added files: exact matches (same content) first, then
+/// the most similar pairs at or above `threshold` percent, each file in at most one
+/// pair. Returns (source index, target index) pairs.
+pub fn detect(
+    store: &Store,
+    sources: &[(Vec<u8>, FileState)],
+    targets: &[(Vec<u8>, FileState)],
+    threshold: u8,
+) -> store::Result<Vec<(usize, usize)>> {
+    let mut pairs = Vec::new();
+    let mut source_taken = vec![false; sources.len()];
+    let mut target_taken = vec![false; targets.len()];
+    for (s, (_, source)) in sources.iter().enumerate() {
+        let exact =
+            targets.iter().enumerate().find(|(t, (_, target))| !target_taken[*t] && target.id == source.id);
+        if let Some((t, _)) = exact {
+            pairs.push((s, t));
+            source_taken[s] = true;
+            target_taken[t] = true;
+        }
+    }
+    let open_sources: Vec<usize> = (0..sources.len()).filter(|&s| !source_taken[s]).collect();
+    let open_targets: Vec<usize> = (0..targets.len()).filter(|&t| !target_taken[t]).collect();
+    if open_sources.is_empty() || open_targets.is_empty() {
+        return Ok(pairs);
+    }
+    let fingerprint = |state: &FileState| store.read_blob(&state.id).map(|data| Fingerprint::of(&data));
+    let source_prints: Vec<Fingerprint> =
+        open_sources.iter().map(|&s| fingerprint(&sources[s].1)).collect::<Result<_, _>>()?;
+    let target_prints: Vec<Fingerprint> =
+        open_targets.iter().map(|&t| fingerprint(&targets[t].1)).collect::<Result<_, _>>()?;
+    let mut scored = Vec::new();
+    for (i, source) in source_prints.iter().enumerate() {
+        for (j, target) in target_prints.iter().enumerate() {
+            if !sizes_allow(source.size, target.size, threshold) {
+                continue;
+            }
+            let score = source.similarity(target);
+            if score >= threshold {
+                scored.push((score, i, j));
+            }
+        }
+    }
+    // Best pairs first; ties in path order, so the result does not depend on hashing.
+    scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+    for (_, i, j) in scored {
+        let (s, t) = (open_sources[i], open_targets[j]);
+        if !source_taken[s] && !target_taken[t] {
+            source_taken[s] = true;
+            target_taken[t] = true;
+            pairs.push((s, t));
+        }
+    }
+    Ok(pairs)
+}
+
+/// Files whose sizes differ by more than the threshold allows cannot be that
+/// similar; skipping them saves reading pairs that cannot match.
+fn sizes_allow(a: usize, b: usize, threshold: u8) -> bool {
+    let (small, large) = (a.min(b), a.max(b));
+    (large - small) * 100 <= large * (100 - threshold as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn similarity_counts_shared_lines_over_the_larger_file() {
+        let a = Fingerprint::of(b"one\ntwo\nthree\nfour\n");
+        let b = Fingerprint::of(b"one\ntwo\nthree\nFOUR\n");
+        assert_eq!(a.similarity(&b), 73, "14 of 19 bytes shared");
+        assert_eq!(a.similarity(&a), 100);
+        let long = vec![b'x'; 200];
+        assert_eq!(
+            Fingerprint::of(&long).chunks.values().sum::<usize>(),
+            200,
+            "long lines are cut, not lost"
+        );
+        assert!(!sizes_allow(10, 100, 50) && sizes_allow(60, 100, 50));
+    }
+}

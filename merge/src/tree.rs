@@ -1,0 +1,616 @@
+//! The 3-way merge of trees: which paths each side changed, renames, and a verdict
+//! per path, with file contents settled by the cascade.
+//!
+//! Work is done only where it can matter: subtrees equal on two sides are never
+//! read, paths neither side changed are kept from our tree by id, and renames are
+//! looked for only among files whose source the other side changed (or deleted),
+//! since any other rename merges the same with or without being detected.
+
+use crate::attributes::{self, Attributes};
+use crate::cache::Cache;
+use crate::cascade::{self, Blobs, FileOutcome};
+use crate::function::{trivial, FunctionId, MergeFunction, Registry};
+use crate::rename;
+use crate::text::Labels;
+use pg_core::diff::{diff_trees, FileChange, FileState};
+use pg_core::history;
+use pg_core::object::{EntryKind, Mode};
+use pg_core::store::{self, Store};
+use pg_core::tree_edit::edit_tree;
+use pg_core::ObjectId;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+/// Errors of a merge.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The two commits share no history.
+    #[error("refusing to merge unrelated histories ({ours} and {theirs} have no common ancestor); pass --allow-unrelated-histories to merge them as if from an empty base")]
+    Unrelated {
+        /// Our commit (short id).
+        ours: String,
+        /// Their commit (short id).
+        theirs: String,
+    },
+    /// `.pgattributes` names a function that does not exist.
+    #[error("'{path}': .pgattributes names the merge function '{name}', which does not exist (`pg merge-functions` lists them)")]
+    UnknownFunction {
+        /// The path being merged.
+        path: String,
+        /// The unknown name.
+        name: String,
+    },
+    /// A `.pgattributes` file is malformed.
+    #[error(transparent)]
+    Attributes(#[from] attributes::Error),
+    /// Reading or writing the store failed.
+    #[error(transparent)]
+    Store(#[from] store::Error),
+}
+
+/// How a merge runs.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Our side's name in conflict markers (`HEAD`).
+    pub ours_label: String,
+    /// Their side's name (the branch merged).
+    pub theirs_label: String,
+    /// The base's name in diff3-style markers.
+    pub base_label: String,
+    /// Minimum similarity, in percent, for an added and a deleted file to be a
+    /// rename (git's default is 50).
+    pub rename_threshold: u8,
+    /// Write conflicted files with conflict markers (off when only the verdict
+    /// matters, as in `pg bench-merge`).
+    pub render_conflicts: bool,
+    /// Merge histories without a common ancestor from an empty base.
+    pub allow_unrelated: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            ours_label: "ours".into(),
+            theirs_label: "theirs".into(),
+            base_label: "base".into(),
+            rename_threshold: 50,
+            render_conflicts: true,
+            allow_unrelated: false,
+        }
+    }
+}
+
+/// What kind of conflict a path has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConflictKind {
+    /// Both sides changed the content and no function settled it.
+    Content,
+    /// Both sides added different files at the path, and no function settled it.
+    AddAdd,
+    /// One side changed (or renamed) the file, the other deleted it.
+    ModifyDelete,
+    /// Each side renamed the file to a different path.
+    RenameRename,
+    /// Both sides changed the executable bit differently.
+    Mode,
+    /// The sides made it different kinds of entry (file, symlink, submodule), or
+    /// changed a symlink or submodule differently.
+    Type,
+    /// A file on one side is a directory on the other; the file was moved aside.
+    FileDirectory,
+}
+
+/// A path no merge function settled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conflict {
+    /// Where the conflicted file is in the merged tree.
+    pub path: Vec<u8>,
+    /// What kind of conflict it is.
+    pub kind: ConflictKind,
+    /// The base version.
+    pub base: Option<FileState>,
+    /// Our version.
+    pub ours: Option<FileState>,
+    /// Their version.
+    pub theirs: Option<FileState>,
+    /// Functions that tried and found a conflict.
+    pub tried: Vec<FunctionId>,
+}
+
+/// Provenance: the function that settled a path both sides changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settled {
+    /// The path in the merged tree.
+    pub path: Vec<u8>,
+    /// The function.
+    pub function: FunctionId,
+}
+
+/// Counts of the work a merge did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Stats {
+    /// Files both sides changed, which went through a cascade.
+    pub files_merged: usize,
+    /// Verdicts the cache answered.
+    pub cache_hits: usize,
+    /// Verdicts computed.
+    pub cache_misses: usize,
+    /// Renames detected.
+    pub renames: usize,
+}
+
+/// The result of a merge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// The merged tree (`None`: empty). Conflicted files hold conflict markers (or
+    /// our version where markers cannot show the conflict), as `git merge-tree`
+    /// writes them.
+    pub tree: Option<ObjectId>,
+    /// The paths no function settled.
+    pub conflicts: Vec<Conflict>,
+    /// Which function settled each path both sides changed.
+    pub settled: Vec<Settled>,
+    /// The merge bases used (several: they were merged into a virtual base).
+    pub bases: Vec<ObjectId>,
+    /// Work done.
+    pub stats: Stats,
+}
+
+/// Merges trees and commits, holding the functions and the cache.
+pub struct Merger<'s> {
+    store: &'s Store,
+    registry: &'s Registry,
+    cache: Cache<'s>,
+    options: Options,
+    stats: Stats,
+}
+
+impl<'s> Merger<'s> {
+    /// A merger over `store` using `registry`'s functions.
+    pub fn new(store: &'s Store, registry: &'s Registry, cache: Cache<'s>, options: Options) -> Merger<'s> {
+        Merger { store, registry, cache, options, stats: Stats::default() }
+    }
+
+    /// Merges commit `theirs` into commit `ours` from their merge base; several
+    /// bases are merged first into a virtual one (as git's ort does).
+    pub fn merge_commits(&mut self, ours: ObjectId, theirs: ObjectId) -> Result<Outcome, Error> {
+        let bases = history::merge_bases(self.store, ours, theirs)?;
+        if bases.is_empty() && !self.options.allow_unrelated {
+            let short = |id: ObjectId| id.short(pg_core::id::SHORT_ID_LEN);
+            return Err(Error::Unrelated { ours: short(ours), theirs: short(theirs) });
+        }
+        let base_tree = self.virtual_base(&bases)?;
+        let ours_tree = self.store.read_commit(&ours)?.tree;
+        let theirs_tree = self.store.read_commit(&theirs)?.tree;
+        let mut outcome = self.merge_trees(base_tree, Some(ours_tree), Some(theirs_tree))?;
+        outcome.bases = bases;
+        Ok(outcome)
+    }
+
+    /// The tree to merge from: the one base's tree, or the bases merged pairwise,
+    /// conflicts and all (markers become part of the virtual base, as in git).
+    ///
+    /// # Deviation from git
+    /// With three or more bases, the bases of each pairwise merge are computed
+    /// from the first base rather than from a virtual commit.
+    fn virtual_base(&mut self, bases: &[ObjectId]) -> Result<Option<ObjectId>, Error> {
+        let Some((first, rest)) = bases.split_first() else { return Ok(None) };
+        let mut tree = Some(self.store.read_commit(first)?.tree);
+        for next in rest {
+            let inner_bases = history::merge_bases(self.store, *first, *next)?;
+            let inner_base = self.virtual_base(&inner_bases)?;
+            let next_tree = Some(self.store.read_commit(next)?.tree);
+            let inner = Options {
+                ours_label: "Temporary merge branch 1".into(),
+                theirs_label: "Temporary merge branch 2".into(),
+                render_conflicts: true,
+                ..self.options.clone()
+            };
+            let outer = std::mem::replace(&mut self.options, inner);
+            let merged = self.merge_trees(inner_base, tree, next_tree);
+            self.options = outer;
+            tree = merged?.tree;
+        }
+        Ok(tree)
+    }
+
+    /// Merges trees `ours` and `theirs` from `base` (absent trees are empty).
+    pub fn merge_trees(
+        &mut self,
+        base: Option<ObjectId>,
+        ours: Option<ObjectId>,
+        theirs: Option<ObjectId>,
+    ) -> Result<Outcome, Error> {
+        let done = |tree| {
+            Ok::<_, Error>(Outcome {
+                tree,
+                conflicts: vec![],
+                settled: vec![],
+                bases: vec![],
+                stats: Stats::default(),
+            })
+        };
+        if ours == theirs || base == theirs {
+            return done(ours);
+        }
+        if base == ours {
+            return done(theirs);
+        }
+        let read = |id: &ObjectId| self.store.read_tree(id);
+        let sides = Sides {
+            ours: by_path(diff_trees(&read, base.as_ref(), ours.as_ref())?),
+            theirs: by_path(diff_trees(&read, base.as_ref(), theirs.as_ref())?),
+        };
+        let mut triples = sides.triples();
+        self.apply_renames(&sides, &mut triples)?;
+        let mut attributes = Attributes::of_tree(self.store, ours);
+        let mut results: BTreeMap<Vec<u8>, Option<FileState>> = BTreeMap::new();
+        let mut conflicts = Vec::new();
+        let mut settled = Vec::new();
+        for (path, triple) in &triples {
+            let verdict = self.resolve(path, triple, &mut attributes)?;
+            results.insert(path.clone(), verdict.state);
+            settled.extend(verdict.settled.map(|function| Settled { path: path.clone(), function }));
+            conflicts.extend(verdict.conflict.map(|(kind, tried)| Conflict {
+                path: path.clone(),
+                kind,
+                base: triple.base,
+                ours: triple.ours,
+                theirs: triple.theirs,
+                tried,
+            }));
+        }
+        self.move_files_out_of_directories(&triples, &mut results, &mut conflicts);
+        let edits: BTreeMap<Vec<u8>, Option<FileState>> =
+            results.into_iter().filter(|(path, state)| sides.ours_state(path) != *state).collect();
+        let tree = edit_tree(self.store, ours.as_ref(), &edits)?;
+        self.stats.cache_hits = self.cache.hits;
+        self.stats.cache_misses = self.cache.misses;
+        conflicts.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(Outcome { tree, conflicts, settled, bases: vec![], stats: self.stats })
+    }
+
+    /// Finds renames on each side among files the other side also touched, and
+    /// rewires the triples so the renamed file merges at its new path.
+    fn apply_renames(&mut self, sides: &Sides, triples: &mut BTreeMap<Vec<u8>, Triple>) -> Result<(), Error> {
+        let ours = sides.renames(Side::Ours, self.store, self.options.rename_threshold)?;
+        let theirs = sides.renames(Side::Theirs, self.store, self.options.rename_threshold)?;
+        self.stats.renames += ours.len() + theirs.len();
+        let theirs_by_source: BTreeMap<&[u8], &[u8]> =
+            theirs.iter().map(|(s, t)| (s.as_slice(), t.as_slice())).collect();
+        let ours_by_source: BTreeMap<&[u8], &[u8]> =
+            ours.iter().map(|(s, t)| (s.as_slice(), t.as_slice())).collect();
+        for (source, target) in &ours {
+            let base = sides.base_state(source);
+            match theirs_by_source.get(source.as_slice()) {
+                Some(&their_target) if their_target != target.as_slice() => {
+                    triples.insert(source.clone(), Triple::removed(base));
+                    for path in [target.as_slice(), their_target] {
+                        let mut triple = Triple::of(sides, path);
+                        triple.rename_clash = true;
+                        triple.base = base;
+                        triples.insert(path.to_vec(), triple);
+                    }
+                }
+                Some(_) => {
+                    triples.insert(source.clone(), Triple::removed(base));
+                    let mut triple = Triple::of(sides, target);
+                    triple.base = base;
+                    triples.insert(target.clone(), triple);
+                }
+                None => {
+                    triples.insert(source.clone(), Triple::removed(base));
+                    let mut triple = Triple::of(sides, target);
+                    triple.base = base;
+                    triple.theirs = sides.theirs_state(source);
+                    triple.theirs_path = source.clone();
+                    triples.insert(target.clone(), triple);
+                }
+            }
+        }
+        for (source, target) in theirs.iter().filter(|(s, _)| !ours_by_source.contains_key(s.as_slice())) {
+            let base = sides.base_state(source);
+            triples.insert(source.clone(), Triple::removed(base));
+            let mut triple = Triple::of(sides, target);
+            triple.base = base;
+            triple.ours = sides.ours_state(source);
+            triple.ours_path = source.clone();
+            triples.insert(target.clone(), triple);
+        }
+        Ok(())
+    }
+
+    /// The verdict on one path.
+    fn resolve(
+        &mut self,
+        path: &[u8],
+        triple: &Triple,
+        attributes: &mut Attributes,
+    ) -> Result<Verdict, Error> {
+        let Triple { base, ours, theirs, .. } = *triple;
+        if triple.removed {
+            return Ok(Verdict::take(None));
+        }
+        if triple.rename_clash {
+            let state = ours.or(theirs);
+            return Ok(Verdict::conflict(state, ConflictKind::RenameRename, vec![]));
+        }
+        if ours == theirs {
+            let settled = (ours != base).then(|| trivial().id());
+            return Ok(Verdict { state: ours, settled, conflict: None });
+        }
+        if base == ours {
+            return Ok(Verdict::take(theirs));
+        }
+        if base == theirs {
+            return Ok(Verdict::take(ours));
+        }
+        let (Some(o), Some(t)) = (ours, theirs) else {
+            return Ok(Verdict::conflict(ours.or(theirs), ConflictKind::ModifyDelete, vec![]));
+        };
+        if !is_file(o.mode) || !is_file(t.mode) {
+            return Ok(Verdict::conflict(Some(o), ConflictKind::Type, vec![]));
+        }
+        let base_file = base.filter(|b| is_file(b.mode));
+        let mode = merge_modes(base_file.map(|b| b.mode), o.mode, t.mode);
+        let content_mode = mode.unwrap_or(o.mode);
+        if o.id == t.id {
+            return Ok(match mode {
+                Some(mode) => Verdict {
+                    state: Some(FileState { mode, id: o.id }),
+                    settled: Some(trivial().id()),
+                    conflict: None,
+                },
+                None => Verdict::conflict(Some(o), ConflictKind::Mode, vec![]),
+            });
+        }
+        let functions = self.cascade_for(path, attributes)?;
+        self.stats.files_merged += 1;
+        let labels = self.options.render_conflicts.then(|| self.labels(triple));
+        let blobs = Blobs { path, base: base_file.map(|b| b.id), ours: o.id, theirs: t.id };
+        let outcome = cascade::run(self.store, &mut self.cache, &functions, blobs, labels.as_ref())?;
+        let kind = if base_file.is_some() { ConflictKind::Content } else { ConflictKind::AddAdd };
+        Ok(match (outcome, mode) {
+            (FileOutcome::Settled { function, blob }, Some(mode)) => {
+                Verdict { state: Some(FileState { mode, id: blob }), settled: Some(function), conflict: None }
+            }
+            (FileOutcome::Settled { blob, .. }, None) => Verdict::conflict(
+                Some(FileState { mode: content_mode, id: blob }),
+                ConflictKind::Mode,
+                vec![],
+            ),
+            (FileOutcome::Unsettled { tried, rendering }, _) => {
+                let id = rendering.unwrap_or(o.id);
+                Verdict::conflict(Some(FileState { mode: content_mode, id }), kind, tried)
+            }
+        })
+    }
+
+    fn cascade_for(
+        &self,
+        path: &[u8],
+        attributes: &mut Attributes,
+    ) -> Result<Vec<Arc<dyn MergeFunction>>, Error> {
+        let names = attributes.cascade(path)?.unwrap_or_else(|| default_cascade(path));
+        cascade::resolve(self.registry, &names)
+            .map_err(|name| Error::UnknownFunction { path: String::from_utf8_lossy(path).into_owned(), name })
+    }
+
+    /// Marker labels; a side's path is added when a rename makes them differ.
+    fn labels(&self, triple: &Triple) -> Labels {
+        let renamed = triple.ours_path != triple.theirs_path;
+        let label = |name: &str, path: &[u8]| {
+            let mut label = name.as_bytes().to_vec();
+            if renamed {
+                label.push(b':');
+                label.extend_from_slice(path);
+            }
+            Some(label)
+        };
+        Labels {
+            ours: label(&self.options.ours_label, &triple.ours_path),
+            base: Some(self.options.base_label.clone().into_bytes()),
+            theirs: label(&self.options.theirs_label, &triple.theirs_path),
+        }
+    }
+
+    /// A file that ends up where the other side has a directory moves aside to
+    /// `<path>~<side>`, and is a conflict there.
+    fn move_files_out_of_directories(
+        &self,
+        triples: &BTreeMap<Vec<u8>, Triple>,
+        results: &mut BTreeMap<Vec<u8>, Option<FileState>>,
+        conflicts: &mut Vec<Conflict>,
+    ) {
+        let present: BTreeSet<Vec<u8>> =
+            results.iter().filter(|(_, s)| s.is_some()).map(|(p, _)| p.clone()).collect();
+        let clashing: Vec<Vec<u8>> = present
+            .iter()
+            .filter(|path| {
+                let mut dir = path.to_vec();
+                dir.push(b'/');
+                present.range(dir.clone()..).next().is_some_and(|next| next.starts_with(&dir))
+            })
+            .cloned()
+            .collect();
+        for path in clashing {
+            let state = results.insert(path.clone(), None).flatten();
+            let triple = &triples[&path];
+            let from_theirs = state == triple.theirs && state != triple.ours;
+            let side = if from_theirs { &self.options.theirs_label } else { &self.options.ours_label };
+            let mut moved = path.clone();
+            moved.push(b'~');
+            moved.extend(side.bytes().map(|b| if b == b'/' { b'_' } else { b }));
+            results.insert(moved.clone(), state);
+            conflicts.retain(|c| c.path != path);
+            conflicts.push(Conflict {
+                path: moved,
+                kind: ConflictKind::FileDirectory,
+                base: triple.base,
+                ours: triple.ours,
+                theirs: triple.theirs,
+                tried: vec![],
+            });
+        }
+    }
+}
+
+/// The cascade for a path no `.pgattributes` line matches.
+fn default_cascade(_path: &[u8]) -> Vec<String> {
+    vec!["text".into()]
+}
+
+fn is_file(mode: Mode) -> bool {
+    matches!(mode.kind(), EntryKind::File | EntryKind::Executable)
+}
+
+/// The merged mode of a file, or `None` when both sides changed it differently.
+fn merge_modes(base: Option<Mode>, ours: Mode, theirs: Mode) -> Option<Mode> {
+    let kind = |mode: Mode| mode.kind();
+    if kind(ours) == kind(theirs) {
+        Some(ours)
+    } else if base.map(kind) == Some(kind(ours)) {
+        Some(theirs)
+    } else if base.map(kind) == Some(kind(theirs)) {
+        Some(ours)
+    } else {
+        None
+    }
+}
+
+/// The verdict on one path: what goes in the tree, who settled it, or the conflict.
+struct Verdict {
+    state: Option<FileState>,
+    settled: Option<FunctionId>,
+    conflict: Option<(ConflictKind, Vec<FunctionId>)>,
+}
+
+impl Verdict {
+    fn take(state: Option<FileState>) -> Verdict {
+        Verdict { state, settled: None, conflict: None }
+    }
+
+    fn conflict(state: Option<FileState>, kind: ConflictKind, tried: Vec<FunctionId>) -> Verdict {
+        Verdict { state, settled: None, conflict: Some((kind, tried)) }
+    }
+}
+
+/// One path's three versions, after renames are followed.
+#[derive(Debug, Clone)]
+struct Triple {
+    base: Option<FileState>,
+    ours: Option<FileState>,
+    theirs: Option<FileState>,
+    /// Where each side's version came from (differs from the path for a rename).
+    ours_path: Vec<u8>,
+    theirs_path: Vec<u8>,
+    /// A rename source: its content moved with the rename; the path goes.
+    removed: bool,
+    /// One target of a file each side renamed differently.
+    rename_clash: bool,
+}
+
+impl Triple {
+    fn of(sides: &Sides, path: &[u8]) -> Triple {
+        Triple {
+            base: sides.base_state(path),
+            ours: sides.ours_state(path),
+            theirs: sides.theirs_state(path),
+            ours_path: path.to_vec(),
+            theirs_path: path.to_vec(),
+            removed: false,
+            rename_clash: false,
+        }
+    }
+
+    fn removed(base: Option<FileState>) -> Triple {
+        Triple {
+            base,
+            ours: None,
+            theirs: None,
+            ours_path: vec![],
+            theirs_path: vec![],
+            removed: true,
+            rename_clash: false,
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Ours,
+    Theirs,
+}
+
+/// Each side's changes from the base, by path.
+struct Sides {
+    ours: BTreeMap<Vec<u8>, FileChange>,
+    theirs: BTreeMap<Vec<u8>, FileChange>,
+}
+
+fn by_path(changes: Vec<FileChange>) -> BTreeMap<Vec<u8>, FileChange> {
+    changes.into_iter().map(|c| (c.path.clone(), c)).collect()
+}
+
+impl Sides {
+    fn changes(&self, side: Side) -> &BTreeMap<Vec<u8>, FileChange> {
+        match side {
+            Side::Ours => &self.ours,
+            Side::Theirs => &self.theirs,
+        }
+    }
+
+    /// Every path either side changed, with its three versions.
+    fn triples(&self) -> BTreeMap<Vec<u8>, Triple> {
+        self.ours
+            .keys()
+            .chain(self.theirs.keys())
+            .map(|path| (path.clone(), Triple::of(self, path)))
+            .collect()
+    }
+
+    /// A path's base version. Only asked about paths one side changed (or the
+    /// target of a rename, which the base does not have).
+    fn base_state(&self, path: &[u8]) -> Option<FileState> {
+        self.ours.get(path).or_else(|| self.theirs.get(path)).and_then(|c| c.old)
+    }
+
+    fn state(&self, side: Side, path: &[u8]) -> Option<FileState> {
+        match self.changes(side).get(path) {
+            Some(change) => change.new,
+            None => self.base_state(path),
+        }
+    }
+
+    fn ours_state(&self, path: &[u8]) -> Option<FileState> {
+        self.state(Side::Ours, path)
+    }
+
+    fn theirs_state(&self, path: &[u8]) -> Option<FileState> {
+        self.state(Side::Theirs, path)
+    }
+
+    /// Renames on `side` (source, target) whose source the other side also
+    /// changed or deleted: the only renames that change the merge's result.
+    fn renames(&self, side: Side, store: &Store, threshold: u8) -> store::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let other = self.changes(if side == Side::Ours { Side::Theirs } else { Side::Ours });
+        let regular = |state: &Option<FileState>| state.filter(|s| is_file(s.mode));
+        let mut sources = Vec::new();
+        let mut targets = Vec::new();
+        for (path, change) in self.changes(side) {
+            match (regular(&change.old), regular(&change.new)) {
+                (Some(old), None) if change.new.is_none() && other.contains_key(path) => {
+                    sources.push((path.clone(), old))
+                }
+                (None, Some(new)) if change.old.is_none() => targets.push((path.clone(), new)),
+                _ => {}
+            }
+        }
+        if sources.is_empty() || targets.is_empty() {
+            return Ok(Vec::new());
+        }
+        let pairs = rename::detect(store, &sources, &targets, threshold)?;
+        Ok(pairs.into_iter().map(|(s, t)| (sources[s].0.clone(), targets[t].0.clone())).collect())
+    }
+}
