@@ -140,3 +140,358 @@ fn merge_file_works_as_a_git_merge_driver() {
     }
     assert_eq!(results[0], results[1]);
 }
+
+/// Every file of the working copy (`.pg` aside) with its bytes.
+fn working_copy(repo: &Repo) -> std::collections::BTreeMap<String, Vec<u8>> {
+    fn walk(
+        dir: &std::path::Path,
+        top: &std::path::Path,
+        out: &mut std::collections::BTreeMap<String, Vec<u8>>,
+    ) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.file_name().unwrap() == ".pg" {
+                continue;
+            }
+            if path.is_dir() {
+                walk(&path, top, out);
+            } else {
+                out.insert(
+                    path.strip_prefix(top).unwrap().display().to_string(),
+                    std::fs::read(&path).unwrap(),
+                );
+            }
+        }
+    }
+    let mut files = Default::default();
+    walk(repo.path(), repo.path(), &mut files);
+    files
+}
+
+/// A repository with `base` on main, then `ours` committed on main and `theirs` on
+/// branch `side` (files given as (path, content); `None` deletes).
+fn diverged(base: &[(&str, &str)], ours: &[(&str, Option<&str>)], theirs: &[(&str, Option<&str>)]) -> Repo {
+    let repo = Repo::new();
+    repo.commit_files(base, "base");
+    let apply = |changes: &[(&str, Option<&str>)], message: &str| {
+        for (path, content) in changes {
+            match content {
+                Some(content) => repo.write(path, content),
+                None => std::fs::remove_file(repo.file(path)).unwrap(),
+            }
+        }
+        repo.ok(&["add", "-A"]);
+        repo.ok(&["commit", "-m", message]);
+    };
+    repo.ok(&["switch", "-c", "side"]);
+    apply(theirs, "theirs");
+    repo.ok(&["switch", "main"]);
+    apply(ours, "ours");
+    repo
+}
+
+const FIVE: &str = "one\ntwo\nthree\nfour\nfive\n";
+
+#[test]
+fn a_clean_merge_commits_and_records_who_settled_each_path() {
+    let repo = diverged(
+        &[("f.txt", FIVE), ("only-ours.txt", "o\n"), ("same.txt", "s\n")],
+        &[
+            ("f.txt", Some("ONE\ntwo\nthree\nfour\nfive\n")),
+            ("only-ours.txt", Some("o2\n")),
+            ("same.txt", Some("S\n")),
+        ],
+        &[
+            ("f.txt", Some("one\ntwo\nthree\nfour\nFIVE\n")),
+            ("same.txt", Some("S\n")),
+            ("new.txt", Some("n\n")),
+        ],
+    );
+    insta::assert_snapshot!("merge_clean", repo.ok(&["merge", "side"]));
+    assert_eq!(repo.read("f.txt"), "ONE\ntwo\nthree\nfour\nFIVE\n");
+    assert_eq!((repo.read("only-ours.txt"), repo.read("new.txt")), ("o2\n".into(), "n\n".into()));
+    insta::assert_snapshot!("merge_provenance", repo.ok(&["show", "--merge-provenance"]));
+    let log = repo.ok(&["log", "--oneline", "-n", "1"]);
+    assert!(log.ends_with("Merge branch 'side'\n"), "{log}");
+    assert_eq!(repo.ok(&["status", "--short"]), "");
+    let parents = repo.ok(&["rev-parse", "HEAD^1", "HEAD^2", "main~1", "side"]);
+    let ids: Vec<&str> = parents.lines().collect();
+    assert_eq!((ids[0], ids[1]), (ids[2], ids[3]));
+}
+
+#[test]
+fn conflicts_wait_in_the_queue_until_people_resolve_them() {
+    let repo = diverged(
+        &[("a.txt", FIVE), ("b.txt", FIVE), ("gone.txt", "g\n")],
+        &[
+            ("a.txt", Some("one\nTWO-ours\nthree\nfour\nfive\n")),
+            ("b.txt", Some("ours b\n")),
+            ("gone.txt", None),
+        ],
+        &[
+            ("a.txt", Some("one\nTWO-theirs\nthree\nfour\nfive\n")),
+            ("b.txt", Some("theirs b\n")),
+            ("gone.txt", Some("G\n")),
+        ],
+    );
+    let out = repo.run(&["merge", "side"]);
+    assert_eq!(out.status.code(), Some(1), "a conflicted merge exits 1");
+    insta::assert_snapshot!("merge_conflicts", String::from_utf8(out.stdout).unwrap());
+    insta::assert_snapshot!("merge_conflict_markers", repo.read("a.txt"));
+    insta::assert_snapshot!("merge_status_conflicts", repo.ok(&["status"]));
+    insta::assert_snapshot!("merge_status_short_conflicts", repo.ok(&["status", "--short"]));
+    insta::assert_snapshot!("queue_list", repo.ok(&["queue", "list"]));
+    let queue: serde_json::Value = serde_json::from_str(&repo.ok(&["queue", "list", "--json"])).unwrap();
+    assert_eq!(queue.as_array().unwrap().len(), 3);
+
+    let early = repo.fails(&["merge", "--continue"]);
+    assert!(early.contains("3 conflicted path(s) are not resolved"), "{early}");
+    repo.write("a.txt", "one\nTWO-both\nthree\nfour\nfive\n");
+    repo.ok(&["resolve", "a.txt"]);
+    repo.ok(&["resolve", "--theirs", "b.txt"]);
+    assert_eq!(repo.read("b.txt"), "theirs b\n");
+    std::fs::remove_file(repo.file("gone.txt")).unwrap();
+    repo.ok(&["resolve", "gone.txt"]);
+    assert!(repo.ok(&["queue", "list"]).is_empty(), "no open items left");
+    repo.ok(&["merge", "--continue"]);
+    assert!(!repo.exists("gone.txt"));
+    assert_eq!(repo.read("a.txt"), "one\nTWO-both\nthree\nfour\nfive\n");
+    assert_eq!(repo.ok(&["status", "--short"]), "", "the merge commit holds what was resolved");
+    insta::assert_snapshot!("merge_provenance_resolved", repo.ok(&["show", "--merge-provenance"]));
+    insta::assert_snapshot!("queue_list_all", repo.ok(&["queue", "list", "--all"]));
+    assert!(repo.ok(&["fsck"]).ends_with(": ok\n"));
+}
+
+#[test]
+fn abort_puts_back_exactly_what_was_there() {
+    let repo = diverged(
+        &[("a.txt", FIVE), ("keep.txt", "k\n"), ("dir/x.txt", "x\n")],
+        &[("a.txt", Some("ours\n"))],
+        &[("a.txt", Some("theirs\n")), ("dir/x.txt", Some("X\n")), ("dir/new.txt", Some("new\n"))],
+    );
+    repo.write("keep.txt", "a local edit the merge does not touch\n");
+    repo.write("untracked.txt", "mine\n");
+    let (files, status, head) =
+        (working_copy(&repo), repo.ok(&["status", "--short"]), repo.ok(&["rev-parse", "HEAD"]));
+    assert_eq!(repo.run(&["merge", "side"]).status.code(), Some(1));
+    assert_ne!(working_copy(&repo), files, "the merge wrote the working copy");
+    repo.ok(&["merge", "--abort"]);
+    assert_eq!(working_copy(&repo), files);
+    assert_eq!(repo.ok(&["status", "--short"]), status);
+    assert_eq!(repo.ok(&["rev-parse", "HEAD"]), head);
+    assert!(repo.ok(&["queue", "list", "--all"]).is_empty(), "the aborted merge's items are gone");
+    assert!(repo.fails(&["merge", "--abort"]).contains("no merge is in progress"));
+}
+
+#[test]
+fn merges_that_would_lose_work_are_refused_and_change_nothing() {
+    let repo = diverged(
+        &[("a.txt", FIVE), ("b.txt", "b\n")],
+        &[("b.txt", Some("B\n"))],
+        &[("a.txt", Some("changed\n"))],
+    );
+    // An unstaged edit where the merge writes.
+    repo.write("a.txt", "local\n");
+    let refused = repo.fails(&["merge", "side"]);
+    assert!(refused.contains("would be overwritten: a.txt"), "{refused}");
+    assert_eq!(repo.read("a.txt"), "local\n");
+    repo.write("a.txt", FIVE);
+    // Staged changes, which a merge commit would leave out.
+    repo.write("b.txt", "staged\n");
+    repo.ok(&["add", "b.txt"]);
+    assert!(repo.fails(&["merge", "side"]).contains("staged changes"));
+    repo.write("b.txt", "B\n");
+    repo.ok(&["add", "b.txt"]);
+    // A second merge while one waits.
+    let conflicting = diverged(&[("c.txt", "c\n")], &[("c.txt", Some("1\n"))], &[("c.txt", Some("2\n"))]);
+    assert_eq!(conflicting.run(&["merge", "side"]).status.code(), Some(1));
+    let again = conflicting.fails(&["merge", "side"]);
+    assert!(again.contains("a merge is in progress"), "{again}");
+    // Unrelated histories (a root commit imported on another branch).
+    let stream = "commit refs/heads/stranger\ncommitter S <s@x> 1700000000 +0000\ndata 3\nnew\nM 644 inline s.txt\ndata 2\ns\n\n";
+    let mut import = repo.command(&["import", "git-fast-export", "--no-checkout"]);
+    import.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::null());
+    let mut child = import.spawn().unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), stream.as_bytes()).unwrap();
+    drop(child.stdin.take());
+    assert!(child.wait().unwrap().success());
+    let head = repo.ok(&["rev-parse", "HEAD"]);
+    let unrelated = repo.fails(&["merge", "stranger"]);
+    assert!(
+        unrelated.contains("unrelated histories") && unrelated.contains("--allow-unrelated-histories"),
+        "{unrelated}"
+    );
+    assert_eq!(repo.ok(&["rev-parse", "HEAD"]), head);
+    repo.ok(&["merge", "--allow-unrelated-histories", "stranger"]);
+    assert_eq!(repo.read("s.txt"), "s\n");
+}
+
+#[test]
+fn a_repeated_merge_is_answered_from_the_cache() {
+    let repo = diverged(
+        &[("f.txt", FIVE)],
+        &[("f.txt", Some("ONE\ntwo\nthree\nfour\nfive\n"))],
+        &[("f.txt", Some("one\ntwo\nthree\nfour\nFIVE\n"))],
+    );
+    let first = repo.ok(&["merge", "--stats", "side"]);
+    assert!(first.contains("cache 0 hit(s) / 1 miss(es)"), "{first}");
+    let merged = repo.ok(&["rev-parse", "HEAD^{tree}"]);
+    repo.ok(&["undo"]);
+    let second = repo.ok(&["merge", "--stats", "side"]);
+    assert!(second.contains("cache 1 hit(s) / 0 miss(es)"), "{second}");
+    assert_eq!(repo.ok(&["rev-parse", "HEAD^{tree}"]), merged);
+}
+
+#[test]
+fn pgattributes_choose_the_functions_a_path_goes_through() {
+    let repo = diverged(
+        &[
+            (".pgattributes", "*.log merge=union\n*.bin -merge\n"),
+            ("a.log", "start\n"),
+            ("b.bin", "x\n"),
+            ("c.txt", "c\n"),
+        ],
+        &[("a.log", Some("start\nours\n")), ("b.bin", Some("x\nours\n"))],
+        &[("a.log", Some("start\ntheirs\n")), ("b.bin", Some("theirs\nx\n"))],
+    );
+    let out = repo.run(&["merge", "side"]);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert_eq!(repo.read("a.log"), "start\nours\ntheirs\n", "union keeps both sides");
+    assert!(stdout.contains("CONFLICT (content): b.bin"), "binary never merges: {stdout}");
+    assert!(!stdout.contains("a.log"), "{stdout}");
+    let functions = repo.ok(&["merge-functions"]);
+    for name in ["trivial", "text", "union", "binary"] {
+        assert!(functions.contains(name), "{functions}");
+    }
+
+    let typo = diverged(
+        &[(".pgattributes", "*.txt merge=nosuch\n"), ("f.txt", FIVE)],
+        &[("f.txt", Some("ONE\ntwo\nthree\nfour\nfive\n"))],
+        &[("f.txt", Some("one\ntwo\nthree\nfour\nFIVE\n"))],
+    );
+    let error = typo.fails(&["merge", "side"]);
+    assert!(error.contains("'nosuch', which does not exist"), "{error}");
+    assert_eq!(typo.ok(&["status", "--short"]), "", "nothing changed");
+}
+
+#[test]
+fn a_renamed_and_modified_file_merges_at_its_new_path() {
+    let long: String = (0..40).map(|i| format!("line {i}\n")).collect();
+    let edited_top = long.replacen("line 1\n", "line one\n", 1);
+    let edited_bottom = long.replacen("line 38\n", "line thirty-eight\n", 1);
+    let repo = diverged(
+        &[("old/name.txt", &long)],
+        &[("old/name.txt", None), ("new/name.txt", Some(&edited_top))],
+        &[("old/name.txt", Some(&edited_bottom))],
+    );
+    let out = repo.ok(&["merge", "--stats", "side"]);
+    assert!(out.contains("1 rename(s)"), "{out}");
+    assert!(!repo.exists("old/name.txt"));
+    assert_eq!(
+        repo.read("new/name.txt"),
+        long.replacen("line 1\n", "line one\n", 1).replacen("line 38\n", "line thirty-eight\n", 1)
+    );
+}
+
+#[test]
+fn merge_hooks_run_before_and_after() {
+    use std::os::unix::fs::PermissionsExt;
+    let repo = diverged(
+        &[("f.txt", FIVE)],
+        &[("f.txt", Some("ONE\ntwo\nthree\nfour\nfive\n"))],
+        &[("g.txt", Some("g\n"))],
+    );
+    let hooks = repo.file(".pg/hooks");
+    std::fs::create_dir_all(&hooks).unwrap();
+    let install = |name: &str, body: &str| {
+        let path = hooks.join(name);
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    };
+    install("pre-merge", "echo 'not today' >&2; exit 3");
+    let refused = repo.fails(&["merge", "side"]);
+    assert!(
+        refused.contains("not today")
+            && refused.contains("pre-merge hook failed (exit code 3); nothing was merged"),
+        "{refused}"
+    );
+    assert!(!repo.exists("g.txt"));
+    install("pre-merge", "exit 0");
+    install("post-merge", "echo \"post $1\" > post-merge-ran");
+    repo.ok(&["merge", "side"]);
+    assert_eq!(repo.read("post-merge-ran"), "post 0\n");
+}
+
+#[test]
+fn criss_cross_histories_merge_from_a_virtual_base() {
+    // Two merge bases: main and side each merged the other's first change.
+    let repo = Repo::new();
+    repo.commit_files(&[("f.txt", FIVE), ("g.txt", "g\n")], "base");
+    repo.ok(&["switch", "-c", "side"]);
+    repo.commit_files(&[("f.txt", "ONE\ntwo\nthree\nfour\nfive\n")], "side 1");
+    repo.ok(&["switch", "main"]);
+    repo.commit_files(&[("f.txt", "one\ntwo\nthree\nfour\nFIVE\n")], "main 1");
+    let main1 = repo.ok(&["rev-parse", "main"]).trim().to_owned();
+    repo.ok(&["merge", "side"]);
+    repo.ok(&["switch", "side"]);
+    repo.ok(&["merge", &main1]);
+    repo.commit_files(&[("g.txt", "g from side\n")], "side 2");
+    repo.ok(&["switch", "main"]);
+    repo.commit_files(&[("f.txt", "ONE\ntwo\nTHREE\nfour\nFIVE\n")], "main 2");
+    repo.ok(&["merge", "side"]);
+    assert_eq!(repo.read("f.txt"), "ONE\ntwo\nTHREE\nfour\nFIVE\n");
+    assert_eq!(repo.read("g.txt"), "g from side\n");
+}
+
+#[test]
+fn a_merge_killed_at_any_moment_can_be_aborted_and_passes_fsck() {
+    let repo = Repo::new();
+    let files = |side: &str| -> Vec<(String, String)> {
+        (0..1500).map(|i| (format!("d{}/f{i}.txt", i % 20), format!("{FIVE}{side} {i}\n"))).collect()
+    };
+    let base: Vec<(String, String)> =
+        (0..1500).map(|i| (format!("d{}/f{i}.txt", i % 20), FIVE.to_owned())).collect();
+    let as_refs = |v: &[(String, String)]| v.iter().map(|(p, c)| (p.clone(), c.clone())).collect::<Vec<_>>();
+    let commit = |v: &[(String, String)], message: &str| {
+        for (path, content) in v {
+            repo.write(path, content);
+        }
+        repo.ok(&["add", "-A"]);
+        repo.ok(&["commit", "-m", message]);
+    };
+    commit(&as_refs(&base), "base");
+    repo.ok(&["switch", "-c", "side"]);
+    commit(
+        &files("theirs").iter().map(|(p, c)| (p.clone(), c.replacen("one", "ONE", 1))).collect::<Vec<_>>(),
+        "theirs",
+    );
+    repo.ok(&["switch", "main"]);
+    commit(&files("ours"), "ours");
+    let before = working_copy(&repo);
+    let head = repo.ok(&["rev-parse", "HEAD"]);
+    let mut killed = 0;
+    for delay_ms in [5u64, 20, 50, 100, 200, 400, 800] {
+        let mut child = repo
+            .command(&["merge", "side"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap();
+            killed += 1;
+        }
+        child.wait().unwrap();
+        assert!(repo.ok(&["fsck"]).ends_with(": ok\n"));
+        if repo.file(".pg/MERGE_STATE").exists() {
+            repo.ok(&["merge", "--abort"]);
+        } else if repo.ok(&["rev-parse", "HEAD"]) != head {
+            repo.ok(&["undo"]);
+        }
+        assert_eq!(repo.ok(&["rev-parse", "HEAD"]), head, "after {delay_ms} ms");
+        assert!(working_copy(&repo) == before, "after {delay_ms} ms the working copy differs");
+    }
+    assert!(killed > 0, "no merge was interrupted: the test did not test anything");
+}

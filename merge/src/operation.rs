@@ -46,7 +46,7 @@ pub enum Error {
     #[error("'{0}' is not a conflicted path of this merge")]
     NotConflicted(String),
     /// The chosen side does not have the path.
-    #[error("'{path}' does not exist on {side}; to resolve by deleting it, `pg rm` it and run `pg resolve {path}`")]
+    #[error("'{path}' does not exist on {side}; to resolve by deleting it, delete the file and run `pg resolve {path}`")]
     SideMissing {
         /// The path.
         path: String,
@@ -488,6 +488,11 @@ fn file_at(store: &store::Store, root: &ObjectId, path: &[u8]) -> Result<Option<
     Ok(None)
 }
 
+fn bytes_path(path: &[u8]) -> &std::path::Path {
+    use std::os::unix::ffi::OsStrExt;
+    std::path::Path::new(std::ffi::OsStr::from_bytes(path))
+}
+
 /// How a person resolves a conflicted path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Take {
@@ -520,6 +525,10 @@ pub fn resolve(
         .transpose()
         .map_err(|reason| Error::BadState { path: state_path(repo), reason })?;
     match take {
+        // A file deleted in the working copy resolves the conflict by deletion.
+        Take::WorkingCopy if std::fs::symlink_metadata(repo.workdir().join(bytes_path(path))).is_err() => {
+            index.remove_within(path);
+        }
         Take::WorkingCopy => {
             worktree::add(repo, index, &[path.to_vec()], false, &NoProgress)?;
         }

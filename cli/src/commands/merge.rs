@@ -300,11 +300,12 @@ pub fn queue(context: &Context, args: QueueArgs) -> Outcome {
     let mut out = std::io::stdout().lock();
     match args.command {
         QueueCommand::List { all, json } => {
-            let items: Vec<ItemJson> = queue::list(repo.store())?
+            let mut items: Vec<ItemJson> = queue::list(repo.store())?
                 .iter()
                 .filter(|(_, state)| all || *state == ItemState::Open)
                 .map(|(id, state)| item_json(&repo, id, state))
                 .collect::<Result<_>>()?;
+            items.sort_by(|a, b| (&a.path, &a.id).cmp(&(&b.path, &b.id)));
             if json {
                 serde_json::to_writer_pretty(&mut out, &items)?;
                 writeln!(out)?;

@@ -40,6 +40,7 @@ pub fn run(context: &Context, args: Args) -> Outcome {
         let _ = context.save_index(&repo, &mut index);
     }
     let merge = operation::load_state(&repo)?;
+    let status = without_conflicts(status, merge.as_ref());
     let mut out = std::io::stdout().lock();
     if args.json {
         serde_json::to_writer_pretty(&mut out, &json(&head, &status, merge.as_ref()))?;
@@ -112,6 +113,17 @@ fn write_long(out: &mut dyn Write, color: bool, head: &Head, status: &Status) ->
     Ok(())
 }
 
+/// Unresolved conflicts are listed on their own, not as changes.
+fn without_conflicts(mut status: Status, merge: Option<&State>) -> Status {
+    let Some(merge) = merge else { return status };
+    let open: Vec<&[u8]> =
+        merge.conflicts.iter().filter(|c| !c.resolved).map(|c| c.path.as_slice()).collect();
+    status.staged.retain(|c| !open.contains(&c.path.as_slice()));
+    status.unstaged.retain(|c| !open.contains(&c.path.as_slice()));
+    status.untracked.retain(|p| !open.contains(&p.as_slice()));
+    status
+}
+
 /// Conflicted paths of a merge in progress: their kind, and whether they are resolved.
 fn write_merge(out: &mut dyn Write, color: bool, merge: &State) -> std::io::Result<()> {
     let open = merge.conflicts.iter().filter(|c| !c.resolved).count();
@@ -149,7 +161,7 @@ fn write_short(
     for change in &status.unstaged {
         rows.entry(change.path.clone()).or_insert((' ', ' ')).1 = letter(change.kind());
     }
-    for (path, (x, y)) in rows.into_iter().filter(|(path, _)| !unresolved.contains(&path.as_slice())) {
+    for (path, (x, y)) in rows {
         let (x, y) = (paint(color, NEW, &x.to_string()), paint(color, OLD, &y.to_string()));
         writeln!(out, "{x}{y} {}", text(&path))?;
     }
