@@ -495,3 +495,81 @@ fn a_merge_killed_at_any_moment_can_be_aborted_and_passes_fsck() {
     }
     assert!(killed > 0, "no merge was interrupted: the test did not test anything");
 }
+
+#[test]
+fn a_file_renamed_on_one_side_and_deleted_on_the_other_is_a_conflict() {
+    let long: String = (0..30).map(|i| format!("row {i}\n")).collect();
+    let repo = diverged(
+        &[("a.txt", &long), ("b.txt", "b\n")],
+        &[("a.txt", None)],
+        &[("a.txt", None), ("moved/a.txt", Some(&long))],
+    );
+    let out = repo.run(&["merge", "side"]);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("CONFLICT (modify-delete): moved/a.txt"), "{stdout}");
+    assert_eq!(repo.read("moved/a.txt"), long, "the renamed file is kept for the person to decide");
+}
+
+/// Runs git in `dir` with a fixed identity; returns whether it succeeded.
+fn git_in(dir: &std::path::Path, args: &[&str]) -> bool {
+    Command::new("git")
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", dir)
+        .env("GIT_AUTHOR_NAME", "A")
+        .env("GIT_AUTHOR_EMAIL", "a@example.com")
+        .env("GIT_COMMITTER_NAME", "A")
+        .env("GIT_COMMITTER_EMAIL", "a@example.com")
+        .args(args)
+        .output()
+        .unwrap()
+        .status
+        .success()
+}
+
+#[test]
+fn bench_merge_classes_replayed_merges_against_what_was_committed() {
+    let source = tempfile::tempdir().unwrap();
+    let d = source.path();
+    let write = |path: &str, text: &str| std::fs::write(d.join(path), text).unwrap();
+    git_in(d, &["init", "-q", "-b", "main"]);
+    write("f.txt", FIVE);
+    git_in(d, &["add", "."]);
+    git_in(d, &["commit", "-qm", "base"]);
+    // Three true merges: clean as git makes it; conflicted and resolved by hand; clean
+    // but amended by its author (so a clean replay differs from the commit).
+    for (n, ours, theirs, amend) in [
+        (1, "ONE\ntwo\nthree\nfour\nfive\n", "ONE\ntwo\nthree\nfour\nFIVE\n", false),
+        (2, "ONE\nTWO-a\nthree\nfour\nFIVE\n", "ONE\nTWO-b\nthree\nfour\nFIVE\n", false),
+        (3, "one!\nTWO-ab\nthree\nfour\nFIVE\n", "ONE\nTWO-ab\nthree\nfour\nfive!\n", true),
+    ] {
+        let branch = format!("b{n}");
+        git_in(d, &["checkout", "-qb", &branch]);
+        write("f.txt", theirs);
+        git_in(d, &["commit", "-qam", "theirs"]);
+        git_in(d, &["checkout", "-q", "main"]);
+        write("f.txt", ours);
+        git_in(d, &["commit", "-qam", "ours"]);
+        if !git_in(d, &["merge", "-q", "--no-edit", &branch]) {
+            write("f.txt", "ONE\nTWO-ab\nthree\nfour\nFIVE\n");
+            git_in(d, &["commit", "-qam", "resolved"]);
+        }
+        if amend {
+            write("g.txt", "fix\n");
+            git_in(d, &["add", "g.txt"]);
+            git_in(d, &["commit", "-q", "--amend", "--no-edit"]);
+        }
+    }
+    let repo = Repo::new();
+    repo.ok(&["import", "git", d.to_str().unwrap()]);
+    let records: Vec<serde_json::Value> =
+        repo.ok(&["bench-merge", "--json"]).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let classes: Vec<&str> = records.iter().filter_map(|r| r["class"].as_str()).collect();
+    assert_eq!(classes, ["wrong-clean", "conflict", "identical"], "newest first");
+    let summary = &records.last().unwrap()["summary"];
+    assert_eq!((summary["merges"].as_u64(), summary["wrong_clean"].as_u64()), (Some(3), Some(1)));
+    assert!(records[0]["git_commit"].as_str().is_some_and(|id| id.len() == 40));
+    let human = repo.ok(&["bench-merge", "--limit", "2"]);
+    assert!(human.contains("replayed 2 true merge(s)") && human.contains("clean rate 50.0%"), "{human}");
+}

@@ -67,6 +67,8 @@ enum Command {
     Queue(commands::merge::QueueArgs),
     /// List the merge functions, with their content-addressed ids.
     MergeFunctions(commands::merge::FunctionsArgs),
+    /// Replay the history's merges with pg's engine and compare with what was committed.
+    BenchMerge(commands::bench_merge::Args),
     /// Merge three files line by line (as `git merge-file`); exits with the number of conflicts.
     MergeFile(commands::merge_file::Args),
     /// Verify the integrity of every object, ref and operation.
@@ -107,6 +109,7 @@ fn main() -> ExitCode {
         Command::Resolve(args) => commands::merge::resolve(&context, args),
         Command::Queue(args) => commands::merge::queue(&context, args),
         Command::MergeFunctions(args) => commands::merge::functions(&context, args),
+        Command::BenchMerge(args) => commands::bench_merge::run(&context, args),
         Command::MergeFile(args) => commands::merge_file::run(&context, args),
         Command::Fsck(args) => commands::plumbing::fsck(&context, args),
         Command::Config(args) => commands::plumbing::config(&context, args),

@@ -40,76 +40,118 @@ pub fn walk(store: &Store, start: ObjectId, limit: usize) -> Result<Vec<(ObjectI
 
 /// Whether `ancestor` is `descendant` or one of its ancestors.
 pub fn is_ancestor(store: &Store, ancestor: ObjectId, descendant: ObjectId) -> Result<bool> {
-    let mut stack = vec![descendant];
-    let mut seen = HashSet::new();
-    while let Some(id) = stack.pop() {
-        if id == ancestor {
-            return Ok(true);
-        }
-        if seen.insert(id) {
-            stack.extend(store.read_commit(&id)?.parents);
-        }
-    }
-    Ok(false)
+    Graph::new(store).is_ancestor(ancestor, descendant)
 }
 
-/// The best common ancestors of `a` and `b`: common ancestors that are not
-/// ancestors of another common ancestor. Usually one; several in criss-cross
-/// histories; none for unrelated histories.
-///
-/// Commits are visited newest committer date first, each marked with the sides that
-/// reach it, as git's merge-base does; a commit reached from both sides is a
-/// candidate and its ancestors are stale.
+/// The best common ancestors of `a` and `b` (see [`Graph::merge_bases`]).
 pub fn merge_bases(store: &Store, a: ObjectId, b: ObjectId) -> Result<Vec<ObjectId>> {
-    const FROM_A: u8 = 1;
-    const FROM_B: u8 = 2;
-    const STALE: u8 = 4;
-    if a == b {
-        return Ok(vec![a]);
-    }
-    let mut flags: HashMap<ObjectId, u8> = HashMap::from([(a, FROM_A), (b, FROM_B)]);
-    let mut queue = BinaryHeap::new();
-    let mut order = 0u64;
-    for id in [a, b] {
-        order += 1;
-        queue.push((commit_time(store, &id)?, std::cmp::Reverse(order), id));
-    }
-    let mut candidates = Vec::new();
-    while queue.iter().any(|(_, _, id)| flags[id] & STALE == 0) {
-        let Some((_, _, id)) = queue.pop() else { break };
-        let mut mark = flags[&id];
-        if mark & (FROM_A | FROM_B) == FROM_A | FROM_B && mark & STALE == 0 {
-            candidates.push(id);
-            mark |= STALE;
-            flags.insert(id, mark);
-        }
-        for parent in store.read_commit(&id)?.parents {
-            let known = flags.entry(parent).or_insert(0);
-            if *known & mark == mark {
-                continue;
-            }
-            *known |= mark;
-            order += 1;
-            queue.push((commit_time(store, &parent)?, std::cmp::Reverse(order), parent));
-        }
-    }
-    // A candidate found early may still be an ancestor of one found later.
-    let mut bases = Vec::new();
-    for (i, candidate) in candidates.iter().enumerate() {
-        let mut redundant = false;
-        for (j, other) in candidates.iter().enumerate() {
-            if i != j && is_ancestor(store, *candidate, *other)? {
-                redundant = true;
-                break;
-            }
-        }
-        if !redundant {
-            bases.push(*candidate);
-        }
-    }
-    Ok(bases)
+    Graph::new(store).merge_bases(a, b)
 }
 
-fn commit_time(store: &Store, id: &ObjectId) -> Result<i64> {
-    Ok(store.read_commit(id)?.committer_signature().map_or(0, |s| s.seconds))
+/// A commit's place in the graph: its parents and committer time.
+#[derive(Clone, Debug)]
+struct Node {
+    parents: Vec<ObjectId>,
+    time: i64,
+}
+
+/// The commit graph as far as it has been read: each commit is read (and verified)
+/// once, however many walks pass through it. Keep one for a series of questions
+/// about the same history, as replaying many merges asks.
+pub struct Graph<'s> {
+    store: &'s Store,
+    nodes: HashMap<ObjectId, Node>,
+}
+
+impl<'s> Graph<'s> {
+    /// An empty graph over `store`.
+    pub fn new(store: &'s Store) -> Graph<'s> {
+        Graph { store, nodes: HashMap::new() }
+    }
+
+    /// Records a commit already read, so it is not read again.
+    pub fn insert(&mut self, id: ObjectId, commit: &Commit) {
+        let time = commit.committer_signature().map_or(0, |s| s.seconds);
+        self.nodes.insert(id, Node { parents: commit.parents.clone(), time });
+    }
+
+    fn node(&mut self, id: &ObjectId) -> Result<&Node> {
+        if !self.nodes.contains_key(id) {
+            let commit = self.store.read_commit(id)?;
+            self.insert(*id, &commit);
+        }
+        Ok(&self.nodes[id])
+    }
+
+    /// Whether `ancestor` is `descendant` or one of its ancestors.
+    pub fn is_ancestor(&mut self, ancestor: ObjectId, descendant: ObjectId) -> Result<bool> {
+        let mut stack = vec![descendant];
+        let mut seen = HashSet::new();
+        while let Some(id) = stack.pop() {
+            if id == ancestor {
+                return Ok(true);
+            }
+            if seen.insert(id) {
+                stack.extend(self.node(&id)?.parents.iter().copied());
+            }
+        }
+        Ok(false)
+    }
+
+    /// The best common ancestors of `a` and `b`: common ancestors that are not
+    /// ancestors of another common ancestor. Usually one; several in criss-cross
+    /// histories; none for unrelated histories.
+    ///
+    /// Commits are visited newest committer date first, each marked with the sides
+    /// that reach it, as git's merge-base does; a commit reached from both sides is a
+    /// candidate and its ancestors are stale.
+    pub fn merge_bases(&mut self, a: ObjectId, b: ObjectId) -> Result<Vec<ObjectId>> {
+        const FROM_A: u8 = 1;
+        const FROM_B: u8 = 2;
+        const STALE: u8 = 4;
+        if a == b {
+            return Ok(vec![a]);
+        }
+        let mut flags: HashMap<ObjectId, u8> = HashMap::from([(a, FROM_A), (b, FROM_B)]);
+        let mut queue = BinaryHeap::new();
+        let mut order = 0u64;
+        for id in [a, b] {
+            order += 1;
+            queue.push((self.node(&id)?.time, std::cmp::Reverse(order), id));
+        }
+        let mut candidates = Vec::new();
+        while queue.iter().any(|(_, _, id)| flags[id] & STALE == 0) {
+            let Some((_, _, id)) = queue.pop() else { break };
+            let mut mark = flags[&id];
+            if mark & (FROM_A | FROM_B) == FROM_A | FROM_B && mark & STALE == 0 {
+                candidates.push(id);
+                mark |= STALE;
+                flags.insert(id, mark);
+            }
+            for parent in self.node(&id)?.parents.clone() {
+                let known = flags.entry(parent).or_insert(0);
+                if *known & mark == mark {
+                    continue;
+                }
+                *known |= mark;
+                order += 1;
+                queue.push((self.node(&parent)?.time, std::cmp::Reverse(order), parent));
+            }
+        }
+        // A candidate found early may still be an ancestor of one found later.
+        let mut bases = Vec::new();
+        for (i, candidate) in candidates.iter().enumerate() {
+            let mut redundant = false;
+            for (j, other) in candidates.iter().enumerate() {
+                if i != j && self.is_ancestor(*candidate, *other)? {
+                    redundant = true;
+                    break;
+                }
+            }
+            if !redundant {
+                bases.push(*candidate);
+            }
+        }
+        Ok(bases)
+    }
 }

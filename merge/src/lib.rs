@@ -13,5 +13,6 @@ pub mod operation;
 pub mod provenance;
 pub mod queue;
 pub mod rename;
+pub mod replay;
 pub mod text;
 pub mod tree;

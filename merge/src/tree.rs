@@ -160,6 +160,7 @@ pub struct Outcome {
 /// Merges trees and commits, holding the functions and the cache.
 pub struct Merger<'s> {
     store: &'s Store,
+    graph: history::Graph<'s>,
     registry: &'s Registry,
     cache: Cache<'s>,
     options: Options,
@@ -169,22 +170,32 @@ pub struct Merger<'s> {
 impl<'s> Merger<'s> {
     /// A merger over `store` using `registry`'s functions.
     pub fn new(store: &'s Store, registry: &'s Registry, cache: Cache<'s>, options: Options) -> Merger<'s> {
-        Merger { store, registry, cache, options, stats: Stats::default() }
+        Merger { store, graph: history::Graph::new(store), registry, cache, options, stats: Stats::default() }
     }
 
     /// Merges commit `theirs` into commit `ours` from their merge base; several
     /// bases are merged first into a virtual one (as git's ort does).
     pub fn merge_commits(&mut self, ours: ObjectId, theirs: ObjectId) -> Result<Outcome, Error> {
-        let bases = history::merge_bases(self.store, ours, theirs)?;
+        let bases = self.graph.merge_bases(ours, theirs)?;
+        self.merge_from_bases(&bases, ours, theirs)
+    }
+
+    /// [`Merger::merge_commits`] with the merge bases already known.
+    pub fn merge_from_bases(
+        &mut self,
+        bases: &[ObjectId],
+        ours: ObjectId,
+        theirs: ObjectId,
+    ) -> Result<Outcome, Error> {
         if bases.is_empty() && !self.options.allow_unrelated {
             let short = |id: ObjectId| id.short(pg_core::id::SHORT_ID_LEN);
             return Err(Error::Unrelated { ours: short(ours), theirs: short(theirs) });
         }
-        let base_tree = self.virtual_base(&bases)?;
+        let base_tree = self.virtual_base(bases)?;
         let ours_tree = self.store.read_commit(&ours)?.tree;
         let theirs_tree = self.store.read_commit(&theirs)?.tree;
         let mut outcome = self.merge_trees(base_tree, Some(ours_tree), Some(theirs_tree))?;
-        outcome.bases = bases;
+        outcome.bases = bases.to_vec();
         Ok(outcome)
     }
 
@@ -198,7 +209,7 @@ impl<'s> Merger<'s> {
         let Some((first, rest)) = bases.split_first() else { return Ok(None) };
         let mut tree = Some(self.store.read_commit(first)?.tree);
         for next in rest {
-            let inner_bases = history::merge_bases(self.store, *first, *next)?;
+            let inner_bases = self.graph.merge_bases(*first, *next)?;
             let inner_base = self.virtual_base(&inner_bases)?;
             let next_tree = Some(self.store.read_commit(next)?.tree);
             let inner = Options {
@@ -340,11 +351,19 @@ impl<'s> Merger<'s> {
             let settled = (ours != base).then(|| trivial().id());
             return Ok(Verdict { state: ours, settled, conflict: None });
         }
+        // A side that renamed the file changed it even if its content is the base's:
+        // renamed on one side and deleted on the other is a conflict, as in git.
         if base == ours {
-            return Ok(Verdict::take(theirs));
+            return Ok(match (triple.ours_renamed(), theirs) {
+                (true, None) => Verdict::conflict(ours, ConflictKind::ModifyDelete, vec![]),
+                _ => Verdict::take(theirs),
+            });
         }
         if base == theirs {
-            return Ok(Verdict::take(ours));
+            return Ok(match (triple.theirs_renamed(), ours) {
+                (true, None) => Verdict::conflict(theirs, ConflictKind::ModifyDelete, vec![]),
+                _ => Verdict::take(ours),
+            });
         }
         let (Some(o), Some(t)) = (ours, theirs) else {
             return Ok(Verdict::conflict(ours.or(theirs), ConflictKind::ModifyDelete, vec![]));
@@ -502,9 +521,11 @@ struct Triple {
     base: Option<FileState>,
     ours: Option<FileState>,
     theirs: Option<FileState>,
-    /// Where each side's version came from (differs from the path for a rename).
+    /// Where each side's version came from (differs from `target` for a rename).
     ours_path: Vec<u8>,
     theirs_path: Vec<u8>,
+    /// The path this triple decides.
+    target: Vec<u8>,
     /// A rename source: its content moved with the rename; the path goes.
     removed: bool,
     /// One target of a file each side renamed differently.
@@ -512,6 +533,16 @@ struct Triple {
 }
 
 impl Triple {
+    /// Whether our side renamed the file here (its version is at the target, the
+    /// other side's at the old path).
+    fn ours_renamed(&self) -> bool {
+        self.ours_path != self.theirs_path && self.ours_path == self.target
+    }
+
+    fn theirs_renamed(&self) -> bool {
+        self.ours_path != self.theirs_path && self.theirs_path == self.target
+    }
+
     fn of(sides: &Sides, path: &[u8]) -> Triple {
         Triple {
             base: sides.base_state(path),
@@ -519,6 +550,7 @@ impl Triple {
             theirs: sides.theirs_state(path),
             ours_path: path.to_vec(),
             theirs_path: path.to_vec(),
+            target: path.to_vec(),
             removed: false,
             rename_clash: false,
         }
@@ -531,6 +563,7 @@ impl Triple {
             theirs: None,
             ours_path: vec![],
             theirs_path: vec![],
+            target: vec![],
             removed: true,
             rename_clash: false,
         }

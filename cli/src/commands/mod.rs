@@ -1,6 +1,7 @@
 //! One module per command family; each parses its arguments, calls the libraries
 //! and prints.
 
+pub mod bench_merge;
 pub mod branch;
 pub mod commit;
 pub mod diff;

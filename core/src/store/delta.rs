@@ -118,12 +118,28 @@ impl Delta<'_> {
     }
 }
 
+thread_local! {
+    /// One decompression context per thread: creating one costs more than
+    /// decompressing a typical delta.
+    static DECOMPRESSOR: std::cell::RefCell<zstd::zstd_safe::DCtx<'static>> =
+        std::cell::RefCell::new(zstd::zstd_safe::DCtx::create());
+}
+
 fn decompress_with_prefix(frame: &[u8], base: &[u8], length: usize) -> Result<Vec<u8>, usize> {
-    let mut context = zstd::zstd_safe::DCtx::create();
-    context.ref_prefix(base)?;
-    let mut bytes = Vec::with_capacity(length);
-    context.decompress(&mut bytes, frame)?;
-    Ok(bytes)
+    DECOMPRESSOR.with(|cell| {
+        let mut context = cell.borrow_mut();
+        // SAFETY: as in `Compressor::compress_with_prefix`: the prefix serves the
+        // next frame only, which `decompress` below finishes; on failure the
+        // context is reset (dropping the prefix) before `base` can go away.
+        let prefix: &'static [u8] = unsafe { std::mem::transmute::<&[u8], &'static [u8]>(base) };
+        let mut bytes = Vec::with_capacity(length);
+        let done = context.ref_prefix(prefix).and_then(|_| context.decompress(&mut bytes, frame));
+        if let Err(code) = done {
+            *context = zstd::zstd_safe::DCtx::create();
+            return Err(code);
+        }
+        Ok(bytes)
+    })
 }
 
 #[cfg(test)]

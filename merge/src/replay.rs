@@ -1,0 +1,98 @@
+//! Replaying history's merges: for each two-parent merge commit, merge its parents
+//! again with pg's engine and compare with what was committed. A clean merge that
+//! differs from the commit is a *wrong clean*: the engine would have silently
+//! produced something the people who merged did not accept, the costliest mistake
+//! a merge tool makes.
+
+use crate::function::FunctionId;
+use crate::tree::{self, Merger, Outcome};
+use pg_core::history;
+use pg_core::object::Commit;
+use pg_core::store::{self, Store};
+use pg_core::ObjectId;
+use std::collections::BTreeMap;
+
+/// How a replayed merge compares with the committed one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Class {
+    /// pg found conflicts (a person decided this merge).
+    Conflict,
+    /// pg merged cleanly, to exactly the committed tree.
+    Identical,
+    /// pg merged cleanly, to a different tree than was committed.
+    WrongClean,
+}
+
+/// A merge commit whose two sides both changed since their merge base, with its
+/// bases: the merges worth replaying (any other merge is a fast-forward in
+/// disguise).
+#[derive(Debug, Clone)]
+pub struct TrueMerge {
+    /// The merge commit.
+    pub id: ObjectId,
+    /// It.
+    pub commit: Commit,
+    /// Its parents' merge bases.
+    pub bases: Vec<ObjectId>,
+}
+
+/// The newest `limit` true merges reachable from `tip`, newest first; also returns
+/// how many two-parent merges were passed over because one side had not changed.
+pub fn true_merges(store: &Store, tip: ObjectId, limit: usize) -> store::Result<(Vec<TrueMerge>, usize)> {
+    let mut found = Vec::new();
+    let mut skipped = 0;
+    let history = history::walk(store, tip, usize::MAX)?;
+    let mut graph = history::Graph::new(store);
+    for (id, commit) in &history {
+        graph.insert(*id, commit);
+    }
+    for (id, commit) in history {
+        if found.len() == limit {
+            break;
+        }
+        let [ours, theirs] = commit.parents[..] else { continue };
+        let bases = graph.merge_bases(ours, theirs)?;
+        let tree = |id: &ObjectId| store.read_commit(id).map(|c| c.tree);
+        let base_trees: Vec<ObjectId> = bases.iter().map(tree).collect::<Result<_, _>>()?;
+        let (ours_tree, theirs_tree) = (tree(&ours)?, tree(&theirs)?);
+        let one_sided = base_trees.len() == 1 && (base_trees[0] == ours_tree || base_trees[0] == theirs_tree);
+        if one_sided || bases.is_empty() {
+            skipped += 1;
+            continue;
+        }
+        found.push(TrueMerge { id, commit, bases });
+    }
+    Ok((found, skipped))
+}
+
+/// One replayed merge.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Replayed {
+    /// Its class.
+    pub class: Class,
+    /// Conflicted paths.
+    pub conflicts: usize,
+    /// Paths both sides changed, per function that settled them.
+    pub settled: BTreeMap<FunctionId, usize>,
+    /// The merge's outcome.
+    #[serde(skip)]
+    pub outcome: Outcome,
+}
+
+/// Merges a true merge's parents again and classifies the result.
+pub fn replay(merger: &mut Merger, merge: &TrueMerge) -> Result<Replayed, tree::Error> {
+    let outcome = merger.merge_from_bases(&merge.bases, merge.commit.parents[0], merge.commit.parents[1])?;
+    let class = if !outcome.conflicts.is_empty() {
+        Class::Conflict
+    } else if outcome.tree == Some(merge.commit.tree) {
+        Class::Identical
+    } else {
+        Class::WrongClean
+    };
+    let mut settled = BTreeMap::new();
+    for s in &outcome.settled {
+        *settled.entry(s.function).or_default() += 1;
+    }
+    Ok(Replayed { class, conflicts: outcome.conflicts.len(), settled, outcome })
+}
