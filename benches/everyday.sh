@@ -8,16 +8,9 @@
 # prints each ratio pg/git (below 1.0: pg is faster). Status timings are medians of
 # 15 runs of each tool, alternated.
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/.." && pwd)
 files=${1:-20000}
 size_mb=${2:-200}
-
-cargo build --release --quiet --manifest-path "$root/Cargo.toml" -p pg-cli
-pg="$root/target/release/pg"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-export PG_AUTHOR_NAME=bench PG_AUTHOR_EMAIL=bench@example.com
+source "$(dirname "$0")/common.sh"
 export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.com GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.com
 
 echo "generating $files files (~$size_mb MB)..."

@@ -10,13 +10,7 @@
 # repositories, and compares the pg repository's size with git's after `git gc`.
 # Prints both ratios pg/git and each tool's peak memory.
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/.." && pwd)
-cargo build --release --quiet --manifest-path "$root/Cargo.toml" -p pg-cli
-pg="${CARGO_TARGET_DIR:-$root/target}/release/pg"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-export PG_AUTHOR_NAME=bench PG_AUTHOR_EMAIL=bench@example.com
+source "$(dirname "$0")/common.sh"
 
 if [ $# -ge 1 ]; then
   source_repo=$(cd "$1" && pwd)

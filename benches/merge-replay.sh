@@ -11,13 +11,7 @@
 # parents with `git merge-tree --write-tree --stdin`. Prints each tool's clean rate,
 # identical-to-commit rate, wrong-clean count and total time.
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/.." && pwd)
-cargo build --release --quiet --manifest-path "$root/Cargo.toml" -p pg-cli
-pg="${CARGO_TARGET_DIR:-$root/target}/release/pg"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-export PG_AUTHOR_NAME=bench PG_AUTHOR_EMAIL=bench@example.com PG_HOME="$work/home"
+source "$(dirname "$0")/common.sh"
 
 if [ $# -ge 1 ]; then
   source_repo=$(cd "$1" && pwd)
