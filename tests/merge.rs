@@ -346,10 +346,7 @@ fn pgattributes_choose_the_functions_a_path_goes_through() {
     assert_eq!(repo.read("a.log"), "start\nours\ntheirs\n", "union keeps both sides");
     assert!(stdout.contains("CONFLICT (content): b.bin"), "binary never merges: {stdout}");
     assert!(!stdout.contains("a.log"), "{stdout}");
-    let functions = repo.ok(&["merge-functions"]);
-    for name in ["trivial", "text", "union", "binary"] {
-        assert!(functions.contains(name), "{functions}");
-    }
+    insta::assert_snapshot!("merge_functions", repo.ok(&["merge-functions"]));
 
     let typo = diverged(
         &[(".pgattributes", "*.txt merge=nosuch\n"), ("f.txt", FIVE)],
@@ -558,4 +555,38 @@ fn bench_merge_classes_replayed_merges_against_what_was_committed() {
     assert!(records[0]["git_commit"].as_str().is_some_and(|id| id.len() == 40));
     let human = repo.ok(&["bench-merge", "--limit", "2"]);
     assert!(human.contains("replayed 2 true merge(s)") && human.contains("clean rate 50.0%"), "{human}");
+}
+
+#[test]
+fn structured_files_merge_by_key_where_lines_would_conflict() {
+    // Adjacent lines changed on each side: a line merge conflicts, a merge by key does not.
+    let base = "{\n  \"name\": \"demo\",\n  \"version\": \"1.0.0\",\n  \"private\": true\n}\n";
+    let ours = "{\n  \"name\": \"demo\",\n  \"version\": \"1.1.0\",\n  \"private\": true\n}\n";
+    let theirs = "{\n  \"name\": \"demo\",\n  \"version\": \"1.0.0\",\n  \"private\": false\n}\n";
+    let toml_base = "[package]\nname = \"demo\"\nversion = \"1.0.0\"\n";
+    let repo = diverged(
+        &[("package.json", base), ("Cargo.toml", toml_base)],
+        &[
+            ("package.json", Some(ours)),
+            ("Cargo.toml", Some("[package]\nname = \"demo\"\nversion = \"1.1.0\"\n")),
+        ],
+        &[
+            ("package.json", Some(theirs)),
+            ("Cargo.toml", Some("[package]\nname = \"demo2\"\nversion = \"1.0.0\"\n")),
+        ],
+    );
+    repo.ok(&["merge", "side"]);
+    assert_eq!(
+        repo.read("package.json"),
+        "{\n  \"name\": \"demo\",\n  \"version\": \"1.1.0\",\n  \"private\": false\n}\n"
+    );
+    assert_eq!(repo.read("Cargo.toml"), "[package]\nname = \"demo2\"\nversion = \"1.1.0\"\n");
+    let provenance = repo.ok(&["show", "--merge-provenance"]);
+    assert!(
+        provenance.contains("package.json\tjson v1") && provenance.contains("Cargo.toml\ttoml v1"),
+        "{provenance}"
+    );
+    // Without .pgattributes the same change to a text file is a conflict.
+    let text = diverged(&[("notes.txt", base)], &[("notes.txt", Some(ours))], &[("notes.txt", Some(theirs))]);
+    assert_eq!(text.run(&["merge", "side"]).status.code(), Some(1));
 }

@@ -183,6 +183,9 @@ impl Registry {
             Arc::new(Binary {
                 descriptor: Descriptor { name: "binary".into(), version: 1, params: BTreeMap::new() },
             }),
+            Arc::new(crate::structured::Json::default()),
+            Arc::new(crate::structured::Toml::default()),
+            Arc::new(crate::structured::Yaml::default()),
         ];
         Registry { functions: functions.into_iter().map(|f| (f.descriptor().name.clone(), f)).collect() }
     }

@@ -14,5 +14,6 @@ pub mod provenance;
 pub mod queue;
 pub mod rename;
 pub mod replay;
+pub mod structured;
 pub mod text;
 pub mod tree;

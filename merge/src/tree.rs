@@ -33,7 +33,7 @@ pub enum Error {
         theirs: String,
     },
     /// `.pgattributes` names a function that does not exist.
-    #[error("'{path}': .pgattributes names the merge function '{name}', which does not exist (`pg merge-functions` lists them)")]
+    #[error("'{path}': its cascade names the merge function '{name}', which does not exist (check .pgattributes; `pg merge-functions` lists them)")]
     UnknownFunction {
         /// The path being merged.
         path: String,
@@ -475,9 +475,10 @@ impl<'s> Merger<'s> {
     }
 }
 
-/// The cascade for a path no `.pgattributes` line matches.
-fn default_cascade(_path: &[u8]) -> Vec<String> {
-    vec!["text".into()]
+/// The cascade for a path no `.pgattributes` line matches: the structured
+/// function for its extension (JSON, TOML, YAML), then the text merge.
+fn default_cascade(path: &[u8]) -> Vec<String> {
+    crate::structured::for_extension(path).into_iter().map(str::to_owned).chain(["text".to_owned()]).collect()
 }
 
 fn is_file(mode: Mode) -> bool {

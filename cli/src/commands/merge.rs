@@ -397,7 +397,9 @@ pub fn functions(context: &Context, args: FunctionsArgs) -> Outcome {
     }
     for row in &rows {
         let params: Vec<String> = row.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        writeln!(out, "{:<8} v{} {} {}", row.name, row.version, &row.id[..SHORT_ID_LEN], params.join(" "))?;
+        let line =
+            format!("{:<8} v{} {} {}", row.name, row.version, &row.id[..SHORT_ID_LEN], params.join(" "));
+        writeln!(out, "{}", line.trim_end())?;
         writeln!(out, "         {}", row.summary)?;
     }
     Ok(ExitCode::SUCCESS)
