@@ -73,6 +73,22 @@ def vectors():
             b"release 1.0\n",
         ),
     )
+    bye = encode("blob", b"bye\n")
+    conflict = encode(
+        "conflict",
+        headers(
+            [
+                (b"ours-commit", root_id.hex().encode()),
+                (b"theirs-commit", multihash("blake3", child).hex().encode()),
+                (b"kind", b"content"),
+                (b"base", b"100644 " + empty_id.hex().encode()),
+                (b"ours", b"100644 " + hello_id.hex().encode()),
+                (b"theirs", b"100755 " + multihash("blake3", bye).hex().encode()),
+                (b"tried", text_function_id().hex().encode()),
+            ],
+            b"src/hello.txt",
+        ),
+    )
     return [
         ("empty blob", empty),
         ("blob", hello),
@@ -80,6 +96,30 @@ def vectors():
         ("root commit", root),
         ("commit with a parent, extra headers, a signature and a non-UTF-8 message", child),
         ("annotated tag", tag),
+        ("conflict (a queue item)", conflict),
+    ]
+
+
+TEXT_DESCRIPTOR = b"pg merge function\nname text\nversion 1\nparam level zealous\nparam style merge\n"
+
+
+def text_function_id():
+    return multihash("blake3", TEXT_DESCRIPTOR)
+
+
+def merge_vectors():
+    """The merge engine's formats: a function id, and a merge-cache key."""
+    function = text_function_id()
+    blob = lambda data: multihash("blake3", encode("blob", data))
+    base, ours, theirs = blob(b""), blob(b"hello\n"), blob(b"bye\n")
+    key = b"".join(bytes([len(i)]) + i for i in [function, base, ours, theirs])
+    return [
+        ("descriptor of the text function", {"descriptor": TEXT_DESCRIPTOR.hex(), "function-id": function.hex()}),
+        ("merge-cache key", {"function": function.hex(), "base": base.hex(), "ours": ours.hex(),
+                             "theirs": theirs.hex(), "key": multihash("blake3", key).hex()}),
+        ("merge-cache key without a base", {"function": function.hex(), "base": "-", "ours": ours.hex(),
+                                            "theirs": theirs.hex(),
+                                            "key": multihash("blake3", b"".join(bytes([len(i)]) + i for i in [function, b"", ours, theirs])).hex()}),
     ]
 
 
@@ -90,6 +130,12 @@ def main():
         print(f"encoding: {encoding.hex()}")
         print(f"blake3: {multihash('blake3', encoding).hex()}")
         print(f"sha2-256: {multihash('sha2-256', encoding).hex()}")
+        print("```\n")
+    for title, fields in merge_vectors():
+        print(f"### Merge vector: {title}\n")
+        print("```merge-vector")
+        for key, value in fields.items():
+            print(f"{key}: {value}")
         print("```\n")
 
 

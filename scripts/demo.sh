@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # pg's main job on an embedded default: builds pg, then in a temporary directory
-# makes a repository, commits, branches, shows the log and the operation log, undoes,
-# and checks the repository's integrity. Later issues extend it with import, merge
-# and sync.
+# makes a repository, commits, branches, merges (one file by key, one through the
+# queue for people), shows the log, provenance and the operation log, undoes, and
+# checks the repository's integrity. The peers issue extends it with sync.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/setup.sh"
@@ -32,7 +32,26 @@ step add -A
 step diff --staged
 step commit -m "Greet pg, add notes"
 step switch main
-step log --oneline feature
+printf 'fn main() {\n    println!("hello, world");\n}\n' > src/main.rs
+printf '{\n  "name": "demo",\n  "version": "0.1.0"\n}\n' > package.json
+step add -A
+step commit -m "Greet the world, add package.json"
+step switch -c release
+printf '{\n  "name": "demo",\n  "version": "0.2.0"\n}\n' > package.json
+step commit -a -m "Release 0.2.0"
+step switch main
+printf '{\n  "name": "demo",\n  "version": "0.1.0",\n  "license": "MIT"\n}\n' > package.json
+step commit -a -m "License"
+step merge release
+cat package.json
+step merge feature || true   # a conflict: both sides changed the same line
+step status
+cat src/main.rs
+printf 'fn main() {\n    println!("hello, world and pg");\n}\n' > src/main.rs
+step resolve src/main.rs
+step merge --continue
+step show --merge-provenance
+step log --oneline
 step branch
 step tag -m "first release" v0.1
 step op log

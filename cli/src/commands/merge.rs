@@ -67,7 +67,9 @@ pub fn merge(context: &Context, args: MergeArgs) -> Outcome {
     let committer = context.signature(&repo, Role::Committer)?;
     if args.continue_ {
         let commit = operation::finish(&repo, &mut index, &author, &committer, &op)?;
-        println!("[{}] merge committed", commit.short(SHORT_ID_LEN));
+        let message = repo.store().read_commit(&commit)?.message;
+        let subject = text(message.split(|&b| b == b'\n').next().unwrap_or_default()).into_owned();
+        println!("[{}] {subject}", commit.short(SHORT_ID_LEN));
         post_merge(&repo, args.no_verify)?;
         return Ok(ExitCode::SUCCESS);
     }
