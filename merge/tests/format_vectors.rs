@@ -3,7 +3,7 @@
 
 use pg_core::id::hex_decode;
 use pg_core::ObjectId;
-use pg_merge::function::{Descriptor, MergeFunction, Registry};
+use pg_merge::function::{Descriptor, Registry};
 use pg_merge::text::ConflictStyle;
 use std::collections::BTreeMap;
 
