@@ -590,3 +590,53 @@ fn structured_files_merge_by_key_where_lines_would_conflict() {
     let text = diverged(&[("notes.txt", base)], &[("notes.txt", Some(ours))], &[("notes.txt", Some(theirs))]);
     assert_eq!(text.run(&["merge", "side"]).status.code(), Some(1));
 }
+
+#[test]
+fn modes_symlinks_binaries_additions_and_directories_each_merge_or_conflict_as_they_should() {
+    use std::os::unix::fs::{symlink, PermissionsExt};
+    let repo = Repo::new();
+    let set_link = |target: &str| {
+        let _ = std::fs::remove_file(repo.file("link"));
+        symlink(target, repo.file("link")).unwrap();
+    };
+    repo.write("run.sh", "echo 1\necho 2\necho 3\n");
+    repo.write("d", "a file\n");
+    std::fs::write(repo.file("bin.dat"), b"\x00\x01base").unwrap();
+    set_link("x");
+    repo.ok(&["add", "-A"]);
+    repo.ok(&["commit", "-m", "base"]);
+    repo.ok(&["switch", "-c", "side"]);
+    repo.write("run.sh", "echo 1\necho 2\necho three\n");
+    set_link("z");
+    std::fs::write(repo.file("bin.dat"), b"\x00\x01theirs").unwrap();
+    std::fs::remove_file(repo.file("d")).unwrap();
+    repo.write("d/inner", "now a directory\n");
+    repo.write("new.txt", "theirs\n");
+    repo.ok(&["add", "-A"]);
+    repo.ok(&["commit", "-m", "theirs"]);
+    repo.ok(&["switch", "main"]);
+    std::fs::set_permissions(repo.file("run.sh"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    set_link("y");
+    std::fs::write(repo.file("bin.dat"), b"\x00\x01ours").unwrap();
+    repo.write("d", "a changed file\n");
+    repo.write("new.txt", "ours\n");
+    repo.ok(&["add", "-A"]);
+    repo.ok(&["commit", "-m", "ours"]);
+
+    let out = repo.run(&["merge", "side"]);
+    assert_eq!(out.status.code(), Some(1));
+    insta::assert_snapshot!("merge_kinds_of_conflict", String::from_utf8(out.stdout).unwrap());
+    // Mode from ours, content from theirs: no conflict.
+    assert_eq!(repo.read("run.sh"), "echo 1\necho 2\necho three\n");
+    assert_eq!(std::fs::metadata(repo.file("run.sh")).unwrap().permissions().mode() & 0o111, 0o111);
+    // Conflicts keep our version where markers cannot show them.
+    assert_eq!(std::fs::read_link(repo.file("link")).unwrap().to_str(), Some("y"));
+    assert_eq!(std::fs::read(repo.file("bin.dat")).unwrap(), b"\x00\x01ours");
+    assert_eq!(repo.read("new.txt"), "<<<<<<< HEAD\nours\n=======\ntheirs\n>>>>>>> side\n");
+    // Our file moved aside for their directory.
+    assert_eq!(repo.read("d~HEAD"), "a changed file\n");
+    assert_eq!(repo.read("d/inner"), "now a directory\n");
+    repo.ok(&["merge", "--abort"]);
+    assert_eq!(repo.read("d"), "a changed file\n");
+    assert_eq!(repo.ok(&["status", "--short"]), "");
+}

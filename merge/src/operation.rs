@@ -456,8 +456,15 @@ pub fn abort(repo: &Repository, index: &mut Index, context: &OpContext) -> Resul
         repo.update_refs(context, Vec::new(), vec![update])?;
     }
     let ours_tree = store.read_commit(&ours)?.tree;
+    let mut versions = Vec::with_capacity(state.touched.len());
     for path in &state.touched {
-        let version = file_at(store, &ours_tree, path)?;
+        versions.push((path, file_at(store, &ours_tree, path)?));
+    }
+    // Removals first, deepest first, so a file can take back its directory's place.
+    for (path, _) in versions.iter().rev().filter(|(_, v)| v.is_none()) {
+        worktree::restore(repo, index, path, None)?;
+    }
+    for (path, version) in versions.iter().filter(|(_, v)| v.is_some()) {
         worktree::restore(repo, index, path, version.as_ref())?;
     }
     index.save(&repo.index_path())?;

@@ -14,6 +14,7 @@ use crate::rename;
 use crate::text::Labels;
 use pg_core::diff::{diff_trees, FileChange, FileState};
 use pg_core::history;
+use pg_core::index::join;
 use pg_core::object::{EntryKind, Mode};
 use pg_core::store::{self, Store};
 use pg_core::tree_edit::edit_tree;
@@ -248,13 +249,12 @@ impl<'s> Merger<'s> {
         if base == ours {
             return done(theirs);
         }
-        let read = |id: &ObjectId| self.store.read_tree(id);
-        let sides = Sides {
-            ours: by_path(diff_trees(&read, base.as_ref(), ours.as_ref())?),
-            theirs: by_path(diff_trees(&read, base.as_ref(), theirs.as_ref())?),
-        };
+        let mut sides = Sides::default();
+        sides.walk(self.store, &[], [base, ours, theirs])?;
+        let ours_renames = sides.renames(Side::Ours, self.store, self.options.rename_threshold)?;
+        let theirs_renames = sides.renames(Side::Theirs, self.store, self.options.rename_threshold)?;
         let mut triples = sides.triples();
-        self.apply_renames(&sides, &mut triples)?;
+        self.apply_renames(&sides, [ours_renames, theirs_renames], &mut triples);
         let mut attributes = Attributes::of_tree(self.store, ours);
         let mut results: BTreeMap<Vec<u8>, Option<FileState>> = BTreeMap::new();
         let mut conflicts = Vec::new();
@@ -273,8 +273,12 @@ impl<'s> Merger<'s> {
             }));
         }
         self.move_files_out_of_directories(&triples, &mut results, &mut conflicts);
-        let edits: BTreeMap<Vec<u8>, Option<FileState>> =
+        let mut edits: BTreeMap<Vec<u8>, Option<FileState>> =
             results.into_iter().filter(|(path, state)| sides.ours_state(path) != *state).collect();
+        // Directories only they changed are taken whole, unread.
+        for whole in sides.whole.iter().filter(|w| w.side == Side::Theirs) {
+            edits.insert(whole.dir.clone(), whole.tree.map(|id| FileState { mode: Mode::TREE, id }));
+        }
         let tree = edit_tree(self.store, ours.as_ref(), &edits)?;
         self.stats.cache_hits = self.cache.hits;
         self.stats.cache_misses = self.cache.misses;
@@ -282,11 +286,13 @@ impl<'s> Merger<'s> {
         Ok(Outcome { tree, conflicts, settled, bases: vec![], stats: self.stats })
     }
 
-    /// Finds renames on each side among files the other side also touched, and
-    /// rewires the triples so the renamed file merges at its new path.
-    fn apply_renames(&mut self, sides: &Sides, triples: &mut BTreeMap<Vec<u8>, Triple>) -> Result<(), Error> {
-        let ours = sides.renames(Side::Ours, self.store, self.options.rename_threshold)?;
-        let theirs = sides.renames(Side::Theirs, self.store, self.options.rename_threshold)?;
+    /// Rewires the triples so each renamed file merges at its new path.
+    fn apply_renames(
+        &mut self,
+        sides: &Sides,
+        [ours, theirs]: [Renames; 2],
+        triples: &mut BTreeMap<Vec<u8>, Triple>,
+    ) {
         self.stats.renames += ours.len() + theirs.len();
         let theirs_by_source: BTreeMap<&[u8], &[u8]> =
             theirs.iter().map(|(s, t)| (s.as_slice(), t.as_slice())).collect();
@@ -329,7 +335,6 @@ impl<'s> Merger<'s> {
             triple.ours_path = source.clone();
             triples.insert(target.clone(), triple);
         }
-        Ok(())
     }
 
     /// The verdict on one path.
@@ -571,23 +576,96 @@ impl Triple {
     }
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Side {
     Ours,
     Theirs,
 }
 
-/// Each side's changes from the base, by path.
+/// Renames found on one side: (source, target) paths.
+type Renames = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// A directory only one side changed: taken whole from that side, never read
+/// (unless that side's renames need the files added in it).
+#[derive(Debug, Clone)]
+struct Whole {
+    dir: Vec<u8>,
+    side: Side,
+    base: Option<ObjectId>,
+    tree: Option<ObjectId>,
+}
+
+/// Each side's file changes from the base, by path, in the directories both sides
+/// changed; and the directories only one side changed.
+#[derive(Default)]
 struct Sides {
     ours: BTreeMap<Vec<u8>, FileChange>,
     theirs: BTreeMap<Vec<u8>, FileChange>,
+    whole: Vec<Whole>,
 }
 
-fn by_path(changes: Vec<FileChange>) -> BTreeMap<Vec<u8>, FileChange> {
-    changes.into_iter().map(|c| (c.path.clone(), c)).collect()
-}
+type Trio = [Option<ObjectId>; 3];
 
 impl Sides {
+    /// Walks the three trees of directory `dir` together, descending only where
+    /// both sides changed something.
+    fn walk(&mut self, store: &Store, dir: &[u8], [base, ours, theirs]: Trio) -> store::Result<()> {
+        if ours == theirs {
+            return Ok(());
+        }
+        if base == ours || base == theirs {
+            let (side, tree) = if base == ours { (Side::Theirs, theirs) } else { (Side::Ours, ours) };
+            self.whole.push(Whole { dir: dir.to_vec(), side, base, tree });
+            return Ok(());
+        }
+        let mut names: BTreeMap<Vec<u8>, [Option<(Mode, ObjectId)>; 3]> = BTreeMap::new();
+        for (i, tree) in [base, ours, theirs].into_iter().enumerate() {
+            for entry in
+                tree.map(|id| store.read_tree(&id)).transpose()?.map(|t| t.entries).unwrap_or_default()
+            {
+                names.entry(entry.name).or_default()[i] = Some((entry.mode, entry.id));
+            }
+        }
+        for (name, entries) in names {
+            let path = join(dir, &name);
+            let subtree = |e: Option<(Mode, ObjectId)>| {
+                e.filter(|(m, _)| m.kind() == EntryKind::Tree).map(|(_, id)| id)
+            };
+            let file = |e: Option<(Mode, ObjectId)>| {
+                e.filter(|(m, _)| m.kind() != EntryKind::Tree).map(|(mode, id)| FileState { mode, id })
+            };
+            let trees = entries.map(subtree);
+            if trees.iter().any(Option::is_some) {
+                self.walk(store, &path, trees)?;
+            }
+            let [b, o, t] = entries.map(file);
+            if o != b {
+                self.ours.insert(path.clone(), FileChange { path: path.clone(), old: b, new: o });
+            }
+            if t != b {
+                self.theirs.insert(path.clone(), FileChange { path, old: b, new: t });
+            }
+        }
+        Ok(())
+    }
+
+    /// Lists the file changes inside `side`'s whole directories, which renames need
+    /// as targets.
+    fn expand(&mut self, side: Side, store: &Store) -> store::Result<()> {
+        let (expand, keep): (Vec<Whole>, Vec<Whole>) =
+            std::mem::take(&mut self.whole).into_iter().partition(|w| w.side == side);
+        self.whole = keep;
+        let read = |id: &ObjectId| store.read_tree(id);
+        for whole in expand {
+            for mut change in diff_trees(&read, whole.base.as_ref(), whole.tree.as_ref())? {
+                change.path = join(&whole.dir, &change.path);
+                let changes = if side == Side::Ours { &mut self.ours } else { &mut self.theirs };
+                changes.insert(change.path.clone(), change);
+            }
+        }
+        Ok(())
+    }
+
     fn changes(&self, side: Side) -> &BTreeMap<Vec<u8>, FileChange> {
         match side {
             Side::Ours => &self.ours,
@@ -627,24 +705,129 @@ impl Sides {
 
     /// Renames on `side` (source, target) whose source the other side also
     /// changed or deleted: the only renames that change the merge's result.
-    fn renames(&self, side: Side, store: &Store, threshold: u8) -> store::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    fn renames(&mut self, side: Side, store: &Store, threshold: u8) -> store::Result<Renames> {
         let other = self.changes(if side == Side::Ours { Side::Theirs } else { Side::Ours });
         let regular = |state: &Option<FileState>| state.filter(|s| is_file(s.mode));
-        let mut sources = Vec::new();
-        let mut targets = Vec::new();
-        for (path, change) in self.changes(side) {
-            match (regular(&change.old), regular(&change.new)) {
-                (Some(old), None) if change.new.is_none() && other.contains_key(path) => {
-                    sources.push((path.clone(), old))
-                }
-                (None, Some(new)) if change.old.is_none() => targets.push((path.clone(), new)),
-                _ => {}
-            }
+        let sources: Vec<(Vec<u8>, FileState)> = self
+            .changes(side)
+            .iter()
+            .filter(|(path, change)| change.new.is_none() && other.contains_key(*path))
+            .filter_map(|(path, change)| regular(&change.old).map(|old| (path.clone(), old)))
+            .collect();
+        if sources.is_empty() {
+            return Ok(Vec::new());
         }
-        if sources.is_empty() || targets.is_empty() {
+        // Only now do the directories this side alone changed matter: files added
+        // there may be where the sources went.
+        self.expand(side, store)?;
+        let targets: Vec<(Vec<u8>, FileState)> = self
+            .changes(side)
+            .values()
+            .filter(|change| change.old.is_none())
+            .filter_map(|change| regular(&change.new).map(|new| (change.path.clone(), new)))
+            .collect();
+        if targets.is_empty() {
             return Ok(Vec::new());
         }
         let pairs = rename::detect(store, &sources, &targets, threshold)?;
         Ok(pairs.into_iter().map(|(s, t)| (sources[s].0.clone(), targets[t].0.clone())).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::function::Registry;
+    use crate::text::ConflictStyle;
+    use pg_core::object::Object;
+    use pg_core::store::{Backend, Batch, Durability, OpenMode, RocksBackend, Table};
+    use pg_core::HashAlgorithm;
+    use std::collections::HashSet;
+    use std::sync::{Arc, Mutex};
+
+    /// A backend that remembers which objects were read.
+    struct Counting {
+        inner: RocksBackend,
+        read: Mutex<HashSet<ObjectId>>,
+    }
+
+    impl Backend for Counting {
+        fn read_object(&self, id: &ObjectId) -> store::Result<Option<Vec<u8>>> {
+            self.read.lock().unwrap().insert(*id);
+            self.inner.read_object(id)
+        }
+        fn has_object(&self, id: &ObjectId) -> store::Result<bool> {
+            self.inner.has_object(id)
+        }
+        fn ids_with_prefix(&self, leading: &[u8], limit: usize) -> store::Result<Vec<ObjectId>> {
+            self.inner.ids_with_prefix(leading, limit)
+        }
+        fn for_each_object(&self, visit: &mut dyn FnMut(&[u8], &[u8]) -> bool) -> store::Result<()> {
+            self.inner.for_each_object(visit)
+        }
+        fn read_ref(&self, name: &str) -> store::Result<Option<pg_core::refs::RefTarget>> {
+            self.inner.read_ref(name)
+        }
+        fn list_refs(&self, prefix: &str) -> store::Result<Vec<(String, pg_core::refs::RefTarget)>> {
+            self.inner.list_refs(prefix)
+        }
+        fn read_operations(&self, limit: usize) -> store::Result<Vec<(u64, Vec<u8>)>> {
+            self.inner.read_operations(limit)
+        }
+        fn pg_id_for_git(&self, git: &ObjectId) -> store::Result<Option<ObjectId>> {
+            self.inner.pg_id_for_git(git)
+        }
+        fn git_id_for_pg(&self, pg: &ObjectId) -> store::Result<Option<ObjectId>> {
+            self.inner.git_id_for_pg(pg)
+        }
+        fn read_record(&self, table: Table, key: &[u8]) -> store::Result<Option<Vec<u8>>> {
+            self.inner.read_record(table, key)
+        }
+        fn list_records(&self, table: Table, prefix: &[u8]) -> store::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+            self.inner.list_records(table, prefix)
+        }
+        fn write(&self, batch: Batch, durability: Durability) -> store::Result<()> {
+            self.inner.write(batch, durability)
+        }
+        fn persist(&self) -> store::Result<()> {
+            self.inner.persist()
+        }
+    }
+
+    fn tree(store: &Store, files: &[(&str, &str)]) -> ObjectId {
+        let edits = files
+            .iter()
+            .map(|(path, text)| {
+                let id = store.write(&Object::Blob(text.as_bytes().to_vec())).unwrap();
+                (path.as_bytes().to_vec(), Some(FileState { mode: Mode::FILE, id }))
+            })
+            .collect();
+        edit_tree(store, None, &edits).unwrap().unwrap()
+    }
+
+    #[test]
+    fn directories_only_one_side_changed_are_taken_whole_without_reading_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let counting = Arc::new(Counting {
+            inner: RocksBackend::open(dir.path(), OpenMode::Create).unwrap(),
+            read: Mutex::new(HashSet::new()),
+        });
+        let store = Store::new(counting.clone(), HashAlgorithm::Blake3);
+        let lines = "1\n2\n3\n4\n5\n";
+        let base = tree(&store, &[("a.txt", lines), ("big/x", "x\n"), ("big/deep/y", "y\n")]);
+        let ours = tree(&store, &[("a.txt", "one\n2\n3\n4\n5\n"), ("big/x", "x\n"), ("big/deep/y", "y\n")]);
+        let theirs =
+            tree(&store, &[("a.txt", "1\n2\n3\n4\nfive\n"), ("big/x", "X\n"), ("big/deep/y", "Y\n")]);
+        let theirs_big = store.read_tree(&theirs).unwrap().get(b"big").unwrap().id;
+        let registry = Registry::builtin(ConflictStyle::Merge);
+        let mut merger = Merger::new(&store, &registry, Cache::new(&store, false), Options::default());
+        counting.read.lock().unwrap().clear();
+        let outcome = merger.merge_trees(Some(base), Some(ours), Some(theirs)).unwrap();
+        assert!(outcome.conflicts.is_empty());
+        assert!(!counting.read.lock().unwrap().contains(&theirs_big), "their big/ was read");
+        let merged = store.read_tree(&outcome.tree.unwrap()).unwrap();
+        assert_eq!(merged.get(b"big").unwrap().id, theirs_big, "their big/ was taken whole");
+        let a = store.read_blob(&merged.get(b"a.txt").unwrap().id).unwrap();
+        assert_eq!(a, b"one\n2\n3\n4\nfive\n");
     }
 }

@@ -502,7 +502,8 @@ fn remove_file(root: &Path, path: &[u8]) -> Result<()> {
     let full = abs(root, path);
     match std::fs::remove_file(&full) {
         Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        // Gone already, or a file stands where its directory was: nothing to remove.
+        Err(e) if matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory) => {}
         Err(e) => return Err(Error::Io { path: full, source: e }),
     }
     let mut dir = full.parent();
