@@ -100,7 +100,7 @@ def vectors():
     ]
 
 
-TEXT_DESCRIPTOR = b"pg merge function\nname text\nversion 1\nparam level zealous\nparam style merge\n"
+TEXT_DESCRIPTOR = b"pg merge function\nname text\nversion 1\nparam diff histogram\nparam level zealous\nparam style merge\n"
 
 
 def text_function_id():

@@ -82,6 +82,8 @@ fn merge_file_errors_exit_255_and_leave_current_alone() {
         vec!["merge-file", "ours.rs", "binary", "theirs.rs"],
         vec!["merge-file", "ours.rs", "missing", "theirs.rs"],
         vec!["merge-file", "-L", "a", "-L", "b", "-L", "c", "-L", "d", "ours.rs", "base.rs", "theirs.rs"],
+        vec!["merge-file", "--diff-algorithm=patience", "ours.rs", "base.rs", "theirs.rs"],
+        vec!["merge-file", "ours.rs", "base.rs"],
     ] {
         let out = repo.run(&args);
         assert_eq!(out.status.code(), Some(255), "{args:?}");
@@ -639,4 +641,52 @@ fn modes_symlinks_binaries_additions_and_directories_each_merge_or_conflict_as_t
     repo.ok(&["merge", "--abort"]);
     assert_eq!(repo.read("d"), "a changed file\n");
     assert_eq!(repo.ok(&["status", "--short"]), "");
+}
+
+/// The conflicted file `git merge` leaves, and the one `pg merge` leaves, for the
+/// same three versions (git as the oracle: histogram diff, its conflict level).
+fn git_and_pg_conflicts(base: &str, ours: &str, theirs: &str) -> (String, String) {
+    let source = tempfile::tempdir().unwrap();
+    let d = source.path();
+    let write = |text: &str| std::fs::write(d.join("f.txt"), text).unwrap();
+    git_in(d, &["init", "-q", "-b", "main"]);
+    write(base);
+    git_in(d, &["add", "."]);
+    git_in(d, &["commit", "-qm", "base"]);
+    git_in(d, &["checkout", "-qb", "side"]);
+    write(theirs);
+    git_in(d, &["commit", "-qam", "theirs"]);
+    git_in(d, &["checkout", "-q", "main"]);
+    write(ours);
+    git_in(d, &["commit", "-qam", "ours"]);
+    let repo = Repo::new();
+    repo.ok(&["import", "git", d.to_str().unwrap()]);
+    git_in(d, &["merge", "-q", "side"]);
+    let _ = repo.run(&["merge", "side"]);
+    (std::fs::read_to_string(d.join("f.txt")).unwrap(), repo.read("f.txt"))
+}
+
+#[test]
+fn conflict_markers_are_the_ones_git_merge_writes() {
+    // Myers and histogram align these differently; git merge uses histogram.
+    let (git, pg) = git_and_pg_conflicts(
+        "}\n}\n\n{\n}\nx\n\n{\nx\n",
+        "}\n}\nx\n}\na\n\nx\n\n{\nx\n",
+        "}\n}\n}\n\n{\n}\nc\n",
+    );
+    assert_eq!(pg, git);
+    // Texts from a small vocabulary, many repeated lines: where alignments differ.
+    let vocabulary = ["a", "b", "}", "{", "", "x = 1;", "return;"];
+    for case in 0..8usize {
+        let text = |salt: usize, n: usize| -> String {
+            (0..n)
+                .map(|i| format!("{}\n", vocabulary[(case * 5 + salt * 3 + i * i) % vocabulary.len()]))
+                .collect()
+        };
+        let base = text(1, 12);
+        let (ours, theirs) =
+            (format!("{}{}", text(2, 3), &base[4..]), format!("{}{}", &base[..base.len() - 4], text(3, 4)));
+        let (git, pg) = git_and_pg_conflicts(&base, &ours, &theirs);
+        assert_eq!(pg, git, "base:\n{base}\nours:\n{ours}\ntheirs:\n{theirs}");
+    }
 }

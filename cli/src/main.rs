@@ -82,7 +82,10 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return usage_error(error),
+    };
     let context = match context::Context::new(cli.directory.as_deref(), cli.color) {
         Ok(context) => context,
         Err(e) => return report(e),
@@ -120,6 +123,17 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => report(e),
     }
+}
+
+/// Reports a command-line error as clap does (exit 2), except for `pg merge-file`,
+/// whose exit codes 1 to 127 count conflicts: like git's, it fails with 255.
+fn usage_error(error: clap::Error) -> ExitCode {
+    let _ = error.print();
+    if !error.use_stderr() {
+        return ExitCode::SUCCESS; // --help, --version
+    }
+    let merge_file = std::env::args().skip(1).any(|a| a == "merge-file");
+    ExitCode::from(if merge_file { 255 } else { error.exit_code() as u8 })
 }
 
 /// Prints an error as one line (with its causes) and fails.

@@ -106,11 +106,19 @@ impl TextMerge {
             ConflictStyle::Diff3 => "diff3",
             ConflictStyle::Zdiff3 => "zdiff3",
         };
+        // The choices `git merge` makes, so tree merges give git's results.
         let params = BTreeMap::from([
+            ("diff".to_owned(), "histogram".to_owned()),
             ("level".to_owned(), "zealous".to_owned()),
             ("style".to_owned(), style_name.to_owned()),
         ]);
-        let options = text::Options { style, level: Level::Zealous, favor, ..text::Options::default() };
+        let options = text::Options {
+            style,
+            level: Level::Zealous,
+            favor,
+            algorithm: text::Algorithm::Histogram,
+            ..text::Options::default()
+        };
         TextMerge { descriptor: Descriptor { name: name.into(), version: 1, params }, options }
     }
 
@@ -218,7 +226,7 @@ mod tests {
         let encoded = String::from_utf8(text.descriptor().encode()).unwrap();
         assert_eq!(
             encoded,
-            "pg merge function\nname text\nversion 1\nparam level zealous\nparam style merge\n"
+            "pg merge function\nname text\nversion 1\nparam diff histogram\nparam level zealous\nparam style merge\n"
         );
         assert_eq!(text.descriptor().id(), HashAlgorithm::Blake3.hash(encoded.as_bytes()));
         let diff3 = TextMerge::new("text", ConflictStyle::Diff3, None);

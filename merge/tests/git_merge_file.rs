@@ -1,7 +1,7 @@
 //! Differential tests: pg's text merge against `git merge-file`, the oracle, on
 //! generated inputs. Output bytes and conflict counts must be identical.
 
-use pg_merge::text::{self, ConflictStyle, Labels, Options};
+use pg_merge::text::{self, Algorithm, ConflictStyle, Labels, Options};
 use proptest::prelude::*;
 use std::path::Path;
 use std::process::Command;
@@ -9,10 +9,9 @@ use std::process::Command;
 /// Runs `git merge-file -p` on the three texts; returns its output and exit code.
 fn git_merge_file(
     dir: &Path,
-    base: &[u8],
-    ours: &[u8],
-    theirs: &[u8],
+    [base, ours, theirs]: [&[u8]; 3],
     style: ConflictStyle,
+    algorithm: Algorithm,
 ) -> (Vec<u8>, i32) {
     std::fs::write(dir.join("ours"), ours).unwrap();
     std::fs::write(dir.join("base"), base).unwrap();
@@ -28,6 +27,9 @@ fn git_merge_file(
             command.arg("--zdiff3");
         }
     }
+    if algorithm == Algorithm::Histogram {
+        command.arg("--diff-algorithm=histogram");
+    }
     let output = command
         .args(["-L", "mine", "-L", "older", "-L", "yours", "ours", "base", "theirs"])
         .output()
@@ -35,9 +37,10 @@ fn git_merge_file(
     (output.stdout, output.status.code().unwrap())
 }
 
-fn pg_merge(base: &[u8], ours: &[u8], theirs: &[u8], style: ConflictStyle) -> (Vec<u8>, i32) {
+fn pg_merge([base, ours, theirs]: [&[u8]; 3], style: ConflictStyle, algorithm: Algorithm) -> (Vec<u8>, i32) {
     let options = Options {
         style,
+        algorithm,
         labels: Labels {
             ours: Some(b"mine".to_vec()),
             base: Some(b"older".to_vec()),
@@ -55,14 +58,26 @@ fn assert_same_as_git(
     theirs: &[u8],
     style: ConflictStyle,
 ) -> Result<(), TestCaseError> {
+    for algorithm in [Algorithm::Myers, Algorithm::Histogram] {
+        assert_same_as_git_with([base, ours, theirs], style, algorithm)?;
+    }
+    Ok(())
+}
+
+fn assert_same_as_git_with(
+    [base, ours, theirs]: [&[u8]; 3],
+    style: ConflictStyle,
+    algorithm: Algorithm,
+) -> Result<(), TestCaseError> {
     let dir = tempfile::tempdir().unwrap();
-    let git = git_merge_file(dir.path(), base, ours, theirs, style);
-    let pg = pg_merge(base, ours, theirs, style);
+    let git = git_merge_file(dir.path(), [base, ours, theirs], style, algorithm);
+    let pg = pg_merge([base, ours, theirs], style, algorithm);
     prop_assert_eq!(
         String::from_utf8_lossy(&pg.0),
         String::from_utf8_lossy(&git.0),
-        "style {:?}\nbase:\n{}\nours:\n{}\ntheirs:\n{}",
+        "style {:?}, {:?}\nbase:\n{}\nours:\n{}\ntheirs:\n{}",
         style,
+        algorithm,
         String::from_utf8_lossy(base),
         String::from_utf8_lossy(ours),
         String::from_utf8_lossy(theirs)

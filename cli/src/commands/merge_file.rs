@@ -4,7 +4,7 @@
 use super::Outcome;
 use crate::context::Context;
 use anyhow::{bail, Context as _};
-use pg_merge::text::{self, ConflictStyle, Favor, Labels, Options};
+use pg_merge::text::{self, Algorithm, ConflictStyle, Favor, Labels, Options};
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -30,6 +30,9 @@ pub struct Args {
     /// Settle conflicts with both sides' lines, ours first.
     #[arg(long)]
     union: bool,
+    /// The diff algorithm: myers (git's default), minimal or histogram.
+    #[arg(long, value_name = "ALGORITHM", default_value = "myers", value_parser = parse_algorithm)]
+    diff_algorithm: Algorithm,
     /// Length of the conflict markers.
     #[arg(long, value_name = "N", default_value_t = text::DEFAULT_MARKER_SIZE)]
     marker_size: usize,
@@ -92,6 +95,7 @@ fn merge_files(context: &Context, args: &Args) -> anyhow::Result<usize> {
             .find_map(|(set, favor)| set.then_some(favor)),
         labels: Labels { ours: label(0), base: label(1), theirs: label(2) },
         marker_size: args.marker_size,
+        algorithm: args.diff_algorithm,
         ..Options::default()
     };
     let outcome = text::merge(&contents[1], &contents[0], &contents[2], &options);
@@ -111,4 +115,14 @@ fn read_text(path: &Path, shown: &Path) -> anyhow::Result<Vec<u8>> {
         bail!("cannot merge binary file {}: it has a NUL byte in its first 8000 bytes", shown.display());
     }
     Ok(data)
+}
+
+fn parse_algorithm(name: &str) -> Result<Algorithm, String> {
+    match name {
+        "myers" | "default" => Ok(Algorithm::Myers),
+        "minimal" => Ok(Algorithm::Minimal),
+        "histogram" => Ok(Algorithm::Histogram),
+        "patience" => Err("patience is not implemented; use myers, minimal or histogram".into()),
+        other => Err(format!("unknown diff algorithm '{other}'; use myers, minimal or histogram")),
+    }
 }

@@ -2,8 +2,11 @@
 //! (`git merge-file` and the text merges inside `git merge`), conflict markers and
 //! all.
 
+mod histogram;
 mod three_way;
 pub mod xdiff;
+
+pub use xdiff::Algorithm;
 
 /// How a conflict is shown, as git's `merge.conflictStyle`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -69,8 +72,8 @@ pub struct Options {
     pub labels: Labels,
     /// Marker length; 0 means [`DEFAULT_MARKER_SIZE`].
     pub marker_size: usize,
-    /// Search for a shortest diff however long it takes (git's `--minimal`).
-    pub minimal: bool,
+    /// The diff algorithm (git's `--diff-algorithm`).
+    pub algorithm: Algorithm,
 }
 
 /// The result of a text merge.

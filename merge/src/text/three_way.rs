@@ -1,7 +1,7 @@
 //! The 3-way line merge, hunk by hunk as git's `xdl_merge` does it, with git's
 //! conflict styles and markers.
 
-use super::xdiff::{self, Change};
+use super::xdiff::{self, Algorithm, Change};
 use super::{ConflictStyle, Favor, Labels, Level, Options};
 
 /// What the merged text holds for one stretch of the base.
@@ -42,8 +42,8 @@ pub(super) fn merge(base: &[u8], ours: &[u8], theirs: &[u8], options: &Options) 
         ours: xdiff::split_lines(ours),
         theirs: xdiff::split_lines(theirs),
     };
-    let ours_script = xdiff::diff(&sides.base, &sides.ours, options.minimal);
-    let theirs_script = xdiff::diff(&sides.base, &sides.theirs, options.minimal);
+    let ours_script = xdiff::diff(&sides.base, &sides.ours, options.algorithm);
+    let theirs_script = xdiff::diff(&sides.base, &sides.theirs, options.algorithm);
     if ours_script.is_empty() {
         return (theirs.to_vec(), 0);
     }
@@ -55,7 +55,7 @@ pub(super) fn merge(base: &[u8], ours: &[u8], theirs: &[u8], options: &Options) 
         ConflictStyle::Zdiff3 => trim_common_ends(&sides, &mut hunks),
         ConflictStyle::Diff3 => {}
         ConflictStyle::Merge => {
-            hunks = refine_conflicts(&sides, hunks, options.minimal);
+            hunks = refine_conflicts(&sides, hunks, options.algorithm);
             join_close_conflicts(&sides, &mut hunks, options.level == Level::ZealousAlnum);
         }
     }
@@ -214,7 +214,7 @@ fn trim_common_ends(sides: &Sides, hunks: &mut [Hunk]) {
 
 /// Diffs the two sides of each conflict against each other and keeps only the
 /// lines where they differ as conflicts (git's "zealous" level).
-fn refine_conflicts(sides: &Sides, hunks: Vec<Hunk>, minimal: bool) -> Vec<Hunk> {
+fn refine_conflicts(sides: &Sides, hunks: Vec<Hunk>, algorithm: Algorithm) -> Vec<Hunk> {
     let mut refined = Vec::with_capacity(hunks.len());
     for mut hunk in hunks {
         if hunk.take != Take::Conflict || hunk.chg1 == 0 || hunk.chg2 == 0 {
@@ -223,7 +223,7 @@ fn refine_conflicts(sides: &Sides, hunks: Vec<Hunk>, minimal: bool) -> Vec<Hunk>
         }
         let ours = &sides.ours[hunk.i1 as usize..(hunk.i1 + hunk.chg1) as usize];
         let theirs = &sides.theirs[hunk.i2 as usize..(hunk.i2 + hunk.chg2) as usize];
-        let script = xdiff::diff(ours, theirs, minimal);
+        let script = xdiff::diff(ours, theirs, algorithm);
         if script.is_empty() {
             hunk.take = Take::Same;
             refined.push(hunk);

@@ -2,16 +2,31 @@
 //!
 //! Two files usually have many minimal edit scripts; which one a diff picks decides
 //! where a 3-way merge draws its conflict lines. To give merges byte-identical to
-//! git's, this module follows xdiff's Myers variant step for step: lines are classed
-//! by their bytes, the common head and tail are trimmed, lines with no partner in the
-//! other file (and runs of lines with too many partners) are set aside before the
-//! search, the middle snake is searched with xdiff's cost heuristics, and change
-//! groups are slid the way `xdl_change_compact` slides them.
+//! git's, this module follows xdiff step for step: lines are classed by their bytes;
+//! for the default (Myers) algorithm the common head and tail are trimmed, lines with
+//! no partner in the other file (and runs of lines with too many partners) are set
+//! aside before the search, and the middle snake is searched with xdiff's cost
+//! heuristics; the histogram algorithm ([`histogram`](super::histogram)) splits at
+//! the rarest common lines instead. Either way, change groups are then slid the way
+//! `xdl_change_compact` slides them.
 //!
 //! # Deviation from git
-//! Only the default algorithm (and `--minimal`) exist; histogram and patience do not.
+//! Patience diff, the indent heuristic and the whitespace-ignoring options are not
+//! implemented.
 
 use std::collections::HashMap;
+
+/// Which diff algorithm, as git's `--diff-algorithm`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Algorithm {
+    /// git's default: Myers with xdiff's heuristics (`git merge-file`'s default).
+    #[default]
+    Myers,
+    /// Myers without the heuristics: a shortest script however long it takes.
+    Minimal,
+    /// Histogram diff (what `git merge` uses for file contents).
+    Histogram,
+}
 
 /// One change in an edit script: `len_a` lines of `a` from `a_start` were replaced by
 /// `len_b` lines of `b` from `b_start`.
@@ -32,17 +47,29 @@ pub fn split_lines(text: &[u8]) -> Vec<&[u8]> {
     text.split_inclusive(|&byte| byte == b'\n').collect()
 }
 
-/// The edit script from `a` to `b`, ordered by position. `minimal` searches for a
-/// shortest script however long it takes (git's `--minimal`).
-pub fn diff<'t>(a: &[&'t [u8]], b: &[&'t [u8]], minimal: bool) -> Vec<Change> {
-    let classes = Classes::of(a, b);
-    let mut file_a = File::new(classes.ids_a);
-    let mut file_b = File::new(classes.ids_b);
-    let kept = set_aside(&mut file_a, &mut file_b, &classes.counts, minimal);
-    Myers::new(&kept).run(&mut file_a, &mut file_b, minimal);
+/// The edit script from `a` to `b`, ordered by position.
+pub fn diff<'t>(a: &[&'t [u8]], b: &[&'t [u8]], algorithm: Algorithm) -> Vec<Change> {
+    let (mut file_a, mut file_b) = mark(a, b, algorithm);
     compact(&mut file_a, &file_b);
     compact(&mut file_b, &file_a);
     script(&file_a, &file_b)
+}
+
+/// Which lines of each side the algorithm marks as changed, before compaction
+/// (xdiff's `xdl_do_diff`).
+pub(super) fn mark<'t>(a: &[&'t [u8]], b: &[&'t [u8]], algorithm: Algorithm) -> (File, File) {
+    let classes = Classes::of(a, b);
+    let mut file_a = File::new(classes.ids_a);
+    let mut file_b = File::new(classes.ids_b);
+    match algorithm {
+        Algorithm::Histogram => super::histogram::run(a, b, &mut file_a, &mut file_b),
+        Algorithm::Myers | Algorithm::Minimal => {
+            let minimal = algorithm == Algorithm::Minimal;
+            let kept = set_aside(&mut file_a, &mut file_b, &classes.counts, minimal);
+            Myers::new(&kept).run(&mut file_a, &mut file_b, minimal);
+        }
+    }
+    (file_a, file_b)
 }
 
 /// Lines numbered by content: equal lines get equal class ids.
@@ -77,8 +104,8 @@ impl Classes {
 }
 
 /// One side of a diff: its lines' classes and which lines are changed.
-struct File {
-    class: Vec<u32>,
+pub(super) struct File {
+    pub(super) class: Vec<u32>,
     /// `changed[i + 1]` is line `i`; the extra slots before and after stay false, so
     /// group walks need no bounds checks (as in xdiff).
     changed: Vec<bool>,
@@ -94,11 +121,11 @@ impl File {
         self.class.len() as isize
     }
 
-    fn is_changed(&self, line: isize) -> bool {
+    pub(super) fn is_changed(&self, line: isize) -> bool {
         usize::try_from(line + 1).ok().and_then(|slot| self.changed.get(slot)).copied().unwrap_or(false)
     }
 
-    fn set_changed(&mut self, line: isize, changed: bool) {
+    pub(super) fn set_changed(&mut self, line: isize, changed: bool) {
         self.changed[(line + 1) as usize] = changed;
     }
 }
@@ -658,7 +685,7 @@ mod tests {
     fn a_script_turns_a_into_b() {
         let a = lines("a\nb\nc\nd\ne\nf\n");
         let b = lines("a\nc\nd\nx\ne\nf\ng");
-        let script = diff(&a, &b, false);
+        let script = diff(&a, &b, Algorithm::Myers);
         assert_eq!(apply(&a, &b, &script), b.iter().map(|l| l.to_vec()).collect::<Vec<_>>());
         assert_eq!(
             script,
@@ -673,17 +700,17 @@ mod tests {
     #[test]
     fn an_inserted_repeat_slides_to_the_end_of_its_run() {
         // "b" inserted into a run of b's: xdiff reports it at the run's end.
-        let script = diff(&lines("a\nb\nb\nc\n"), &lines("a\nb\nb\nb\nc\n"), false);
+        let script = diff(&lines("a\nb\nb\nc\n"), &lines("a\nb\nb\nb\nc\n"), Algorithm::Myers);
         assert_eq!(script, vec![Change { a_start: 3, b_start: 3, len_a: 0, len_b: 1 }]);
     }
 
     #[test]
     fn identical_and_empty_inputs() {
-        assert!(diff(&lines("x\ny\n"), &lines("x\ny\n"), false).is_empty());
+        assert!(diff(&lines("x\ny\n"), &lines("x\ny\n"), Algorithm::Myers).is_empty());
         assert_eq!(
-            diff(&[], &lines("x\n"), false),
+            diff(&[], &lines("x\n"), Algorithm::Myers),
             vec![Change { a_start: 0, b_start: 0, len_a: 0, len_b: 1 }]
         );
-        assert!(diff(&[], &[], false).is_empty());
+        assert!(diff(&[], &[], Algorithm::Myers).is_empty());
     }
 }
