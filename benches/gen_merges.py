@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """Makes a git repository whose history is full of merges, the way teams make them.
 
-    gen_merges.py DIR [MERGES]
+    gen_merges.py DIR [MERGES] [SOURCE_DIR]
 
 Real git does every merge; when it conflicts, the "person" resolves each conflicted
 file by taking one side, or both sides' lines, or by rewriting the region, and some
 clean merges are amended with a follow-up fix (an evil merge), as happens when a
 merge is clean but wrong. Files are code-like text; branches edit, add, delete and
-rename files. Deterministic (fixed seed).
+rename files. Deterministic (fixed seed). With SOURCE_DIR, the files start as real
+source files from it (.rs, .py, .c, .js, .go) and new lines are drawn from those files,
+so the history has real code's shape: braces, blank lines, repeated lines.
 """
 import os
 import random
@@ -25,7 +27,12 @@ def git(*args, check=True, capture=False):
     return out.stdout.decode() if capture else out.returncode
 
 
+REAL_LINES = []
+
+
 def code_line():
+    if REAL_LINES:
+        return rng.choice(REAL_LINES)
     indent = "    " * rng.randint(0, 3)
     return indent + " ".join(rng.choice(WORDS) for _ in range(rng.randint(2, 7))) + ";"
 
@@ -106,6 +113,23 @@ def resolve_conflicts():
     git("commit", "-q", "--no-edit")
 
 
+def real_sources(top):
+    """Up to 60 real source files (as lists of lines), and their lines as the pool."""
+    found = []
+    for root, _, names in sorted(os.walk(top)):
+        for name in sorted(names):
+            if name.endswith((".rs", ".py", ".c", ".js", ".go")) and len(found) < 60:
+                try:
+                    with open(os.path.join(root, name)) as f:
+                        lines = f.read().split("\n")
+                except (UnicodeDecodeError, OSError):
+                    continue
+                if 20 <= len(lines) <= 2000:
+                    found.append(lines)
+    REAL_LINES.extend(line for lines in found for line in lines)
+    return found
+
+
 def main():
     global REPO
     REPO = sys.argv[1]
@@ -119,8 +143,9 @@ def main():
     os.environ["HOME"] = REPO
     git("init", "-q", "-b", "main")
     git("config", "merge.renames", "true")
+    sources = real_sources(sys.argv[3]) if len(sys.argv) > 3 else []
     for i in range(60):
-        write(f"src/m{i % 12}/f{i}.rs", new_file())
+        write(f"src/m{i % 12}/f{i}.rs", sources[i % len(sources)] if sources else new_file())
     git("add", "-A")
     git("commit", "-q", "-m", "start")
     branches = []

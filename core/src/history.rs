@@ -120,7 +120,15 @@ impl<'s> Graph<'s> {
             queue.push((self.node(&id)?.time, std::cmp::Reverse(order), id));
         }
         let mut candidates = Vec::new();
-        while queue.iter().any(|(_, _, id)| flags[id] & STALE == 0) {
+        // The walk may stop once every queued commit is stale. Looking costs a pass
+        // over the queue, so look every few steps: walking a few stale commits more
+        // finds no other candidate (they only pass staleness on).
+        let mut steps = 0u32;
+        loop {
+            if steps.is_multiple_of(32) && !queue.iter().any(|(_, _, id)| flags[id] & STALE == 0) {
+                break;
+            }
+            steps += 1;
             let Some((_, _, id)) = queue.pop() else { break };
             let mut mark = flags[&id];
             if mark & (FROM_A | FROM_B) == FROM_A | FROM_B && mark & STALE == 0 {

@@ -4,7 +4,8 @@
 
 use pg_core::diff::FileState;
 use pg_core::store::{self, Store};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
+use std::hash::{BuildHasher, BuildHasherDefault};
 
 /// A chunk longer than this is cut (git's diffcore-delta does the same).
 const MAX_CHUNK: usize = 64;
@@ -12,12 +13,12 @@ const MAX_CHUNK: usize = 64;
 /// How many bytes of each chunk a file holds, by chunk hash.
 struct Fingerprint {
     size: usize,
-    chunks: HashMap<u64, usize>,
+    chunks: FxHashMap<u64, usize>,
 }
 
 impl Fingerprint {
     fn of(data: &[u8]) -> Fingerprint {
-        let mut chunks: HashMap<u64, usize> = HashMap::new();
+        let mut chunks: FxHashMap<u64, usize> = FxHashMap::default();
         let mut start = 0;
         for (i, &byte) in data.iter().enumerate() {
             if byte == b'\n' || i + 1 - start == MAX_CHUNK {
@@ -43,9 +44,9 @@ impl Fingerprint {
     }
 }
 
+/// A chunk's hash: only compared between two files, so fast beats strong.
 fn hash(bytes: &[u8]) -> u64 {
-    let digest = blake3::hash(bytes);
-    u64::from_le_bytes(digest.as_bytes()[..8].try_into().expect("a digest has 8 bytes"))
+    BuildHasherDefault::<rustc_hash::FxHasher>::default().hash_one(bytes)
 }
 
 /// Pairs deleted files with added files: exact matches (same content) first, then
@@ -74,17 +75,23 @@ pub fn detect(
     if open_sources.is_empty() || open_targets.is_empty() {
         return Ok(pairs);
     }
-    let fingerprint = |state: &FileState| store.read_blob(&state.id).map(|data| Fingerprint::of(&data));
-    let source_prints: Vec<Fingerprint> =
-        open_sources.iter().map(|&s| fingerprint(&sources[s].1)).collect::<Result<_, _>>()?;
-    let target_prints: Vec<Fingerprint> =
-        open_targets.iter().map(|&t| fingerprint(&targets[t].1)).collect::<Result<_, _>>()?;
+    let read = |state: &FileState| store.read_blob(&state.id);
+    let source_data: Vec<Vec<u8>> =
+        open_sources.iter().map(|&s| read(&sources[s].1)).collect::<Result<_, _>>()?;
+    let target_data: Vec<Vec<u8>> =
+        open_targets.iter().map(|&t| read(&targets[t].1)).collect::<Result<_, _>>()?;
+    // Only pairs whose sizes allow the threshold are compared; a file in none of
+    // them is never fingerprinted.
+    let mut source_prints: Vec<Option<Fingerprint>> = (0..source_data.len()).map(|_| None).collect();
+    let mut target_prints: Vec<Option<Fingerprint>> = (0..target_data.len()).map(|_| None).collect();
     let mut scored = Vec::new();
-    for (i, source) in source_prints.iter().enumerate() {
-        for (j, target) in target_prints.iter().enumerate() {
-            if !sizes_allow(source.size, target.size, threshold) {
+    for (i, source) in source_data.iter().enumerate() {
+        for (j, target) in target_data.iter().enumerate() {
+            if !sizes_allow(source.len(), target.len(), threshold) {
                 continue;
             }
+            let source = source_prints[i].get_or_insert_with(|| Fingerprint::of(source));
+            let target = target_prints[j].get_or_insert_with(|| Fingerprint::of(target));
             let score = source.similarity(target);
             if score >= threshold {
                 scored.push((score, i, j));

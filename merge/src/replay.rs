@@ -4,13 +4,17 @@
 //! produced something the people who merged did not accept, the costliest mistake
 //! a merge tool makes.
 
-use crate::function::FunctionId;
+use crate::cache::Cache;
+use crate::function::{FunctionId, Registry};
 use crate::tree::{self, Merger, Outcome};
 use pg_core::history;
 use pg_core::object::Commit;
 use pg_core::store::{self, Store};
 use pg_core::ObjectId;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 /// How a replayed merge compares with the committed one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -44,8 +48,10 @@ pub fn true_merges(store: &Store, tip: ObjectId, limit: usize) -> store::Result<
     let mut skipped = 0;
     let history = history::walk(store, tip, usize::MAX)?;
     let mut graph = history::Graph::new(store);
+    let mut trees = HashMap::with_capacity(history.len());
     for (id, commit) in &history {
         graph.insert(*id, commit);
+        trees.insert(*id, commit.tree);
     }
     for (id, commit) in history {
         if found.len() == limit {
@@ -53,10 +59,10 @@ pub fn true_merges(store: &Store, tip: ObjectId, limit: usize) -> store::Result<
         }
         let [ours, theirs] = commit.parents[..] else { continue };
         let bases = graph.merge_bases(ours, theirs)?;
-        let tree = |id: &ObjectId| store.read_commit(id).map(|c| c.tree);
-        let base_trees: Vec<ObjectId> = bases.iter().map(tree).collect::<Result<_, _>>()?;
-        let (ours_tree, theirs_tree) = (tree(&ours)?, tree(&theirs)?);
-        let one_sided = base_trees.len() == 1 && (base_trees[0] == ours_tree || base_trees[0] == theirs_tree);
+        // Every commit reached is in the history just walked.
+        let tree = |id: &ObjectId| trees[id];
+        let one_sided =
+            matches!(bases.as_slice(), [base] if tree(base) == tree(&ours) || tree(base) == tree(&theirs));
         if one_sided || bases.is_empty() {
             skipped += 1;
             continue;
@@ -95,4 +101,40 @@ pub fn replay(merger: &mut Merger, merge: &TrueMerge) -> Result<Replayed, tree::
         *settled.entry(s.function).or_default() += 1;
     }
     Ok(Replayed { class, conflicts: outcome.conflicts.len(), settled, outcome })
+}
+
+/// One merge's replay and how long it took, or why it failed.
+type ReplayResult = Result<(Replayed, Duration), tree::Error>;
+
+/// Replays `merges` on `threads` threads, each with its own merger, calling `done`
+/// as each merge finishes. Results (with the time each merge took) come back in the
+/// order of `merges`; the first error stops nothing but is returned.
+pub fn replay_all(
+    store: &Store,
+    registry: &Registry,
+    options: &tree::Options,
+    use_cache: bool,
+    merges: &[TrueMerge],
+    threads: usize,
+    done: &(dyn Fn() + Sync),
+) -> Result<Vec<(Replayed, Duration)>, tree::Error> {
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<ReplayResult>>> = Mutex::new((0..merges.len()).map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..threads.clamp(1, merges.len().max(1)) {
+            scope.spawn(|| {
+                let mut merger = Merger::new(store, registry, Cache::new(store, use_cache), options.clone());
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(merge) = merges.get(i) else { break };
+                    let clock = Instant::now();
+                    let result = replay(&mut merger, merge).map(|r| (r, clock.elapsed()));
+                    results.lock().unwrap_or_else(|poisoned| poisoned.into_inner())[i] = Some(result);
+                    done();
+                }
+            });
+        }
+    });
+    let results = results.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
+    results.into_iter().map(|r| r.expect("every merge is replayed by some thread")).collect()
 }

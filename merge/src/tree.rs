@@ -15,10 +15,11 @@ use crate::text::Labels;
 use pg_core::diff::{diff_trees, FileChange, FileState};
 use pg_core::history;
 use pg_core::index::join;
-use pg_core::object::{EntryKind, Mode};
+use pg_core::object::{EntryKind, Mode, Tree};
 use pg_core::store::{self, Store};
 use pg_core::tree_edit::edit_tree;
 use pg_core::ObjectId;
+use rustc_hash::FxHashMap;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -161,6 +162,7 @@ pub struct Outcome {
 /// Merges trees and commits, holding the functions and the cache.
 pub struct Merger<'s> {
     store: &'s Store,
+    trees: Trees<'s>,
     graph: history::Graph<'s>,
     registry: &'s Registry,
     cache: Cache<'s>,
@@ -171,7 +173,15 @@ pub struct Merger<'s> {
 impl<'s> Merger<'s> {
     /// A merger over `store` using `registry`'s functions.
     pub fn new(store: &'s Store, registry: &'s Registry, cache: Cache<'s>, options: Options) -> Merger<'s> {
-        Merger { store, graph: history::Graph::new(store), registry, cache, options, stats: Stats::default() }
+        Merger {
+            store,
+            trees: Trees { store, read: FxHashMap::default() },
+            graph: history::Graph::new(store),
+            registry,
+            cache,
+            options,
+            stats: Stats::default(),
+        }
     }
 
     /// Merges commit `theirs` into commit `ours` from their merge base; several
@@ -250,7 +260,7 @@ impl<'s> Merger<'s> {
             return done(theirs);
         }
         let mut sides = Sides::default();
-        sides.walk(self.store, &[], [base, ours, theirs])?;
+        sides.walk(&mut self.trees, &[], [base, ours, theirs])?;
         let ours_renames = sides.renames(Side::Ours, self.store, self.options.rename_threshold)?;
         let theirs_renames = sides.renames(Side::Theirs, self.store, self.options.rename_threshold)?;
         let mut triples = sides.triples();
@@ -582,6 +592,30 @@ enum Side {
     Theirs,
 }
 
+/// Trees read so far, kept for the merges that follow (bases and sides of one
+/// history share most of their trees).
+struct Trees<'s> {
+    store: &'s Store,
+    read: FxHashMap<ObjectId, Arc<Tree>>,
+}
+
+impl Trees<'_> {
+    /// Beyond this many trees the cache starts over, bounding its memory.
+    const CAPACITY: usize = 100_000;
+
+    fn get(&mut self, id: &ObjectId) -> store::Result<Arc<Tree>> {
+        if let Some(tree) = self.read.get(id) {
+            return Ok(tree.clone());
+        }
+        if self.read.len() >= Self::CAPACITY {
+            self.read.clear();
+        }
+        let tree = Arc::new(self.store.read_tree(id)?);
+        self.read.insert(*id, tree.clone());
+        Ok(tree)
+    }
+}
+
 /// Renames found on one side: (source, target) paths.
 type Renames = Vec<(Vec<u8>, Vec<u8>)>;
 
@@ -609,7 +643,7 @@ type Trio = [Option<ObjectId>; 3];
 impl Sides {
     /// Walks the three trees of directory `dir` together, descending only where
     /// both sides changed something.
-    fn walk(&mut self, store: &Store, dir: &[u8], [base, ours, theirs]: Trio) -> store::Result<()> {
+    fn walk(&mut self, trees: &mut Trees, dir: &[u8], [base, ours, theirs]: Trio) -> store::Result<()> {
         if ours == theirs {
             return Ok(());
         }
@@ -620,10 +654,9 @@ impl Sides {
         }
         let mut names: BTreeMap<Vec<u8>, [Option<(Mode, ObjectId)>; 3]> = BTreeMap::new();
         for (i, tree) in [base, ours, theirs].into_iter().enumerate() {
-            for entry in
-                tree.map(|id| store.read_tree(&id)).transpose()?.map(|t| t.entries).unwrap_or_default()
-            {
-                names.entry(entry.name).or_default()[i] = Some((entry.mode, entry.id));
+            let Some(tree) = tree.map(|id| trees.get(&id)).transpose()? else { continue };
+            for entry in &tree.entries {
+                names.entry(entry.name.clone()).or_default()[i] = Some((entry.mode, entry.id));
             }
         }
         for (name, entries) in names {
@@ -634,9 +667,9 @@ impl Sides {
             let file = |e: Option<(Mode, ObjectId)>| {
                 e.filter(|(m, _)| m.kind() != EntryKind::Tree).map(|(mode, id)| FileState { mode, id })
             };
-            let trees = entries.map(subtree);
-            if trees.iter().any(Option::is_some) {
-                self.walk(store, &path, trees)?;
+            let subtrees = entries.map(subtree);
+            if subtrees.iter().any(Option::is_some) {
+                self.walk(trees, &path, subtrees)?;
             }
             let [b, o, t] = entries.map(file);
             if o != b {

@@ -5,9 +5,8 @@ use crate::context::Context;
 use anyhow::{bail, Result};
 use pg_core::worktree::Progress;
 use pg_core::ObjectId;
-use pg_merge::cache::Cache;
 use pg_merge::replay::{self, Class};
-use pg_merge::tree::{self, Merger};
+use pg_merge::tree;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::process::ExitCode;
@@ -24,6 +23,9 @@ pub struct Args {
     /// One JSON record per merge (and a summary record last).
     #[arg(long)]
     json: bool,
+    /// Merges replayed at once (default: one per core).
+    #[arg(short, long, value_name = "N")]
+    jobs: Option<usize>,
     /// Answer from the merge cache, and fill it (off by default, so timings are
     /// of merging, not of lookups).
     #[arg(long)]
@@ -66,19 +68,19 @@ pub fn run(context: &Context, args: Args) -> Outcome {
     let (merges, skipped) = replay::true_merges(store, head, args.limit.unwrap_or(usize::MAX))?;
     let registry = super::merge::registry(&repo)?;
     let options = tree::Options { render_conflicts: false, ..tree::Options::default() };
-    let mut merger = Merger::new(store, &registry, Cache::new(store, args.cache), options);
     let git_id = |id: &ObjectId| -> Result<Option<String>> {
         Ok(store.backend().git_id_for_pg(id)?.map(|g| pg_core::id::hex_encode(g.digest())))
     };
+    let threads = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let mut summary = Summary { skipped_one_sided: skipped, ..Summary::default() };
     let mut out = std::io::stdout().lock();
     let bar = context.progress("replaying");
     bar.start(merges.len() as u64);
     let started = Instant::now();
-    for merge in &merges {
-        let clock = Instant::now();
-        let replayed = replay::replay(&mut merger, merge)?;
-        let micros = clock.elapsed().as_micros();
+    let replayed =
+        replay::replay_all(store, &registry, &options, args.cache, &merges, threads, &|| bar.advance(1))?;
+    summary.seconds = started.elapsed().as_secs_f64();
+    for (merge, (replayed, took)) in merges.iter().zip(replayed) {
         let mut settled = BTreeMap::new();
         for (function, count) in &replayed.settled {
             let name = registry.describe(function).map_or_else(|| function.to_string(), |d| d.name);
@@ -102,15 +104,13 @@ pub fn run(context: &Context, args: Args) -> Outcome {
                 class: replayed.class,
                 conflicts: replayed.conflicts,
                 settled,
-                micros,
+                micros: took.as_micros(),
             };
             serde_json::to_writer(&mut out, &record)?;
             writeln!(out)?;
         }
-        bar.advance(1);
     }
     drop(bar);
-    summary.seconds = started.elapsed().as_secs_f64();
     let rate = |n: usize| if summary.merges == 0 { 0.0 } else { n as f64 / summary.merges as f64 };
     summary.clean_rate = rate(summary.identical + summary.wrong_clean);
     summary.identical_rate = rate(summary.identical);

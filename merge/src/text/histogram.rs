@@ -4,7 +4,7 @@
 //! the Myers diff of the range.
 
 use super::xdiff::{self, Algorithm, File};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 /// Lines occurring more often than this in the old range cannot anchor a split.
 const MAX_CHAIN_LENGTH: u32 = 64;
@@ -99,7 +99,7 @@ struct Record {
 /// The old range's lines by class, with each line's next occurrence.
 struct Index {
     region: Region,
-    records: HashMap<u32, Record>,
+    records: FxHashMap<u32, Record>,
     /// Per line of the old range: the next line of the same class (0: none).
     next: Vec<usize>,
     /// The lowest occurrence count of a run found so far (starts above the limit).
@@ -110,7 +110,7 @@ struct Index {
 impl Index {
     fn new(file_a: &File, region: Region) -> Index {
         let (start, count) = region.a;
-        let mut records: HashMap<u32, Record> = HashMap::new();
+        let mut records: FxHashMap<u32, Record> = FxHashMap::default();
         let mut next = vec![0; count];
         for line in (start..start + count).rev() {
             let class = file_a.class[line - 1];

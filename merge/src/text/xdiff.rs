@@ -14,7 +14,7 @@
 //! Patience diff, the indent heuristic and the whitespace-ignoring options are not
 //! implemented.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 /// Which diff algorithm, as git's `--diff-algorithm`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -82,7 +82,8 @@ struct Classes {
 
 impl Classes {
     fn of<'t>(a: &[&'t [u8]], b: &[&'t [u8]]) -> Classes {
-        let mut ids: HashMap<&'t [u8], u32> = HashMap::with_capacity(a.len() + b.len());
+        let mut ids: FxHashMap<&'t [u8], u32> = FxHashMap::default();
+        ids.reserve(a.len() + b.len());
         let mut counts: Vec<[usize; 2]> = Vec::new();
         let mut classify = |lines: &[&'t [u8]], side: usize| -> Vec<u32> {
             let mut out = Vec::with_capacity(lines.len());
