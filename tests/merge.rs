@@ -231,6 +231,14 @@ fn conflicts_wait_in_the_queue_until_people_resolve_them() {
     insta::assert_snapshot!("queue_list", repo.ok(&["queue", "list"]));
     let queue: serde_json::Value = serde_json::from_str(&repo.ok(&["queue", "list", "--json"])).unwrap();
     assert_eq!(queue.as_array().unwrap().len(), 3);
+    let first = queue[0]["id"].as_str().unwrap();
+    let shown: serde_json::Value =
+        serde_json::from_str(&repo.ok(&["queue", "show", &first[..12], "--json"])).unwrap();
+    assert_eq!((shown["path"].as_str(), shown["state"].as_str()), (Some("a.txt"), Some("open")));
+    assert_eq!(shown["tried"].as_array().unwrap().len(), 1, "the text function tried");
+    let human = repo.ok(&["queue", "show", first]);
+    assert!(human.contains("path     a.txt") && human.contains("kind     content"), "{human}");
+    assert!(repo.fails(&["queue", "show", "HEAD"]).contains("not in the queue"));
 
     let early = repo.fails(&["merge", "--continue"]);
     assert!(early.contains("3 conflicted path(s) are not resolved"), "{early}");
@@ -296,13 +304,7 @@ fn merges_that_would_lose_work_are_refused_and_change_nothing() {
     let again = conflicting.fails(&["merge", "side"]);
     assert!(again.contains("a merge is in progress"), "{again}");
     // Unrelated histories (a root commit imported on another branch).
-    let stream = "commit refs/heads/stranger\ncommitter S <s@x> 1700000000 +0000\ndata 3\nnew\nM 644 inline s.txt\ndata 2\ns\n\n";
-    let mut import = repo.command(&["import", "git-fast-export", "--no-checkout"]);
-    import.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::null());
-    let mut child = import.spawn().unwrap();
-    std::io::Write::write_all(child.stdin.as_mut().unwrap(), stream.as_bytes()).unwrap();
-    drop(child.stdin.take());
-    assert!(child.wait().unwrap().success());
+    import_stranger(&repo);
     let head = repo.ok(&["rev-parse", "HEAD"]);
     let unrelated = repo.fails(&["merge", "stranger"]);
     assert!(
@@ -312,6 +314,28 @@ fn merges_that_would_lose_work_are_refused_and_change_nothing() {
     assert_eq!(repo.ok(&["rev-parse", "HEAD"]), head);
     repo.ok(&["merge", "--allow-unrelated-histories", "stranger"]);
     assert_eq!(repo.read("s.txt"), "s\n");
+}
+
+/// Imports a root commit (file `s.txt`) on branch `stranger`, sharing no history.
+fn import_stranger(repo: &Repo) {
+    let stream = "commit refs/heads/stranger\ncommitter S <s@x> 1700000000 +0000\ndata 3\nnew\nM 644 inline s.txt\ndata 2\ns\n\n";
+    let mut import = repo.command(&["import", "git-fast-export", "--no-checkout"]);
+    import.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::null());
+    let mut child = import.spawn().unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), stream.as_bytes()).unwrap();
+    drop(child.stdin.take());
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn merging_into_a_branch_without_commits_moves_it_to_the_other_side() {
+    let repo = Repo::new();
+    import_stranger(&repo);
+    let out = repo.ok(&["merge", "stranger"]);
+    assert!(out.contains("Fast-forward"), "{out}");
+    assert_eq!(repo.read("s.txt"), "s\n");
+    assert_eq!(repo.ok(&["rev-parse", "main"]), repo.ok(&["rev-parse", "stranger"]));
+    assert_eq!(repo.ok(&["merge", "stranger"]), "Already up to date.\n");
 }
 
 #[test]

@@ -129,10 +129,11 @@ fn write_merge(out: &mut dyn Write, color: bool, merge: &State) -> std::io::Resu
     let open = merge.conflicts.iter().filter(|c| !c.resolved).count();
     let theirs = &merge.theirs[..pg_core::id::SHORT_ID_LEN.min(merge.theirs.len())];
     writeln!(out, "\nYou are in the middle of a merge of {theirs} ({open} conflict(s) unresolved).")?;
-    writeln!(
-        out,
-        "  (`pg resolve PATH` after fixing a path; then `pg merge --continue`, or `pg merge --abort`)"
-    )?;
+    let hint = match open {
+        0 => "  (all conflicts resolved: `pg merge --continue` commits the merge)",
+        _ => "  (`pg resolve PATH` after fixing a path; then `pg merge --continue`, or `pg merge --abort`)",
+    };
+    writeln!(out, "{hint}")?;
     writeln!(out, "Conflicted paths:")?;
     for conflict in &merge.conflicts {
         let kind = serde_json::to_value(conflict.kind).ok().and_then(|v| v.as_str().map(str::to_owned));
