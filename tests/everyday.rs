@@ -268,3 +268,14 @@ fn plumbing_output() {
     let switch = repo.run(&["switch", "-c", "next"]);
     snapshot!(repo, "switch_create", String::from_utf8(switch.stderr).unwrap());
 }
+
+#[test]
+fn every_repository_has_a_stable_id_of_its_own() {
+    let (one, two) = (Repo::new(), Repo::new());
+    let id = one.ok(&["repo-id"]);
+    assert_eq!(one.ok(&["repo-id"]), id, "stable");
+    assert_ne!(two.ok(&["repo-id"]), id, "two repositories made alike still differ");
+    let record = one.ok(&["cat-object", id.trim()]);
+    assert!(record.starts_with("pg repository\ncreated ") && record.contains("\nnonce "), "{record}");
+    assert!(one.ok(&["fsck"]).ends_with(": ok\n"));
+}

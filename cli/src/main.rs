@@ -71,6 +71,8 @@ enum Command {
     BenchMerge(commands::bench_merge::Args),
     /// Merge three files line by line (as `git merge-file`); exits with the number of conflicts.
     MergeFile(commands::merge_file::Args),
+    /// Print the repository's id, which its clones share.
+    RepoId,
     /// Verify the integrity of every object, ref and operation.
     Fsck(commands::plumbing::FsckArgs),
     /// Get or set a configuration value.
@@ -114,6 +116,7 @@ fn main() -> ExitCode {
         Command::MergeFunctions(args) => commands::merge::functions(&context, args),
         Command::BenchMerge(args) => commands::bench_merge::run(&context, args),
         Command::MergeFile(args) => commands::merge_file::run(&context, args),
+        Command::RepoId => commands::plumbing::repo_id(&context),
         Command::Fsck(args) => commands::plumbing::fsck(&context, args),
         Command::Config(args) => commands::plumbing::config(&context, args),
         Command::Op(args) => commands::oplog::op(&context, args),

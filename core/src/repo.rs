@@ -32,6 +32,9 @@ pub enum Error {
     /// The repository's hash setting is not a known algorithm.
     #[error("core.hash in .pg/config is '{0}', which pg does not know (blake3 or sha2-256)")]
     BadHash(String),
+    /// `core.repositoryId` is not an id.
+    #[error("core.repositoryId in .pg/config is not an id ({0}); remove the line to make a new one")]
+    BadRepositoryId(String),
     /// The operation log has nothing left to undo.
     #[error("nothing to undo: the operation log is back at the repository's creation")]
     NothingToUndo,
@@ -157,6 +160,29 @@ pub struct Repository {
     config: Config,
 }
 
+/// The config key holding the repository id.
+const REPOSITORY_ID_KEY: &str = "core.repositoryId";
+
+/// A new repository's identity record. The nonce comes from the standard library's
+/// randomly seeded hasher, so two repositories made in the same second by the same
+/// user still differ.
+fn identity_record(context: &OpContext) -> Vec<u8> {
+    use std::hash::{BuildHasher, Hasher};
+    let random = |salt: u64| {
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u64(salt);
+        hasher.finish()
+    };
+    format!(
+        "pg repository\ncreated {}\nby {}\nnonce {:016x}{:016x}\n",
+        context.time,
+        context.user,
+        random(1),
+        random(2)
+    )
+    .into_bytes()
+}
+
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
     move |source| Error::Io { path: path.to_owned(), source }
 }
@@ -176,7 +202,39 @@ impl Repository {
         let head = RefTarget::Symbolic(format!("{}{}", refs::BRANCH_PREFIX, options.default_branch));
         let update = RefUpdate { name: refs::HEAD.into(), expected: None, new: Some(head) };
         repo.update_refs(context, Vec::new(), vec![update])?;
+        let mut repo = repo;
+        repo.ensure_repository_id(context)?;
         Ok(repo)
+    }
+
+    /// The repository's id, if it has one: the id of its identity record (see
+    /// [`Repository::ensure_repository_id`]), kept as `core.repositoryId`.
+    pub fn repository_id(&self) -> Result<Option<ObjectId>> {
+        match self.config.get(REPOSITORY_ID_KEY)? {
+            Some(text) => {
+                text.parse().map(Some).map_err(|e| Error::BadRepositoryId(format!("'{text}': {e}")))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// The repository's id, made now if it has none. The id is the object id of an
+    /// identity record (a blob: `pg repository`, when and by whom it was made, and
+    /// a random nonce), written at `pg init`; clones share it, so peers can name a
+    /// repository independently of where it is served.
+    pub fn ensure_repository_id(&mut self, context: &OpContext) -> Result<ObjectId> {
+        if let Some(id) = self.repository_id()? {
+            return Ok(id);
+        }
+        let record = identity_record(context);
+        let id = self.store.write(&crate::object::Object::Blob(record))?;
+        self.config.set(REPOSITORY_ID_KEY, &id.to_string())?;
+        Ok(id)
+    }
+
+    /// Adopts the id of the repository this one is a clone of.
+    pub fn set_repository_id(&mut self, id: &ObjectId) -> Result<()> {
+        Ok(self.config.set(REPOSITORY_ID_KEY, &id.to_string())?)
     }
 
     /// Opens the repository whose working copy contains `start`, for reading and

@@ -167,3 +167,11 @@ pub fn config(context: &Context, args: ConfigArgs) -> Outcome {
         None => Ok(ExitCode::FAILURE),
     }
 }
+
+/// `pg repo-id`: the repository's id (made now for a repository from before ids).
+pub fn repo_id(context: &Context) -> Outcome {
+    let mut repo = context.repo()?;
+    let id = repo.ensure_repository_id(&context.op_context(Some(&repo)))?;
+    println!("{id}");
+    Ok(ExitCode::SUCCESS)
+}
