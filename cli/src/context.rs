@@ -69,6 +69,11 @@ impl Context {
         Ok(Repository::discover_read_only(&self.cwd)?)
     }
 
+    /// `$PG_HOME` (default `~/.config/pg`): the user's settings and node key.
+    pub fn pg_home(&self) -> &Path {
+        &self.pg_home
+    }
+
     /// `$PG_HOME/config`, the user's own settings.
     pub fn global_config(&self) -> Result<Config> {
         Ok(Config::load(&self.pg_home.join("config"))?)

@@ -71,6 +71,16 @@ enum Command {
     BenchMerge(commands::bench_merge::Args),
     /// Merge three files line by line (as `git merge-file`); exits with the number of conflicts.
     MergeFile(commands::merge_file::Args),
+    /// Print this node's peer id and the addresses `pg serve` listens on by default.
+    Id,
+    /// Serve repositories to peers until stopped.
+    Serve(commands::peers::ServeArgs),
+    /// Copy a served repository (with its id, history and branches).
+    Clone(commands::peers::CloneArgs),
+    /// Bring a remote's new commits and move its remote-tracking refs.
+    Fetch(commands::peers::FetchArgs),
+    /// Add, remove or list remotes.
+    Remote(commands::peers::RemoteArgs),
     /// Print the repository's id, which its clones share.
     RepoId,
     /// Verify the integrity of every object, ref and operation.
@@ -116,6 +126,11 @@ fn main() -> ExitCode {
         Command::MergeFunctions(args) => commands::merge::functions(&context, args),
         Command::BenchMerge(args) => commands::bench_merge::run(&context, args),
         Command::MergeFile(args) => commands::merge_file::run(&context, args),
+        Command::Id => commands::peers::id(&context),
+        Command::Serve(args) => commands::peers::serve(&context, args),
+        Command::Clone(args) => commands::peers::clone(&context, args),
+        Command::Fetch(args) => commands::peers::fetch(&context, args),
+        Command::Remote(args) => commands::peers::remote(&context, args),
         Command::RepoId => commands::plumbing::repo_id(&context),
         Command::Fsck(args) => commands::plumbing::fsck(&context, args),
         Command::Config(args) => commands::plumbing::config(&context, args),

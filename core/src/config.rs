@@ -80,6 +80,34 @@ impl Config {
         self.save()
     }
 
+    /// Removes `section.name` (and the section, once empty) and writes the file;
+    /// whether it was there.
+    pub fn remove(&mut self, key: &str) -> Result<bool, Error> {
+        let (section, name) = Self::split(key)?;
+        let Some(table) = self.table.get_mut(section).and_then(toml::Value::as_table_mut) else {
+            return Ok(false);
+        };
+        let removed = table.remove(name).is_some();
+        if table.is_empty() {
+            self.table.remove(section);
+        }
+        self.save()?;
+        Ok(removed)
+    }
+
+    /// The names and text values in `section`, sorted by name.
+    pub fn section(&self, section: &str) -> Vec<(String, String)> {
+        let Some(table) = self.table.get(section).and_then(toml::Value::as_table) else { return Vec::new() };
+        let mut entries: Vec<(String, String)> = table
+            .iter()
+            .map(|(name, value)| {
+                (name.clone(), value.as_str().map_or_else(|| value.to_string(), str::to_owned))
+            })
+            .collect();
+        entries.sort();
+        entries
+    }
+
     fn save(&self) -> Result<(), Error> {
         let io = |source| Error::Io { path: self.path.clone(), source };
         if let Some(dir) = self.path.parent() {

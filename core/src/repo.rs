@@ -64,11 +64,14 @@ pub struct InitOptions {
     pub hash: HashAlgorithm,
     /// The branch `HEAD` names at first.
     pub default_branch: String,
+    /// The id of the repository this one is a clone of (`None`: a new repository,
+    /// with an identity record of its own).
+    pub repository_id: Option<ObjectId>,
 }
 
 impl Default for InitOptions {
     fn default() -> Self {
-        InitOptions { hash: HashAlgorithm::default(), default_branch: "main".into() }
+        InitOptions { hash: HashAlgorithm::default(), default_branch: "main".into(), repository_id: None }
     }
 }
 
@@ -203,7 +206,12 @@ impl Repository {
         let update = RefUpdate { name: refs::HEAD.into(), expected: None, new: Some(head) };
         repo.update_refs(context, Vec::new(), vec![update])?;
         let mut repo = repo;
-        repo.ensure_repository_id(context)?;
+        match &options.repository_id {
+            Some(id) => repo.set_repository_id(id)?,
+            None => {
+                repo.ensure_repository_id(context)?;
+            }
+        }
         Ok(repo)
     }
 

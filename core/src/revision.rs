@@ -87,7 +87,12 @@ fn resolve_name(repo: &Repository, name: &str) -> Result<ObjectId, Error> {
     if name == HEAD || name == "@" {
         return repo.head()?.commit().ok_or(Error::UnbornHead);
     }
-    let candidates = [name.to_owned(), format!("{BRANCH_PREFIX}{name}"), format!("{TAG_PREFIX}{name}")];
+    let candidates = [
+        name.to_owned(),
+        format!("{BRANCH_PREFIX}{name}"),
+        format!("{TAG_PREFIX}{name}"),
+        format!("refs/remotes/{name}"),
+    ];
     for candidate in candidates.iter().filter(|c| c.starts_with("refs/")) {
         if let Some(id) = repo.resolve_ref(candidate)? {
             return Ok(id);

@@ -1,7 +1,15 @@
-//! pg-remote: where pg's peer-to-peer layer will live.
+//! pg-remote: pg's peers.
 //!
-//! Planned (see the peers issue): a libp2p node (TCP + noise + yamux, QUIC,
-//! identify, ping, mDNS, Kademlia, gossipsub), the streaming sync protocol whose
-//! messages start with the multihash of the function that handles them, and
-//! `pg serve`, clone, fetch, pull and push. Nothing is implemented yet.
+//! A node ([`node`]) is a libp2p swarm (TCP with noise and yamux, QUIC; identify,
+//! ping) with a persistent ed25519 key ([`key`]). Repositories move between nodes
+//! with the sync protocol ([`protocol`], [`wire`]): every message starts with the
+//! multihash of the protocol function that handles it, then a CBOR payload.
 #![warn(missing_docs)]
+
+pub mod key;
+pub mod negotiate;
+pub mod node;
+pub mod protocol;
+pub mod receive;
+pub mod sync;
+pub mod wire;

@@ -27,7 +27,7 @@ pub fn run(context: &Context, args: Args) -> Outcome {
         Some(dir) => context.cwd.join(dir),
         None => context.cwd.clone(),
     };
-    let options = InitOptions { hash: args.hash, default_branch: args.initial_branch };
+    let options = InitOptions { hash: args.hash, default_branch: args.initial_branch, repository_id: None };
     let repo = Repository::init(&dir, &options, &context.op_context(None))?;
     println!("Initialized empty pg repository in {} ({})", repo.pg_dir().display(), args.hash);
     Ok(ExitCode::SUCCESS)

@@ -11,6 +11,7 @@ pub mod log;
 pub mod merge;
 pub mod merge_file;
 pub mod oplog;
+pub mod peers;
 pub mod plumbing;
 pub mod stage;
 pub mod status;

@@ -1,0 +1,319 @@
+//! `pg id`, `pg serve`, `pg clone`, `pg fetch` and `pg remote`: pg between peers.
+
+use super::Outcome;
+use crate::context::Context;
+use anyhow::{bail, Context as _, Result};
+use futures::StreamExt;
+use pg_core::index::Index;
+use pg_core::refs::{RefTarget, BRANCH_PREFIX};
+use pg_core::repo::InitOptions;
+use pg_core::store::RefUpdate;
+use pg_core::worktree::{self, NoProgress};
+use pg_core::{ObjectId, Repository};
+use pg_remote::node::Node;
+use pg_remote::sync::{self, Served, Url};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// Addresses `pg serve` listens on when none are given: every interface, ports
+/// chosen by the system.
+const DEFAULT_LISTEN: [&str; 2] = ["/ip4/0.0.0.0/tcp/0", "/ip4/0.0.0.0/udp/0/quic-v1"];
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+fn keypair(context: &Context) -> Result<libp2p::identity::Keypair> {
+    Ok(pg_remote::key::load_or_create(&context.pg_home().join(pg_remote::key::FILE_NAME))?)
+}
+
+/// `pg id`: this node's peer id and the addresses `pg serve` listens on by default.
+pub fn id(context: &Context) -> Outcome {
+    let key = keypair(context)?;
+    println!("{}", key.public().to_peer_id());
+    for address in DEFAULT_LISTEN {
+        println!("listen {address}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on (repeatable; default: every interface, TCP and QUIC).
+    #[arg(long, value_name = "MULTIADDR")]
+    listen: Vec<libp2p::Multiaddr>,
+    /// Accept pushes.
+    #[arg(long)]
+    allow_push: bool,
+    /// Repositories to serve (default: the current one).
+    paths: Vec<PathBuf>,
+}
+
+/// `pg serve`: serves repositories until stopped, printing `<repo-id> <url>` for each.
+pub fn serve(context: &Context, args: ServeArgs) -> Outcome {
+    if args.allow_push {
+        bail!("pushing is not available yet: `pg serve` serves fetches and clones only");
+    }
+    let paths = if args.paths.is_empty() { vec![context.cwd.clone()] } else { args.paths.clone() };
+    let mut served = Served::default();
+    let mut ids = Vec::new();
+    for path in &paths {
+        let mut repo = Repository::discover(&context.cwd.join(path))?;
+        let id = repo.ensure_repository_id(&context.op_context(Some(&repo)))?;
+        ids.push(id);
+        served.add(id, repo.workdir().to_owned());
+    }
+    let listen = if args.listen.is_empty() {
+        DEFAULT_LISTEN.iter().map(|a| a.parse().expect("default addresses parse")).collect()
+    } else {
+        args.listen
+    };
+    let key = keypair(context)?;
+    runtime()?.block_on(async move {
+        let node = Node::start(key, &listen).await?;
+        let address = node
+            .listen_addresses
+            .iter()
+            .find(|a| a.iter().any(|p| matches!(p, libp2p::multiaddr::Protocol::Tcp(_))))
+            .or(node.listen_addresses.first())
+            .cloned()
+            .context("the node listens nowhere")?;
+        let mut out = std::io::stdout().lock();
+        for id in &ids {
+            writeln!(out, "{id} {}", Url { address: node.url_address(&address), repository: *id })?;
+        }
+        out.flush()?;
+        drop(out);
+        let served = Arc::new(served);
+        let mut incoming = node.accept();
+        while let Some((peer, mut stream)) = incoming.next().await {
+            let served = served.clone();
+            tokio::spawn(async move {
+                if let Err(error) = served.answer(&mut stream).await {
+                    eprintln!("peer {peer}: {error}");
+                }
+            });
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+#[derive(clap::Args, Debug)]
+pub struct CloneArgs {
+    /// What `pg serve` printed: `<multiaddr>/p2p/<peer id>#<repository id>`.
+    url: String,
+    /// Where to put the clone (default: `pg-` and the start of the repository id).
+    dir: Option<PathBuf>,
+}
+
+/// `pg clone`: a new repository with the served one's id, history and branches.
+pub fn clone(context: &Context, args: CloneArgs) -> Outcome {
+    let url: Url = args.url.parse().map_err(anyhow::Error::msg)?;
+    let dir = context.cwd.join(
+        args.dir.unwrap_or_else(|| PathBuf::from(format!("pg-{}", &url.repository.to_string()[4..16]))),
+    );
+    if dir.join(".pg").exists() {
+        bail!("{} is already a repository; clone somewhere else", dir.display());
+    }
+    let key = keypair(context)?;
+    let op = context.op_context(None);
+    runtime()?.block_on(async move {
+        let node = Node::start(key, &[]).await?;
+        let session = sync::connect(&node, &url).await?;
+        let advertised = session.advertised.clone();
+        let options = InitOptions {
+            hash: advertised.algorithm,
+            default_branch: advertised.head.clone().unwrap_or_else(|| "main".into()),
+            repository_id: Some(url.repository),
+        };
+        let mut repo = Repository::init(&dir, &options, &op)?;
+        repo.config_mut().set("remote.origin.url", &url.to_string())?;
+        let fetched = session.fetch(repo.store(), &[]).await?;
+        let mut updates = tracking_updates(&repo, "origin", &advertised.refs)?;
+        let head = advertised.head.as_ref().and_then(|branch| {
+            advertised
+                .refs
+                .iter()
+                .find(|(name, _)| *name == format!("{BRANCH_PREFIX}{branch}"))
+                .map(|(_, id)| (branch, *id))
+        });
+        if let Some((branch, id)) = head {
+            updates.push(RefUpdate {
+                name: format!("{BRANCH_PREFIX}{branch}"),
+                expected: None,
+                new: Some(RefTarget::Object(id)),
+            });
+        }
+        repo.update_refs(&context.op_context(Some(&repo)), Vec::new(), updates)?;
+        if let Some((_, id)) = head {
+            let tree = repo.store().read_commit(&id)?.tree;
+            let mut index = Index::default();
+            worktree::checkout(&repo, &mut index, None, Some(&tree), &NoProgress)?;
+            context.save_index(&repo, &mut index)?;
+        }
+        println!(
+            "Cloned {} into {}: {} objects, {:.1} MB",
+            url.repository.short(pg_core::id::SHORT_ID_LEN),
+            dir.display(),
+            fetched.objects,
+            fetched.bytes as f64 / 1e6
+        );
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Ref updates that make `refs/remotes/<remote>/<branch>` (and new tags) match what
+/// the remote advertised.
+fn tracking_updates(repo: &Repository, remote: &str, refs: &[(String, ObjectId)]) -> Result<Vec<RefUpdate>> {
+    let mut updates = Vec::new();
+    for (name, id) in refs {
+        let local = match name.strip_prefix(BRANCH_PREFIX) {
+            Some(branch) => format!("refs/remotes/{remote}/{branch}"),
+            None => name.clone(),
+        };
+        let current = repo.read_ref(&local)?;
+        let is_tag = !name.starts_with(BRANCH_PREFIX);
+        // Tags never move once made (as in git without --force).
+        if current == Some(RefTarget::Object(*id)) || (is_tag && current.is_some()) {
+            continue;
+        }
+        updates.push(RefUpdate { name: local, expected: current, new: Some(RefTarget::Object(*id)) });
+    }
+    Ok(updates)
+}
+
+#[derive(clap::Args, Debug)]
+pub struct FetchArgs {
+    /// The remote to fetch from.
+    #[arg(default_value = "origin")]
+    remote: String,
+}
+
+/// `pg fetch`: brings the remote's new objects and moves its remote-tracking refs.
+pub fn fetch(context: &Context, args: FetchArgs) -> Outcome {
+    let repo = context.repo()?;
+    let url: Url = repo
+        .config()
+        .get(&format!("remote.{}.url", args.remote))?
+        .with_context(|| {
+            format!("no remote '{}' (`pg remote add {} URL` makes one)", args.remote, args.remote)
+        })?
+        .parse()
+        .map_err(anyhow::Error::msg)?;
+    let haves = local_commits(&repo)?;
+    let key = keypair(context)?;
+    runtime()?.block_on(async move {
+        let node = Node::start(key, &[]).await?;
+        let session = sync::connect(&node, &url).await?;
+        if session.advertised.algorithm != repo.store().algorithm() {
+            bail!(
+                "the remote uses {} ids and this repository {}",
+                session.advertised.algorithm.name(),
+                repo.store().algorithm().name()
+            );
+        }
+        let advertised = session.advertised.clone();
+        let fetched = session.fetch(repo.store(), &haves).await?;
+        let updates = tracking_updates(&repo, &args.remote, &advertised.refs)?;
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "From {url}")?;
+        for update in &updates {
+            let old = update
+                .expected
+                .as_ref()
+                .and_then(RefTarget::as_object)
+                .map_or("(new)".to_owned(), |id| id.short(pg_core::id::SHORT_ID_LEN));
+            let new = update
+                .new
+                .as_ref()
+                .and_then(RefTarget::as_object)
+                .map_or(String::new(), |id| id.short(pg_core::id::SHORT_ID_LEN));
+            writeln!(out, "  {old}..{new}  {}", update.name)?;
+        }
+        writeln!(out, "received {} objects, {} bytes", fetched.objects, fetched.bytes)?;
+        if !updates.is_empty() {
+            repo.update_refs(&context.op_context(Some(&repo)), Vec::new(), updates)?;
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// The commits local refs point at: what a fetch tells the peer it has.
+fn local_commits(repo: &Repository) -> Result<Vec<ObjectId>> {
+    let mut commits = Vec::new();
+    for prefix in ["refs/heads/", "refs/remotes/", "refs/tags/"] {
+        for (_, target) in repo.list_refs(prefix)? {
+            if let Some(id) = target.as_object() {
+                if repo.store().kind(id)? == pg_core::object::ObjectKind::Commit && !commits.contains(id) {
+                    commits.push(*id);
+                }
+            }
+        }
+    }
+    Ok(commits)
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RemoteArgs {
+    #[command(subcommand)]
+    command: RemoteCommand,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum RemoteCommand {
+    /// Adds a remote.
+    Add {
+        /// Its name.
+        name: String,
+        /// Its URL, as `pg serve` prints it.
+        url: String,
+    },
+    /// Removes a remote (and its remote-tracking refs).
+    Remove {
+        /// Its name.
+        name: String,
+    },
+    /// Lists remotes with their URLs.
+    List,
+}
+
+/// `pg remote add|remove|list`.
+pub fn remote(context: &Context, args: RemoteArgs) -> Outcome {
+    let mut repo = context.repo()?;
+    match args.command {
+        RemoteCommand::Add { name, url } => {
+            pg_core::refs::check_name(&format!("refs/remotes/{name}"), "remote name")?;
+            url.parse::<Url>().map_err(anyhow::Error::msg)?;
+            let key = format!("remote.{name}.url");
+            if repo.config().get(&key)?.is_some() {
+                bail!("remote '{name}' exists already");
+            }
+            repo.config_mut().set(&key, &url)?;
+        }
+        RemoteCommand::Remove { name } => {
+            if !repo.config_mut().remove(&format!("remote.{name}.url"))? {
+                bail!("no remote '{name}'");
+            }
+            let tracking = repo.list_refs(&format!("refs/remotes/{name}/"))?;
+            let updates = tracking
+                .into_iter()
+                .map(|(name, target)| RefUpdate { name, expected: Some(target), new: None })
+                .collect();
+            repo.update_refs(&context.op_context(Some(&repo)), Vec::new(), updates)?;
+        }
+        RemoteCommand::List => {
+            for (name, url) in repo.config().section("remote") {
+                if let Some(name) = name.strip_suffix(".url") {
+                    println!("{name}\t{url}");
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

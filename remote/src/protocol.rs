@@ -1,0 +1,177 @@
+//! The sync protocol's messages, each handled by a protocol function named by
+//! the hash of its descriptor (as merge functions are).
+//!
+//! A fetch: the client sends `list-refs`; the server answers `refs`; the client
+//! sends `want` (the ids it lacks, and the commits it has); the server streams
+//! `objects` batches and ends with `done`. Either side may send `error` and close.
+//! See docs/PROTOCOL.md.
+
+use pg_core::{HashAlgorithm, ObjectId};
+use serde::{Deserialize, Serialize};
+use serde_bytes::ByteBuf;
+
+/// The libp2p protocol name the sync streams are opened with.
+pub const STREAM_PROTOCOL: &str = "/pg/sync/1";
+
+/// The protocol functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Function {
+    /// Asks for a repository's refs.
+    ListRefs,
+    /// A repository's refs.
+    Refs,
+    /// The objects wanted, and the commits the asker has.
+    Want,
+    /// A batch of objects.
+    Objects,
+    /// The end of a transfer.
+    Done,
+    /// A refusal or failure, with a message for people.
+    Error,
+}
+
+impl Function {
+    const ALL: [Function; 6] = [
+        Function::ListRefs,
+        Function::Refs,
+        Function::Want,
+        Function::Objects,
+        Function::Done,
+        Function::Error,
+    ];
+
+    /// The function's name in its descriptor.
+    pub fn name(self) -> &'static str {
+        match self {
+            Function::ListRefs => "sync/list-refs",
+            Function::Refs => "sync/refs",
+            Function::Want => "sync/want",
+            Function::Objects => "sync/objects",
+            Function::Done => "sync/done",
+            Function::Error => "sync/error",
+        }
+    }
+
+    /// The descriptor: `pg protocol\nname <name>\nversion 1\n`.
+    pub fn descriptor(self) -> String {
+        format!("pg protocol\nname {}\nversion 1\n", self.name())
+    }
+
+    /// The function id: the BLAKE3 multihash of the descriptor.
+    pub fn id(self) -> ObjectId {
+        HashAlgorithm::Blake3.hash(self.descriptor().as_bytes())
+    }
+
+    /// The function an id names.
+    pub fn by_id(id: &ObjectId) -> Option<Function> {
+        Function::ALL.into_iter().find(|f| f.id() == *id)
+    }
+}
+
+/// `sync/list-refs`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListRefs {
+    /// The repository id (binary multihash).
+    pub repository: ByteBuf,
+}
+
+/// `sync/refs`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refs {
+    /// The repository id.
+    pub repository: ByteBuf,
+    /// Its hash function (`blake3`, `sha2-256`): a clone must use the same.
+    pub algorithm: String,
+    /// The branch `HEAD` names, if any.
+    pub head: Option<String>,
+    /// Every ref under `refs/heads/` and `refs/tags/`, with the object it names.
+    pub refs: Vec<(String, ByteBuf)>,
+}
+
+/// `sync/want`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Want {
+    /// Objects to send, with everything they reach that the asker lacks.
+    pub wants: Vec<ByteBuf>,
+    /// Commits the asker has (with their history).
+    pub haves: Vec<ByteBuf>,
+}
+
+/// `sync/objects`: ids with canonical encodings; the receiver checks that each
+/// encoding hashes to its id before storing it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Objects {
+    /// (id, encoding) pairs.
+    pub objects: Vec<(ByteBuf, ByteBuf)>,
+}
+
+/// `sync/done`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Done {
+    /// How many objects were sent.
+    pub objects: u64,
+}
+
+/// `sync/error`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    /// What went wrong, for people.
+    pub message: String,
+}
+
+/// Any message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    /// See [`ListRefs`].
+    ListRefs(ListRefs),
+    /// See [`Refs`].
+    Refs(Refs),
+    /// See [`Want`].
+    Want(Want),
+    /// See [`Objects`].
+    Objects(Objects),
+    /// See [`Done`].
+    Done(Done),
+    /// See [`Failure`].
+    Error(Failure),
+}
+
+impl Message {
+    /// The function that handles it.
+    pub fn function(&self) -> Function {
+        match self {
+            Message::ListRefs(_) => Function::ListRefs,
+            Message::Refs(_) => Function::Refs,
+            Message::Want(_) => Function::Want,
+            Message::Objects(_) => Function::Objects,
+            Message::Done(_) => Function::Done,
+            Message::Error(_) => Function::Error,
+        }
+    }
+
+    pub(crate) fn write_payload(&self, out: &mut Vec<u8>) {
+        let written = match self {
+            Message::ListRefs(m) => ciborium::into_writer(m, &mut *out),
+            Message::Refs(m) => ciborium::into_writer(m, &mut *out),
+            Message::Want(m) => ciborium::into_writer(m, &mut *out),
+            Message::Objects(m) => ciborium::into_writer(m, &mut *out),
+            Message::Done(m) => ciborium::into_writer(m, &mut *out),
+            Message::Error(m) => ciborium::into_writer(m, &mut *out),
+        };
+        written.expect("writing CBOR to memory cannot fail");
+    }
+
+    pub(crate) fn read_payload(function: Function, payload: &[u8]) -> Result<Message, String> {
+        fn decode<T: serde::de::DeserializeOwned>(payload: &[u8]) -> Result<T, String> {
+            ciborium::from_reader(payload).map_err(|e| e.to_string())
+        }
+        Ok(match function {
+            Function::ListRefs => Message::ListRefs(decode(payload)?),
+            Function::Refs => Message::Refs(decode(payload)?),
+            Function::Want => Message::Want(decode(payload)?),
+            Function::Objects => Message::Objects(decode(payload)?),
+            Function::Done => Message::Done(decode(payload)?),
+            Function::Error => Message::Error(decode(payload)?),
+        })
+    }
+}

@@ -1,0 +1,112 @@
+//! Taking objects from a peer: each is checked against its id and decoded before
+//! it is stored, and nothing is trusted until everything the new refs reach is
+//! known to be here.
+
+use pg_core::object::{EntryKind, EntryKindOrRole, Object};
+use pg_core::store::{self, BulkWriter, Store};
+use pg_core::ObjectId;
+use std::collections::HashSet;
+
+/// Why received objects are refused.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An object's bytes do not hash to the id it came with.
+    #[error("object {claimed} does not match its id (its bytes hash to {actual})")]
+    Mismatch {
+        /// The id it was sent as.
+        claimed: String,
+        /// What its bytes hash to.
+        actual: ObjectId,
+    },
+    /// An id that is not a multihash of this repository's hash function.
+    #[error("an object id that is not a {algorithm} id: {reason}")]
+    BadId {
+        /// The repository's hash function.
+        algorithm: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// Bytes that are not an object.
+    #[error("object {id} does not decode: {reason}")]
+    Malformed {
+        /// Its id.
+        id: ObjectId,
+        /// Why.
+        reason: String,
+    },
+    /// Something the new refs need was never sent.
+    #[error("the peer never sent object {0}, which the refs it offered need")]
+    Missing(ObjectId),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] store::Error),
+}
+
+/// Verified objects on their way into the store.
+pub struct Receiver<'s> {
+    store: &'s Store,
+    writer: BulkWriter<'s>,
+    received: HashSet<ObjectId>,
+    /// Ids the received objects refer to, to check once all have arrived.
+    references: Vec<ObjectId>,
+    /// Bytes received.
+    pub bytes: u64,
+}
+
+impl<'s> Receiver<'s> {
+    /// A receiver into `store`.
+    pub fn new(store: &'s Store) -> Receiver<'s> {
+        Receiver {
+            store,
+            writer: BulkWriter::new(store),
+            received: HashSet::new(),
+            references: Vec::new(),
+            bytes: 0,
+        }
+    }
+
+    /// How many objects were taken.
+    pub fn count(&self) -> usize {
+        self.received.len()
+    }
+
+    /// Checks one object (its id, that its bytes hash to it, that it decodes) and
+    /// queues it for the store.
+    pub fn add(&mut self, claimed: &[u8], bytes: Vec<u8>) -> Result<ObjectId, Error> {
+        let algorithm = self.store.algorithm();
+        let bad_id = |reason: String| Error::BadId { algorithm: algorithm.name(), reason };
+        let id = ObjectId::from_bytes(claimed).map_err(|e| bad_id(e.to_string()))?;
+        if id.algorithm() != algorithm {
+            return Err(bad_id(format!("{id} uses {}", id.algorithm().name())));
+        }
+        let actual = algorithm.hash(&bytes);
+        if actual != id {
+            return Err(Error::Mismatch { claimed: id.to_string(), actual });
+        }
+        let object = Object::decode(&bytes).map_err(|e| Error::Malformed { id, reason: e.to_string() })?;
+        let _ = object.map_ids(|child, role| {
+            if role != EntryKindOrRole::Entry(EntryKind::Gitlink) {
+                self.references.push(*child);
+            }
+            Ok::<_, ()>(*child)
+        });
+        self.bytes += bytes.len() as u64;
+        if self.received.insert(id) {
+            self.writer.add_encoded(id, bytes)?;
+        }
+        Ok(id)
+    }
+
+    /// Stores what was received durably, after checking that `tips` and everything
+    /// the received objects refer to are here (received now, or stored before).
+    pub fn finish(self, tips: &[ObjectId]) -> Result<usize, Error> {
+        let Receiver { store, writer, received, references, .. } = self;
+        writer.finish()?;
+        for id in tips.iter().chain(&references) {
+            if !received.contains(id) && !store.backend().has_object(id)? {
+                return Err(Error::Missing(*id));
+            }
+        }
+        Ok(received.len())
+    }
+}

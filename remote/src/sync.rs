@@ -1,0 +1,261 @@
+//! The sync protocol's two sides: serving a repository's refs and objects, and
+//! fetching them.
+
+use crate::node::{self, Node};
+use crate::protocol::{Done, Failure, ListRefs, Message, Objects, Refs, Want};
+use crate::receive::{self, Receiver};
+use crate::{negotiate, wire};
+use futures::{AsyncRead, AsyncWrite};
+use libp2p::{Multiaddr, PeerId};
+use pg_core::refs::RefTarget;
+use pg_core::store::{self, Store};
+use pg_core::{HashAlgorithm, ObjectId, Repository};
+use serde_bytes::ByteBuf;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+/// Objects are sent in batches of about this many bytes.
+const BATCH_BYTES: usize = 4 << 20;
+
+/// Errors of a sync session.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The stream broke or carried something malformed.
+    #[error(transparent)]
+    Wire(#[from] wire::Error),
+    /// The node failed.
+    #[error(transparent)]
+    Node(#[from] node::Error),
+    /// Objects were refused.
+    #[error(transparent)]
+    Receive(#[from] receive::Error),
+    /// The other side refused, saying why.
+    #[error("the peer refused: {0}")]
+    Refused(String),
+    /// A message out of turn.
+    #[error("the peer sent {got} where {expected} was expected")]
+    Unexpected {
+        /// What the protocol expected.
+        expected: &'static str,
+        /// What came.
+        got: &'static str,
+    },
+    /// An advertised ref or id makes no sense.
+    #[error("the peer advertised {0}")]
+    BadAdvertisement(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] store::Error),
+    /// The repository failed.
+    #[error(transparent)]
+    Repo(#[from] pg_core::repo::Error),
+}
+
+/// Where a repository is served: a peer's address and the repository's id,
+/// written `<multiaddr ending in /p2p/<peer id>>#<repository id>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Url {
+    /// The peer's address, with its peer id.
+    pub address: Multiaddr,
+    /// The repository.
+    pub repository: ObjectId,
+}
+
+impl FromStr for Url {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Url, String> {
+        let (address, repository) = text
+            .split_once('#')
+            .ok_or("a pg URL is <multiaddr>/p2p/<peer id>#<repository id> (from `pg serve`)")?;
+        let address: Multiaddr =
+            address.parse().map_err(|e| format!("'{address}' is not a multiaddr: {e}"))?;
+        node::peer_of(&address).ok_or("the address must end in /p2p/<peer id>")?;
+        let repository =
+            repository.parse().map_err(|e| format!("'{repository}' is not a repository id: {e}"))?;
+        Ok(Url { address, repository })
+    }
+}
+
+impl std::fmt::Display for Url {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}#{}", self.address, self.repository)
+    }
+}
+
+fn name(message: &Message) -> &'static str {
+    message.function().name()
+}
+
+/// The repositories a node serves, by id: where their working copies are. Each
+/// request opens its repository read-only, so serving never locks out the
+/// repository's owner (a commit made meanwhile is served to the next request).
+#[derive(Default)]
+pub struct Served {
+    repositories: HashMap<ObjectId, PathBuf>,
+}
+
+impl Served {
+    /// Serves the repository at `workdir` under its id.
+    pub fn add(&mut self, id: ObjectId, workdir: PathBuf) {
+        self.repositories.insert(id, workdir);
+    }
+
+    /// Answers one sync stream: the refs asked for, then the objects wanted.
+    pub async fn answer<S: AsyncRead + AsyncWrite + Unpin>(&self, stream: &mut S) -> Result<(), Error> {
+        let ListRefs { repository } = match wire::read(stream).await? {
+            Message::ListRefs(request) => request,
+            other => return Err(Error::Unexpected { expected: "sync/list-refs", got: name(&other) }),
+        };
+        let Some(workdir) = ObjectId::from_bytes(&repository).ok().and_then(|id| self.repositories.get(&id))
+        else {
+            let message = "no such repository is served here".to_owned();
+            wire::write(stream, &Message::Error(Failure { message: message.clone() })).await?;
+            return Err(Error::Refused(message));
+        };
+        let repo = Repository::discover_read_only(workdir)?;
+        wire::write(stream, &Message::Refs(advertise(&repo, repository.into_vec())?)).await?;
+        let want = match wire::read(stream).await {
+            Ok(Message::Want(want)) => want,
+            Ok(other) => return Err(Error::Unexpected { expected: "sync/want", got: name(&other) }),
+            // The asker had everything and hung up.
+            Err(wire::Error::Io(_)) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        let ids = |list: &[ByteBuf]| -> Vec<ObjectId> {
+            list.iter().filter_map(|b| ObjectId::from_bytes(b).ok()).collect()
+        };
+        let objects = negotiate::objects_to_send(repo.store(), &ids(&want.wants), &ids(&want.haves))?;
+        send_objects(stream, repo.store(), &objects).await
+    }
+}
+
+/// The refs message for a repository: branches and tags, and `HEAD`'s branch.
+fn advertise(repo: &Repository, repository: Vec<u8>) -> Result<Refs, Error> {
+    let mut refs = Vec::new();
+    for prefix in ["refs/heads/", "refs/tags/"] {
+        for (name, target) in repo.list_refs(prefix)? {
+            if let RefTarget::Object(id) = target {
+                refs.push((name, ByteBuf::from(id.as_bytes().to_vec())));
+            }
+        }
+    }
+    Ok(Refs {
+        repository: ByteBuf::from(repository),
+        algorithm: repo.store().algorithm().name().to_owned(),
+        head: repo.head()?.branch().map(str::to_owned),
+        refs,
+    })
+}
+
+async fn send_objects<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    store: &Store,
+    ids: &[ObjectId],
+) -> Result<(), Error> {
+    let mut batch = Vec::new();
+    let mut batch_bytes = 0;
+    for id in ids {
+        let bytes = store.read_raw(id)?;
+        batch_bytes += bytes.len();
+        batch.push((ByteBuf::from(id.as_bytes().to_vec()), ByteBuf::from(bytes)));
+        if batch_bytes >= BATCH_BYTES {
+            wire::write(stream, &Message::Objects(Objects { objects: std::mem::take(&mut batch) })).await?;
+            batch_bytes = 0;
+        }
+    }
+    if !batch.is_empty() {
+        wire::write(stream, &Message::Objects(Objects { objects: batch })).await?;
+    }
+    wire::write(stream, &Message::Done(Done { objects: ids.len() as u64 })).await?;
+    Ok(())
+}
+
+/// What a peer advertised for a repository.
+#[derive(Debug, Clone)]
+pub struct Advertised {
+    /// The peer.
+    pub peer: PeerId,
+    /// The repository's hash function.
+    pub algorithm: HashAlgorithm,
+    /// The branch its `HEAD` names.
+    pub head: Option<String>,
+    /// Its branches and tags (full ref names).
+    pub refs: Vec<(String, ObjectId)>,
+}
+
+/// A sync session with a peer, after its refs were listed.
+pub struct Session {
+    stream: libp2p::Stream,
+    /// What the peer advertised.
+    pub advertised: Advertised,
+}
+
+/// Connects to `url`'s peer and lists the repository's refs.
+pub async fn connect(node: &Node, url: &Url) -> Result<Session, Error> {
+    let (peer, mut stream) = node.open(&url.address).await?;
+    let request = ListRefs { repository: ByteBuf::from(url.repository.as_bytes().to_vec()) };
+    wire::write(&mut stream, &Message::ListRefs(request)).await?;
+    let refs = match wire::read(&mut stream).await? {
+        Message::Refs(refs) => refs,
+        Message::Error(failure) => return Err(Error::Refused(failure.message)),
+        other => return Err(Error::Unexpected { expected: "sync/refs", got: name(&other) }),
+    };
+    let algorithm: HashAlgorithm = refs
+        .algorithm
+        .parse()
+        .map_err(|_| Error::BadAdvertisement(format!("hash function '{}'", refs.algorithm)))?;
+    let mut advertised = Vec::new();
+    for (name, id) in refs.refs {
+        let id =
+            ObjectId::from_bytes(&id).map_err(|e| Error::BadAdvertisement(format!("ref {name}: {e}")))?;
+        pg_core::refs::check_name(&name, "ref").map_err(|e| Error::BadAdvertisement(e.to_string()))?;
+        advertised.push((name, id));
+    }
+    Ok(Session { stream, advertised: Advertised { peer, algorithm, head: refs.head, refs: advertised } })
+}
+
+/// Counts of a fetch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Fetched {
+    /// Objects received.
+    pub objects: usize,
+    /// Their bytes.
+    pub bytes: u64,
+}
+
+impl Session {
+    /// Fetches what the advertised refs reach that `store` lacks, telling the peer
+    /// about `haves` (commits the store has). Objects are stored only after each
+    /// is checked, and the fetch fails unless everything the refs need is here.
+    pub async fn fetch(mut self, store: &Store, haves: &[ObjectId]) -> Result<Fetched, Error> {
+        let mut wants = Vec::new();
+        for (_, id) in &self.advertised.refs {
+            if !store.backend().has_object(id)? && !wants.contains(id) {
+                wants.push(*id);
+            }
+        }
+        if wants.is_empty() {
+            return Ok(Fetched::default());
+        }
+        let bytes = |ids: &[ObjectId]| ids.iter().map(|id| ByteBuf::from(id.as_bytes().to_vec())).collect();
+        wire::write(&mut self.stream, &Message::Want(Want { wants: bytes(&wants), haves: bytes(haves) }))
+            .await?;
+        let mut receiver = Receiver::new(store);
+        loop {
+            match wire::read(&mut self.stream).await? {
+                Message::Objects(batch) => {
+                    for (id, object) in batch.objects {
+                        receiver.add(&id, object.into_vec())?;
+                    }
+                }
+                Message::Done(_) => break,
+                Message::Error(failure) => return Err(Error::Refused(failure.message)),
+                other => return Err(Error::Unexpected { expected: "sync/objects", got: name(&other) }),
+            }
+        }
+        let bytes = receiver.bytes;
+        let objects = receiver.finish(&wants)?;
+        Ok(Fetched { objects, bytes })
+    }
+}
