@@ -31,7 +31,8 @@ pub enum Function {
 }
 
 impl Function {
-    const ALL: [Function; 6] = [
+    /// Every function.
+    pub const ALL: [Function; 6] = [
         Function::ListRefs,
         Function::Refs,
         Function::Want,

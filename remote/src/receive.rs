@@ -1,6 +1,10 @@
-//! Taking objects from a peer: each is checked against its id and decoded before
-//! it is stored, and nothing is trusted until everything the new refs reach is
-//! known to be here.
+//! Taking objects from a peer: each is checked against its id and decoded as it
+//! arrives, and nothing is stored until everything the new refs reach is known to
+//! be here, so a refused transfer leaves the store exactly as it was.
+//!
+//! # Deviation from git
+//! Objects wait in memory until the transfer is complete (git writes a pack file
+//! and indexes it afterwards); a transfer needs as much memory as it moves.
 
 use pg_core::object::{EntryKind, EntryKindOrRole, Object};
 use pg_core::store::{self, BulkWriter, Store};
@@ -34,6 +38,10 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// An object nothing wanted refers to (or one sent twice): a peer streaming
+    /// what was not asked for.
+    #[error("the peer sent object {0}, which nothing asked for refers to (or sent it twice)")]
+    Unexpected(ObjectId),
     /// Something the new refs need was never sent.
     #[error("the peer never sent object {0}, which the refs it offered need")]
     Missing(ObjectId),
@@ -45,8 +53,10 @@ pub enum Error {
 /// Verified objects on their way into the store.
 pub struct Receiver<'s> {
     store: &'s Store,
-    writer: BulkWriter<'s>,
+    pending: Vec<(ObjectId, Vec<u8>)>,
     received: HashSet<ObjectId>,
+    /// Ids the peer may send: the wants, and what received objects refer to.
+    expected: HashSet<ObjectId>,
     /// Ids the received objects refer to, to check once all have arrived.
     references: Vec<ObjectId>,
     /// Bytes received.
@@ -54,12 +64,13 @@ pub struct Receiver<'s> {
 }
 
 impl<'s> Receiver<'s> {
-    /// A receiver into `store`.
-    pub fn new(store: &'s Store) -> Receiver<'s> {
+    /// A receiver into `store` for the objects `wants` reach.
+    pub fn new(store: &'s Store, wants: &[ObjectId]) -> Receiver<'s> {
         Receiver {
             store,
-            writer: BulkWriter::new(store),
+            pending: Vec::new(),
             received: HashSet::new(),
+            expected: wants.iter().copied().collect(),
             references: Vec::new(),
             bytes: 0,
         }
@@ -83,30 +94,37 @@ impl<'s> Receiver<'s> {
         if actual != id {
             return Err(Error::Mismatch { claimed: id.to_string(), actual });
         }
+        if !self.expected.contains(&id) || self.received.contains(&id) {
+            return Err(Error::Unexpected(id));
+        }
         let object = Object::decode(&bytes).map_err(|e| Error::Malformed { id, reason: e.to_string() })?;
         let _ = object.map_ids(|child, role| {
             if role != EntryKindOrRole::Entry(EntryKind::Gitlink) {
                 self.references.push(*child);
+                self.expected.insert(*child);
             }
             Ok::<_, ()>(*child)
         });
         self.bytes += bytes.len() as u64;
-        if self.received.insert(id) {
-            self.writer.add_encoded(id, bytes)?;
-        }
+        self.received.insert(id);
+        self.pending.push((id, bytes));
         Ok(id)
     }
 
-    /// Stores what was received durably, after checking that `tips` and everything
-    /// the received objects refer to are here (received now, or stored before).
+    /// Checks that `tips` and everything the received objects refer to are here
+    /// (received now, or stored before), then stores what was received, durably.
     pub fn finish(self, tips: &[ObjectId]) -> Result<usize, Error> {
-        let Receiver { store, writer, received, references, .. } = self;
-        writer.finish()?;
+        let Receiver { store, pending, received, references, .. } = self;
         for id in tips.iter().chain(&references) {
             if !received.contains(id) && !store.backend().has_object(id)? {
                 return Err(Error::Missing(*id));
             }
         }
+        let mut writer = BulkWriter::new(store);
+        for (id, bytes) in pending {
+            writer.add_encoded(id, bytes)?;
+        }
+        writer.finish()?;
         Ok(received.len())
     }
 }

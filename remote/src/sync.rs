@@ -14,6 +14,7 @@ use serde_bytes::ByteBuf;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::time::Duration;
 
 /// Objects are sent in batches of about this many bytes.
 const BATCH_BYTES: usize = 4 << 20;
@@ -41,6 +42,9 @@ pub enum Error {
         /// What came.
         got: &'static str,
     },
+    /// The peer sent nothing for too long.
+    #[error("the peer sent nothing for {0:?}")]
+    Silent(Duration),
     /// An advertised ref or id makes no sense.
     #[error("the peer advertised {0}")]
     BadAdvertisement(String),
@@ -189,7 +193,12 @@ pub struct Session {
     stream: libp2p::Stream,
     /// What the peer advertised.
     pub advertised: Advertised,
+    /// How long the peer may stay silent during a transfer.
+    pub idle_timeout: Duration,
 }
+
+/// The default for [`Session::idle_timeout`].
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Connects to `url`'s peer and lists the repository's refs.
 pub async fn connect(node: &Node, url: &Url) -> Result<Session, Error> {
@@ -212,7 +221,8 @@ pub async fn connect(node: &Node, url: &Url) -> Result<Session, Error> {
         pg_core::refs::check_name(&name, "ref").map_err(|e| Error::BadAdvertisement(e.to_string()))?;
         advertised.push((name, id));
     }
-    Ok(Session { stream, advertised: Advertised { peer, algorithm, head: refs.head, refs: advertised } })
+    let advertised = Advertised { peer, algorithm, head: refs.head, refs: advertised };
+    Ok(Session { stream, advertised, idle_timeout: IDLE_TIMEOUT })
 }
 
 /// Counts of a fetch.
@@ -241,9 +251,12 @@ impl Session {
         let bytes = |ids: &[ObjectId]| ids.iter().map(|id| ByteBuf::from(id.as_bytes().to_vec())).collect();
         wire::write(&mut self.stream, &Message::Want(Want { wants: bytes(&wants), haves: bytes(haves) }))
             .await?;
-        let mut receiver = Receiver::new(store);
+        let mut receiver = Receiver::new(store, &wants);
         loop {
-            match wire::read(&mut self.stream).await? {
+            let message = tokio::time::timeout(self.idle_timeout, wire::read(&mut self.stream))
+                .await
+                .map_err(|_| Error::Silent(self.idle_timeout))??;
+            match message {
                 Message::Objects(batch) => {
                     for (id, object) in batch.objects {
                         receiver.add(&id, object.into_vec())?;

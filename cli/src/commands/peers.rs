@@ -123,7 +123,9 @@ pub fn clone(context: &Context, args: CloneArgs) -> Outcome {
     }
     let key = keypair(context)?;
     let op = context.op_context(None);
-    runtime()?.block_on(async move {
+    let existed = dir.exists();
+    let target = dir.clone();
+    let cloned = runtime()?.block_on(async move {
         let node = Node::start(key, &[]).await?;
         let session = sync::connect(&node, &url).await?;
         let advertised = session.advertised.clone();
@@ -132,9 +134,13 @@ pub fn clone(context: &Context, args: CloneArgs) -> Outcome {
             default_branch: advertised.head.clone().unwrap_or_else(|| "main".into()),
             repository_id: Some(url.repository),
         };
-        let mut repo = Repository::init(&dir, &options, &op)?;
+        let mut repo = Repository::init(&target, &options, &op)?;
         repo.config_mut().set("remote.origin.url", &url.to_string())?;
-        let fetched = session.fetch(repo.store(), &[]).await?;
+        let peer = advertised.peer;
+        let fetched = session
+            .fetch(repo.store(), &[])
+            .await
+            .with_context(|| format!("refused what peer {peer} sent"))?;
         let mut updates = tracking_updates(&repo, "origin", &advertised.refs)?;
         let head = advertised.head.as_ref().and_then(|branch| {
             advertised
@@ -160,12 +166,17 @@ pub fn clone(context: &Context, args: CloneArgs) -> Outcome {
         println!(
             "Cloned {} into {}: {} objects, {:.1} MB",
             url.repository.short(pg_core::id::SHORT_ID_LEN),
-            dir.display(),
+            target.display(),
             fetched.objects,
             fetched.bytes as f64 / 1e6
         );
         Ok(ExitCode::SUCCESS)
-    })
+    });
+    // A failed clone leaves nothing behind (but never removes what was there).
+    if cloned.is_err() && !existed {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    cloned
 }
 
 /// Ref updates that make `refs/remotes/<remote>/<branch>` (and new tags) match what
@@ -219,7 +230,11 @@ pub fn fetch(context: &Context, args: FetchArgs) -> Outcome {
             );
         }
         let advertised = session.advertised.clone();
-        let fetched = session.fetch(repo.store(), &haves).await?;
+        let peer = advertised.peer;
+        let fetched = session
+            .fetch(repo.store(), &haves)
+            .await
+            .with_context(|| format!("refused what peer {peer} sent"))?;
         let updates = tracking_updates(&repo, &args.remote, &advertised.refs)?;
         let mut out = std::io::stdout().lock();
         writeln!(out, "From {url}")?;

@@ -1,0 +1,155 @@
+//! Peers that lie: a misbehaving node on loopback answers a real fetch with
+//! oversized frames, silence, unasked-for objects, bytes that do not match their
+//! ids, refs to objects it never sends, and nonsense. Each is refused, and the
+//! fetching repository is left exactly as it was and passes fsck.
+
+use futures::{AsyncReadExt, AsyncWriteExt, StreamExt};
+use pg_core::object::Object;
+use pg_core::oplog::OpContext;
+use pg_core::repo::InitOptions;
+use pg_core::{fsck, HashAlgorithm, ObjectId, Repository};
+use pg_remote::node::Node;
+use pg_remote::protocol::{Done, Message, Objects, Refs};
+use pg_remote::sync::{self, Url};
+use pg_remote::{receive, wire};
+use serde_bytes::ByteBuf;
+use std::time::Duration;
+
+/// How the hostile peer answers, once the client has asked for objects.
+#[derive(Clone, Copy, Debug)]
+enum Misbehaviour {
+    /// A frame announcing more than the limit.
+    HugeFrame,
+    /// Nothing at all.
+    Silence,
+    /// Valid objects nobody asked for, without end.
+    Endless,
+    /// An object whose bytes are not those of its id.
+    WrongBytes,
+    /// `done` without sending what the advertised ref needs.
+    MissingObjects,
+    /// A frame of random bytes.
+    Nonsense,
+}
+
+fn blob(text: &str) -> (ObjectId, Vec<u8>) {
+    let bytes = Object::Blob(text.as_bytes().to_vec()).encode();
+    (HashAlgorithm::Blake3.hash(&bytes), bytes)
+}
+
+fn pair((id, bytes): (ObjectId, Vec<u8>)) -> (ByteBuf, ByteBuf) {
+    (ByteBuf::from(id.as_bytes().to_vec()), ByteBuf::from(bytes))
+}
+
+/// Serves one stream the hostile way: a ref to blob "wanted", then `how`.
+async fn misbehave(mut stream: libp2p::Stream, how: Misbehaviour) {
+    let _request = wire::read(&mut stream).await;
+    let (wanted, _) = blob("wanted\n");
+    let refs = Refs {
+        repository: ByteBuf::from(vec![]),
+        algorithm: "blake3".into(),
+        head: Some("main".into()),
+        refs: vec![("refs/heads/main".into(), ByteBuf::from(wanted.as_bytes().to_vec()))],
+    };
+    let _ = wire::write(&mut stream, &Message::Refs(refs)).await;
+    let _want = wire::read(&mut stream).await;
+    let objects = |list: Vec<(ObjectId, Vec<u8>)>| {
+        Message::Objects(Objects { objects: list.into_iter().map(pair).collect() })
+    };
+    match how {
+        Misbehaviour::HugeFrame => {
+            let _ = stream.write_all(&(64u32 << 20).to_be_bytes()).await;
+            let _ = stream.write_all(&[0; 1024]).await;
+        }
+        Misbehaviour::Silence => tokio::time::sleep(Duration::from_secs(30)).await,
+        Misbehaviour::Endless => {
+            for n in 0.. {
+                if wire::write(&mut stream, &objects(vec![blob(&format!("junk {n}\n"))])).await.is_err() {
+                    break;
+                }
+            }
+        }
+        Misbehaviour::WrongBytes => {
+            let (_, other) = blob("something else\n");
+            let _ = wire::write(&mut stream, &objects(vec![(wanted, other)])).await;
+        }
+        Misbehaviour::MissingObjects => {
+            let _ = wire::write(&mut stream, &Message::Done(Done { objects: 0 })).await;
+        }
+        Misbehaviour::Nonsense => {
+            let junk: Vec<u8> = (0..200u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+            let _ = stream.write_all(&(junk.len() as u32).to_be_bytes()).await;
+            let _ = stream.write_all(&junk).await;
+        }
+    }
+    let mut rest = Vec::new();
+    let _ = stream.read_to_end(&mut rest).await;
+}
+
+/// Fetches from a hostile peer into a fresh repository; returns the error, after
+/// checking that the repository is unchanged and passes fsck.
+async fn fetch_from(how: Misbehaviour) -> sync::Error {
+    let dir = tempfile::tempdir().unwrap();
+    let context = OpContext { command: "test".into(), user: "t".into(), time: 0 };
+    let repo = Repository::init(dir.path(), &InitOptions::default(), &context).unwrap();
+    let objects_before = fsck::check(&repo).objects;
+    let listen = ["/ip4/127.0.0.1/tcp/0".parse().unwrap()];
+    let hostile = Node::start(libp2p::identity::Keypair::generate_ed25519(), &listen).await.unwrap();
+    let address = hostile.url_address(&hostile.listen_addresses[0]);
+    let mut incoming = hostile.accept();
+    tokio::spawn(async move {
+        while let Some((_, stream)) = incoming.next().await {
+            tokio::spawn(misbehave(stream, how));
+        }
+    });
+    let client = Node::start(libp2p::identity::Keypair::generate_ed25519(), &[]).await.unwrap();
+    let url = Url { address, repository: repo.repository_id().unwrap().unwrap() };
+    let mut session = sync::connect(&client, &url).await.unwrap();
+    assert_eq!(session.advertised.peer, hostile.peer_id, "errors can name the peer");
+    session.idle_timeout = Duration::from_secs(2);
+    let error = session.fetch(repo.store(), &[]).await.expect_err("a hostile transfer is refused");
+    let report = fsck::check(&repo);
+    assert!(report.problems.is_empty(), "{how:?}: fsck found {:?}", report.problems);
+    assert_eq!(report.objects, objects_before, "{how:?}: nothing was stored");
+    assert!(repo.list_refs("refs/").unwrap().is_empty(), "{how:?}: no ref moved");
+    error
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frames_over_the_limit_are_refused_unread() {
+    let error = fetch_from(Misbehaviour::HugeFrame).await;
+    assert!(matches!(error, sync::Error::Wire(wire::Error::TooLarge(n)) if n == 64 << 20), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_peer_is_dropped() {
+    let error = fetch_from(Misbehaviour::Silence).await;
+    assert!(matches!(error, sync::Error::Silent(_)), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_of_objects_nobody_asked_for_is_cut_at_the_first() {
+    let error = fetch_from(Misbehaviour::Endless).await;
+    assert!(matches!(error, sync::Error::Receive(receive::Error::Unexpected(_))), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bytes_that_do_not_match_their_id_are_refused() {
+    let error = fetch_from(Misbehaviour::WrongBytes).await;
+    assert!(matches!(error, sync::Error::Receive(receive::Error::Mismatch { .. })), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refs_to_objects_never_sent_move_nothing() {
+    let error = fetch_from(Misbehaviour::MissingObjects).await;
+    assert!(matches!(error, sync::Error::Receive(receive::Error::Missing(_))), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nonsense_is_refused() {
+    let error = fetch_from(Misbehaviour::Nonsense).await;
+    assert!(
+        matches!(error, sync::Error::Wire(wire::Error::NoFunction(_) | wire::Error::UnknownFunction(_))),
+        "{error}"
+    );
+}

@@ -1,0 +1,38 @@
+//! docs/PROTOCOL.md against the implementation: function ids and frames.
+
+use pg_core::id::hex_decode;
+use pg_remote::protocol::{Done, Function, ListRefs, Message};
+use pg_remote::wire;
+use serde_bytes::ByteBuf;
+
+const DOC: &str = include_str!("../../docs/PROTOCOL.md");
+
+#[test]
+fn function_ids_in_the_table_are_the_hashes_of_the_descriptors() {
+    for function in Function::ALL {
+        let row = format!("| {} | `{}` |", function.name(), function.id());
+        assert!(DOC.contains(&row), "PROTOCOL.md lacks the row {row}");
+        assert_eq!(Function::by_id(&function.id()), Some(function));
+    }
+}
+
+#[test]
+fn documented_frames_are_what_the_implementation_writes_and_reads() {
+    let frames: Vec<Vec<u8>> = DOC
+        .lines()
+        .filter_map(|l| l.strip_prefix("frame: "))
+        .map(|hex| hex_decode(hex).expect("frames are hex"))
+        .collect();
+    assert_eq!(frames.len(), 2);
+    let repository = pg_core::HashAlgorithm::Blake3.hash(b"blob 0\0");
+    let expected = [
+        Message::ListRefs(ListRefs { repository: ByteBuf::from(repository.as_bytes().to_vec()) }),
+        Message::Done(Done { objects: 3 }),
+    ];
+    for (frame, message) in frames.iter().zip(expected) {
+        let envelope = wire::envelope(&message);
+        assert_eq!(&frame[4..], envelope.as_slice());
+        assert_eq!(u32::from_be_bytes(frame[..4].try_into().unwrap()) as usize, envelope.len());
+        assert_eq!(wire::open(&frame[4..]).unwrap(), message);
+    }
+}
