@@ -105,3 +105,101 @@ fn clones_of_what_is_not_served_fail_clearly_and_make_nothing() {
     let gone = other.fails(&["clone", &format!("{address}#{}", origin.ok(&["repo-id"]).trim()), "copy"]);
     assert!(gone.contains("cannot reach peer"), "{gone}");
 }
+
+fn serve_with(repo: &Repo, extra: &[&str]) -> Server {
+    let mut args = vec!["serve", "--listen", "/ip4/127.0.0.1/tcp/0"];
+    args.extend_from_slice(extra);
+    let mut child = repo.command(&args).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let url = line.trim().split_once(' ').unwrap().1.to_owned();
+    Server { child, url }
+}
+
+/// Runs pg in the clone `copy` of `other`.
+fn in_copy(other: &Repo, args: &[&str]) -> std::process::Output {
+    other.command(args).current_dir(other.file("copy")).output().unwrap()
+}
+
+fn text(output: std::process::Output) -> String {
+    assert!(
+        output.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn two_machines_clone_commit_push_and_pull() {
+    let a = Repo::new();
+    a.commit_files(&[("shared.txt", "one\ntwo\nthree\nfour\nfive\n")], "first");
+    let server = serve_with(&a, &["--allow-push"]);
+    let b = elsewhere();
+    b.ok(&["clone", &server.url, "copy"]);
+    let write = |path: &str, content: &str| std::fs::write(b.file("copy").join(path), content).unwrap();
+    // B works on a branch and pushes it; A merges it.
+    text(in_copy(&b, &["switch", "-c", "feature"]));
+    write("shared.txt", "one\ntwo\nthree\nfour\nFIVE\n");
+    text(in_copy(&b, &["commit", "-a", "-m", "from b"]));
+    let pushed = text(in_copy(&b, &["push", "origin", "feature"]));
+    assert!(pushed.contains("(new)..") && pushed.contains("objects sent"), "{pushed}");
+    assert_eq!(a.ok(&["rev-parse", "feature"]), text(in_copy(&b, &["rev-parse", "feature"])));
+    assert!(a.ok(&["fsck"]).ends_with(": ok\n"));
+    // Meanwhile A changed main; A merges B's work.
+    a.commit_files(&[("a-only.txt", "a\n")], "from a");
+    a.ok(&["merge", "feature"]);
+    assert_eq!(a.read("shared.txt"), "one\ntwo\nthree\nfour\nFIVE\n");
+    // B pulls main: a fast-forward that brings both.
+    text(in_copy(&b, &["switch", "main"]));
+    let pulled = text(in_copy(&b, &["pull"]));
+    assert!(pulled.contains("Fast-forward"), "{pulled}");
+    assert_eq!(std::fs::read_to_string(b.file("copy/a-only.txt")).unwrap(), "a\n");
+    assert_eq!(text(in_copy(&b, &["rev-parse", "main"])), a.ok(&["rev-parse", "main"]));
+}
+
+#[test]
+fn pushes_that_would_lose_work_or_are_not_allowed_are_refused() {
+    let a = Repo::new();
+    a.commit_files(&[("f", "1\n")], "first");
+    a.ok(&["branch", "shared"]);
+    let read_only = serve(&a);
+    let b = elsewhere();
+    b.ok(&["clone", &read_only.url, "copy"]);
+    text(in_copy(&b, &["switch", "-c", "shared", "origin/shared"]));
+    std::fs::write(b.file("copy/f"), "2\n").unwrap();
+    text(in_copy(&b, &["commit", "-a", "-m", "b"]));
+    let refused = in_copy(&b, &["push", "origin", "shared"]);
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("without --allow-push"), "{refused:?}");
+    drop(read_only);
+
+    let server = serve_with(&a, &["--allow-push"]);
+    text(in_copy(&b, &["remote", "remove", "origin"]));
+    text(in_copy(&b, &["remote", "add", "origin", &server.url]));
+    // A moved `shared` meanwhile: B's push is not a fast-forward.
+    a.ok(&["switch", "shared"]);
+    a.commit_files(&[("g", "a\n")], "a moved shared");
+    a.ok(&["switch", "main"]);
+    let diverged = in_copy(&b, &["push", "origin", "shared"]);
+    let said = String::from_utf8_lossy(&diverged.stderr).into_owned();
+    assert!(!diverged.status.success() && said.contains("pull (or fetch and merge) first"), "{said}");
+    // The checked-out branch of the served repository is not pushed to.
+    text(in_copy(&b, &["switch", "main"]));
+    std::fs::write(b.file("copy/h"), "h\n").unwrap();
+    text(in_copy(&b, &["add", "h"]));
+    text(in_copy(&b, &["commit", "-m", "on main"]));
+    let checked_out = in_copy(&b, &["push", "origin", "main"]);
+    assert!(String::from_utf8_lossy(&checked_out.stderr).contains("is checked out"), "{checked_out:?}");
+    // A pre-receive hook can refuse; --force overrides only the fast-forward rule.
+    use std::os::unix::fs::PermissionsExt;
+    let hook = a.file(".pg/hooks/pre-receive");
+    std::fs::write(&hook, "#!/bin/sh\nread old new name\necho \"no pushes to $name\"\nexit 1\n").unwrap();
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let hooked = in_copy(&b, &["push", "--force", "origin", "shared"]);
+    assert!(String::from_utf8_lossy(&hooked.stderr).contains("no pushes to refs/heads/shared"), "{hooked:?}");
+    std::fs::remove_file(&hook).unwrap();
+    text(in_copy(&b, &["push", "--force", "origin", "shared"]));
+    assert_eq!(a.ok(&["rev-parse", "shared"]), text(in_copy(&b, &["rev-parse", "shared"])));
+    assert!(a.ok(&["fsck"]).ends_with(": ok\n"));
+}

@@ -79,6 +79,10 @@ enum Command {
     Clone(commands::peers::CloneArgs),
     /// Bring a remote's new commits and move its remote-tracking refs.
     Fetch(commands::peers::FetchArgs),
+    /// Move a remote's branch to this repository's, sending what it lacks.
+    Push(commands::peers::PushArgs),
+    /// Fetch from a remote, then merge its branch.
+    Pull(commands::peers::PullArgs),
     /// Add, remove or list remotes.
     Remote(commands::peers::RemoteArgs),
     /// Print the repository's id, which its clones share.
@@ -130,6 +134,8 @@ fn main() -> ExitCode {
         Command::Serve(args) => commands::peers::serve(&context, args),
         Command::Clone(args) => commands::peers::clone(&context, args),
         Command::Fetch(args) => commands::peers::fetch(&context, args),
+        Command::Push(args) => commands::peers::push(&context, args),
+        Command::Pull(args) => commands::peers::pull(&context, args),
         Command::Remote(args) => commands::peers::remote(&context, args),
         Command::RepoId => commands::plumbing::repo_id(&context),
         Command::Fsck(args) => commands::plumbing::fsck(&context, args),

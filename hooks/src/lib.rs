@@ -91,6 +91,12 @@ impl Runner {
 
     /// Runs `hook` with `args`; `Ok(None)` when there is no such hook.
     pub fn run(&self, hook: Hook, args: &[&Path]) -> Result<Option<Outcome>, Error> {
+        self.run_with_input(hook, args, &[])
+    }
+
+    /// Runs `hook` with `args` and `input` on its standard input (as git feeds
+    /// `pre-receive` the ref updates); `Ok(None)` when there is no such hook.
+    pub fn run_with_input(&self, hook: Hook, args: &[&Path], input: &[u8]) -> Result<Option<Outcome>, Error> {
         let Some(path) = self.find(hook) else { return Ok(None) };
         let spawn_error = |source| Error::Spawn { path: path.clone(), source };
         let (mut reader, writer) = std::io::pipe().map_err(spawn_error)?;
@@ -99,11 +105,15 @@ impl Runner {
             .args(args)
             .current_dir(&self.workdir)
             .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
+            .stdin(if input.is_empty() { Stdio::null() } else { Stdio::piped() })
             .stdout(writer)
             .stderr(writer_for_stderr)
             .spawn()
             .map_err(spawn_error)?;
+        if let Some(mut stdin) = child.stdin.take() {
+            // A hook that exits without reading its input is not an error.
+            let _ = std::io::Write::write_all(&mut stdin, input);
+        }
         let mut output = Vec::new();
         // The pipe's write ends live only in the child now, so this reads to its exit.
         reader.read_to_end(&mut output).map_err(spawn_error)?;

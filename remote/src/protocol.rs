@@ -28,17 +28,23 @@ pub enum Function {
     Done,
     /// A refusal or failure, with a message for people.
     Error,
+    /// Asks to move a ref; the objects it needs follow.
+    Push,
+    /// The push was applied.
+    Pushed,
 }
 
 impl Function {
     /// Every function.
-    pub const ALL: [Function; 6] = [
+    pub const ALL: [Function; 8] = [
         Function::ListRefs,
         Function::Refs,
         Function::Want,
         Function::Objects,
         Function::Done,
         Function::Error,
+        Function::Push,
+        Function::Pushed,
     ];
 
     /// The function's name in its descriptor.
@@ -50,6 +56,8 @@ impl Function {
             Function::Objects => "sync/objects",
             Function::Done => "sync/done",
             Function::Error => "sync/error",
+            Function::Push => "sync/push",
+            Function::Pushed => "sync/pushed",
         }
     }
 
@@ -120,6 +128,27 @@ pub struct Failure {
     pub message: String,
 }
 
+/// `sync/push`: move `name` from `old` to `new`; `sync/objects` and `sync/done`
+/// follow with what `new` reaches that the server lacks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Push {
+    /// The ref (`refs/heads/<branch>`).
+    pub name: String,
+    /// What the pusher saw it at (`None`: absent).
+    pub old: Option<ByteBuf>,
+    /// Where it should go.
+    pub new: ByteBuf,
+    /// Move it even when `new` does not descend from `old`.
+    pub force: bool,
+}
+
+/// `sync/pushed`: the ref was moved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pushed {
+    /// The ref.
+    pub name: String,
+}
+
 /// Any message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message {
@@ -135,6 +164,10 @@ pub enum Message {
     Done(Done),
     /// See [`Failure`].
     Error(Failure),
+    /// See [`Push`].
+    Push(Push),
+    /// See [`Pushed`].
+    Pushed(Pushed),
 }
 
 impl Message {
@@ -147,6 +180,8 @@ impl Message {
             Message::Objects(_) => Function::Objects,
             Message::Done(_) => Function::Done,
             Message::Error(_) => Function::Error,
+            Message::Push(_) => Function::Push,
+            Message::Pushed(_) => Function::Pushed,
         }
     }
 
@@ -158,6 +193,8 @@ impl Message {
             Message::Objects(m) => ciborium::into_writer(m, &mut *out),
             Message::Done(m) => ciborium::into_writer(m, &mut *out),
             Message::Error(m) => ciborium::into_writer(m, &mut *out),
+            Message::Push(m) => ciborium::into_writer(m, &mut *out),
+            Message::Pushed(m) => ciborium::into_writer(m, &mut *out),
         };
         written.expect("writing CBOR to memory cannot fail");
     }
@@ -173,6 +210,8 @@ impl Message {
             Function::Objects => Message::Objects(decode(payload)?),
             Function::Done => Message::Done(decode(payload)?),
             Function::Error => Message::Error(decode(payload)?),
+            Function::Push => Message::Push(decode(payload)?),
+            Function::Pushed => Message::Pushed(decode(payload)?),
         })
     }
 }

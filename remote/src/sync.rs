@@ -2,13 +2,13 @@
 //! fetching them.
 
 use crate::node::{self, Node};
-use crate::protocol::{Done, Failure, ListRefs, Message, Objects, Refs, Want};
+use crate::protocol::{Done, Failure, ListRefs, Message, Objects, Push, Pushed, Refs, Want};
 use crate::receive::{self, Receiver};
 use crate::{negotiate, wire};
 use futures::{AsyncRead, AsyncWrite};
 use libp2p::{Multiaddr, PeerId};
 use pg_core::refs::RefTarget;
-use pg_core::store::{self, Store};
+use pg_core::store::{self, RefUpdate, Store};
 use pg_core::{HashAlgorithm, ObjectId, Repository};
 use serde_bytes::ByteBuf;
 use std::collections::HashMap;
@@ -42,6 +42,9 @@ pub enum Error {
         /// What came.
         got: &'static str,
     },
+    /// The remote branch has commits the pusher lacks.
+    #[error("{0} on the remote has commits you do not have: pull (or fetch and merge) first, or push with --force")]
+    NotFastForward(String),
     /// The peer sent nothing for too long.
     #[error("the peer sent nothing for {0:?}")]
     Silent(Duration),
@@ -87,16 +90,43 @@ impl std::fmt::Display for Url {
     }
 }
 
-fn name(message: &Message) -> &'static str {
+fn name_of(message: &Message) -> &'static str {
     message.function().name()
 }
 
+/// A ref change a push asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefChange {
+    /// The ref.
+    pub name: String,
+    /// Its value before (`None`: absent).
+    pub old: Option<ObjectId>,
+    /// Its value after.
+    pub new: ObjectId,
+}
+
+/// What runs around an accepted push (hooks, in the CLI): `before` may refuse it,
+/// `after` is told once the ref moved.
+pub struct ReceiveHooks {
+    /// Runs before the ref moves; an error refuses the push with that message.
+    pub before: Box<BeforeReceive>,
+    /// Runs after the ref moved.
+    pub after: Box<AfterReceive>,
+}
+
+/// A check before a pushed ref moves (an error refuses the push, saying why).
+pub type BeforeReceive = dyn Fn(&Repository, &RefChange) -> Result<(), String> + Send + Sync;
+/// What runs after a pushed ref moved.
+pub type AfterReceive = dyn Fn(&Repository, &RefChange) + Send + Sync;
+
 /// The repositories a node serves, by id: where their working copies are. Each
-/// request opens its repository read-only, so serving never locks out the
-/// repository's owner (a commit made meanwhile is served to the next request).
+/// request opens its repository read-only (a push, read-write only for the push),
+/// so serving never locks out the repository's owner.
 #[derive(Default)]
 pub struct Served {
     repositories: HashMap<ObjectId, PathBuf>,
+    /// Accept pushes, with these hooks.
+    pub pushes: Option<ReceiveHooks>,
 }
 
 impl Served {
@@ -109,7 +139,7 @@ impl Served {
     pub async fn answer<S: AsyncRead + AsyncWrite + Unpin>(&self, stream: &mut S) -> Result<(), Error> {
         let ListRefs { repository } = match wire::read(stream).await? {
             Message::ListRefs(request) => request,
-            other => return Err(Error::Unexpected { expected: "sync/list-refs", got: name(&other) }),
+            other => return Err(Error::Unexpected { expected: "sync/list-refs", got: name_of(&other) }),
         };
         let Some(workdir) = ObjectId::from_bytes(&repository).ok().and_then(|id| self.repositories.get(&id))
         else {
@@ -121,7 +151,11 @@ impl Served {
         wire::write(stream, &Message::Refs(advertise(&repo, repository.into_vec())?)).await?;
         let want = match wire::read(stream).await {
             Ok(Message::Want(want)) => want,
-            Ok(other) => return Err(Error::Unexpected { expected: "sync/want", got: name(&other) }),
+            Ok(Message::Push(push)) => {
+                drop(repo);
+                return self.receive_push(stream, workdir, push).await;
+            }
+            Ok(other) => return Err(Error::Unexpected { expected: "sync/want", got: name_of(&other) }),
             // The asker had everything and hung up.
             Err(wire::Error::Io(_)) => return Ok(()),
             Err(e) => return Err(e.into()),
@@ -132,6 +166,122 @@ impl Served {
         let objects = negotiate::objects_to_send(repo.store(), &ids(&want.wants), &ids(&want.haves))?;
         send_objects(stream, repo.store(), &objects).await
     }
+}
+
+impl Served {
+    /// Takes a push: its objects, checked as a fetch checks them, then the ref
+    /// update if it still applies, is a fast-forward (unless forced) and the hooks
+    /// agree. Refusals are answered with `sync/error`.
+    async fn receive_push<S: AsyncRead + AsyncWrite + Unpin>(
+        &self,
+        stream: &mut S,
+        workdir: &std::path::Path,
+        push: Push,
+    ) -> Result<(), Error> {
+        let outcome = self.apply_push(stream, workdir, &push).await;
+        let reply = match &outcome {
+            Ok(()) => Message::Pushed(Pushed { name: push.name.clone() }),
+            Err(error) => Message::Error(Failure { message: error.to_string() }),
+        };
+        wire::write(stream, &reply).await?;
+        outcome
+    }
+
+    async fn apply_push<S: AsyncRead + AsyncWrite + Unpin>(
+        &self,
+        stream: &mut S,
+        workdir: &std::path::Path,
+        push: &Push,
+    ) -> Result<(), Error> {
+        let Some(hooks) = &self.pushes else {
+            return Err(Error::Refused(
+                "pushing is not allowed here (the server runs without --allow-push)".into(),
+            ));
+        };
+        if !push.name.starts_with("refs/heads/") {
+            return Err(Error::Refused(format!("only branches can be pushed, not {}", push.name)));
+        }
+        pg_core::refs::check_name(&push.name, "branch").map_err(|e| Error::Refused(e.to_string()))?;
+        let id = |bytes: &[u8]| {
+            ObjectId::from_bytes(bytes).map_err(|e| Error::BadAdvertisement(format!("id: {e}")))
+        };
+        let old = match &push.old {
+            Some(bytes) => Some(id(bytes)?),
+            None => None,
+        };
+        let change = RefChange { name: push.name.clone(), old, new: id(&push.new)? };
+        let repo = Repository::discover(workdir)?;
+        // As git's receive.denyCurrentBranch: moving the checked-out branch under
+        // its working copy would leave the copy and the index out of step.
+        if repo.head()?.branch().is_some_and(|b| format!("refs/heads/{b}") == change.name) {
+            return Err(Error::Refused(format!(
+                "{} is checked out in the served repository; push another branch (it can merge it)",
+                change.name
+            )));
+        }
+        receive_objects(stream, repo.store(), &[change.new], IDLE_TIMEOUT).await?;
+        let current = repo.resolve_ref(&change.name)?;
+        if current != change.old {
+            return Err(Error::Refused(format!(
+                "{} moved since you looked; fetch and push again",
+                change.name
+            )));
+        }
+        if let (Some(old), false) = (change.old, push.force) {
+            if !pg_core::history::is_ancestor(repo.store(), old, change.new)? {
+                return Err(Error::Refused(format!(
+                    "{} is not a fast-forward: the server has commits you do not; pull first, or push with --force",
+                    change.name
+                )));
+            }
+        }
+        (hooks.before)(&repo, &change).map_err(Error::Refused)?;
+        let context = pg_core::oplog::OpContext {
+            command: format!("push {}", change.name),
+            user: "a peer".into(),
+            time: now(),
+        };
+        let update = RefUpdate {
+            name: change.name.clone(),
+            expected: change.old.map(RefTarget::Object),
+            new: Some(RefTarget::Object(change.new)),
+        };
+        repo.update_refs(&context, Vec::new(), vec![update])?;
+        (hooks.after)(&repo, &change);
+        Ok(())
+    }
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Reads `sync/objects` batches up to `sync/done` into `store`, checked, and
+/// stores them once everything `wants` reach is present.
+async fn receive_objects<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    store: &Store,
+    wants: &[ObjectId],
+    idle: Duration,
+) -> Result<Fetched, Error> {
+    let mut receiver = Receiver::new(store, wants);
+    loop {
+        let message =
+            tokio::time::timeout(idle, wire::read(stream)).await.map_err(|_| Error::Silent(idle))??;
+        match message {
+            Message::Objects(batch) => {
+                for (id, object) in batch.objects {
+                    receiver.add(&id, object.into_vec())?;
+                }
+            }
+            Message::Done(_) => break,
+            Message::Error(failure) => return Err(Error::Refused(failure.message)),
+            other => return Err(Error::Unexpected { expected: "sync/objects", got: name_of(&other) }),
+        }
+    }
+    let bytes = receiver.bytes;
+    let objects = receiver.finish(wants)?;
+    Ok(Fetched { objects, bytes })
 }
 
 /// The refs message for a repository: branches and tags, and `HEAD`'s branch.
@@ -208,7 +358,7 @@ pub async fn connect(node: &Node, url: &Url) -> Result<Session, Error> {
     let refs = match wire::read(&mut stream).await? {
         Message::Refs(refs) => refs,
         Message::Error(failure) => return Err(Error::Refused(failure.message)),
-        other => return Err(Error::Unexpected { expected: "sync/refs", got: name(&other) }),
+        other => return Err(Error::Unexpected { expected: "sync/refs", got: name_of(&other) }),
     };
     let algorithm: HashAlgorithm = refs
         .algorithm
@@ -234,7 +384,62 @@ pub struct Fetched {
     pub bytes: u64,
 }
 
+/// How a push ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushOutcome {
+    /// The server already had the ref there.
+    UpToDate,
+    /// The server moved the ref.
+    Moved {
+        /// Where it was.
+        old: Option<ObjectId>,
+        /// Objects sent.
+        objects: usize,
+    },
+}
+
 impl Session {
+    /// Pushes `new` to branch `name` (a full ref name): refuses before sending when
+    /// the server's branch has commits `store` lacks (unless `force`), then sends
+    /// the objects the server lacks and waits for its verdict.
+    pub async fn push(
+        mut self,
+        store: &Store,
+        name: &str,
+        new: ObjectId,
+        force: bool,
+    ) -> Result<PushOutcome, Error> {
+        let old = self.advertised.refs.iter().find(|(n, _)| n == name).map(|(_, id)| *id);
+        if old == Some(new) {
+            return Ok(PushOutcome::UpToDate);
+        }
+        if let (Some(old), false) = (old, force) {
+            let known = store.backend().has_object(&old)?;
+            if !known || !pg_core::history::is_ancestor(store, old, new)? {
+                return Err(Error::NotFastForward(name.to_owned()));
+            }
+        }
+        let mut haves = Vec::new();
+        for (_, id) in &self.advertised.refs {
+            if store.backend().has_object(id)? && store.kind(id)? == pg_core::object::ObjectKind::Commit {
+                haves.push(*id);
+            }
+        }
+        let bytes = |id: &ObjectId| ByteBuf::from(id.as_bytes().to_vec());
+        let request = Push { name: name.to_owned(), old: old.as_ref().map(bytes), new: bytes(&new), force };
+        wire::write(&mut self.stream, &Message::Push(request)).await?;
+        let objects = negotiate::objects_to_send(store, &[new], &haves)?;
+        send_objects(&mut self.stream, store, &objects).await?;
+        let reply = tokio::time::timeout(self.idle_timeout, wire::read(&mut self.stream))
+            .await
+            .map_err(|_| Error::Silent(self.idle_timeout))??;
+        match reply {
+            Message::Pushed(_) => Ok(PushOutcome::Moved { old, objects: objects.len() }),
+            Message::Error(failure) => Err(Error::Refused(failure.message)),
+            other => Err(Error::Unexpected { expected: "sync/pushed", got: name_of(&other) }),
+        }
+    }
+
     /// Fetches what the advertised refs reach that `store` lacks, telling the peer
     /// about `haves` (commits the store has). Objects are stored only after each
     /// is checked, and the fetch fails unless everything the refs need is here.
@@ -251,24 +456,6 @@ impl Session {
         let bytes = |ids: &[ObjectId]| ids.iter().map(|id| ByteBuf::from(id.as_bytes().to_vec())).collect();
         wire::write(&mut self.stream, &Message::Want(Want { wants: bytes(&wants), haves: bytes(haves) }))
             .await?;
-        let mut receiver = Receiver::new(store, &wants);
-        loop {
-            let message = tokio::time::timeout(self.idle_timeout, wire::read(&mut self.stream))
-                .await
-                .map_err(|_| Error::Silent(self.idle_timeout))??;
-            match message {
-                Message::Objects(batch) => {
-                    for (id, object) in batch.objects {
-                        receiver.add(&id, object.into_vec())?;
-                    }
-                }
-                Message::Done(_) => break,
-                Message::Error(failure) => return Err(Error::Refused(failure.message)),
-                other => return Err(Error::Unexpected { expected: "sync/objects", got: name(&other) }),
-            }
-        }
-        let bytes = receiver.bytes;
-        let objects = receiver.finish(&wants)?;
-        Ok(Fetched { objects, bytes })
+        receive_objects(&mut self.stream, store, &wants, self.idle_timeout).await
     }
 }

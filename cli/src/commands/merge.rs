@@ -54,6 +54,21 @@ pub fn registry(repo: &Repository) -> Result<Registry> {
     Ok(Registry::builtin(style))
 }
 
+/// Merges `rev` into HEAD as `pg merge REV` does (for `pg pull`).
+pub fn merge_revision(context: &Context, rev: &str) -> Outcome {
+    let args = MergeArgs {
+        rev: Some(rev.to_owned()),
+        continue_: false,
+        abort: false,
+        message: None,
+        no_ff: false,
+        allow_unrelated_histories: false,
+        stats: false,
+        no_verify: false,
+    };
+    merge(context, args)
+}
+
 pub fn merge(context: &Context, args: MergeArgs) -> Outcome {
     let repo = context.repo()?;
     let mut index = context.load_index(&repo)?;

@@ -57,11 +57,11 @@ pub struct ServeArgs {
 
 /// `pg serve`: serves repositories until stopped, printing `<repo-id> <url>` for each.
 pub fn serve(context: &Context, args: ServeArgs) -> Outcome {
-    if args.allow_push {
-        bail!("pushing is not available yet: `pg serve` serves fetches and clones only");
-    }
     let paths = if args.paths.is_empty() { vec![context.cwd.clone()] } else { args.paths.clone() };
     let mut served = Served::default();
+    if args.allow_push {
+        served.pushes = Some(receive_hooks());
+    }
     let mut ids = Vec::new();
     for path in &paths {
         let mut repo = Repository::discover(&context.cwd.join(path))?;
@@ -102,6 +102,30 @@ pub fn serve(context: &Context, args: ServeArgs) -> Outcome {
         }
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// `pre-receive` and `post-receive`, run in the served repository as git runs them:
+/// `<old> <new> <ref>` on standard input; a failing `pre-receive` refuses the push.
+fn receive_hooks() -> sync::ReceiveHooks {
+    fn input(change: &sync::RefChange) -> Vec<u8> {
+        let old = change.old.map_or_else(|| "0".repeat(change.new.to_hex().len()), |id| id.to_hex());
+        format!("{old} {} {}\n", change.new, change.name).into_bytes()
+    }
+    sync::ReceiveHooks {
+        before: Box::new(|repo, change| {
+            match super::hook_runner(repo).run_with_input(pg_hooks::Hook::PreReceive, &[], &input(change)) {
+                Ok(Some(outcome)) if !outcome.success => {
+                    let said = String::from_utf8_lossy(&outcome.output).trim().to_owned();
+                    Err(format!("the pre-receive hook refused the push: {said}"))
+                }
+                Ok(_) => Ok(()),
+                Err(error) => Err(format!("the pre-receive hook could not run: {error}")),
+            }
+        }),
+        after: Box::new(|repo, change| {
+            let _ = super::hook_runner(repo).run_with_input(pg_hooks::Hook::PostReceive, &[], &input(change));
+        }),
+    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -209,14 +233,7 @@ pub struct FetchArgs {
 /// `pg fetch`: brings the remote's new objects and moves its remote-tracking refs.
 pub fn fetch(context: &Context, args: FetchArgs) -> Outcome {
     let repo = context.repo()?;
-    let url: Url = repo
-        .config()
-        .get(&format!("remote.{}.url", args.remote))?
-        .with_context(|| {
-            format!("no remote '{}' (`pg remote add {} URL` makes one)", args.remote, args.remote)
-        })?
-        .parse()
-        .map_err(anyhow::Error::msg)?;
+    let url = remote_url(&repo, &args.remote)?;
     let haves = local_commits(&repo)?;
     let key = keypair(context)?;
     runtime()?.block_on(async move {
@@ -272,6 +289,83 @@ fn local_commits(repo: &Repository) -> Result<Vec<ObjectId>> {
         }
     }
     Ok(commits)
+}
+
+#[derive(clap::Args, Debug)]
+pub struct PushArgs {
+    /// The remote to push to.
+    remote: String,
+    /// The branch to push (to the branch of the same name).
+    branch: String,
+    /// Move the remote branch even if it has commits this one does not.
+    #[arg(short, long)]
+    force: bool,
+}
+
+/// The URL of a configured remote.
+fn remote_url(repo: &Repository, remote: &str) -> Result<Url> {
+    repo.config()
+        .get(&format!("remote.{remote}.url"))?
+        .with_context(|| format!("no remote '{remote}' (`pg remote add {remote} URL` makes one)"))?
+        .parse()
+        .map_err(anyhow::Error::msg)
+}
+
+/// `pg push`: moves a branch on a remote to this repository's, sending what it lacks.
+pub fn push(context: &Context, args: PushArgs) -> Outcome {
+    let repo = context.repo()?;
+    let url = remote_url(&repo, &args.remote)?;
+    let name = format!("{BRANCH_PREFIX}{}", args.branch);
+    let new = repo.resolve_ref(&name)?.with_context(|| format!("no branch '{}' here", args.branch))?;
+    let key = keypair(context)?;
+    runtime()?.block_on(async {
+        let node = Node::start(key, &[]).await?;
+        let session = sync::connect(&node, &url).await?;
+        let peer = session.advertised.peer;
+        let outcome = session
+            .push(repo.store(), &name, new, args.force)
+            .await
+            .with_context(|| format!("peer {peer} refused the push"))?;
+        println!("To {url}");
+        match outcome {
+            sync::PushOutcome::UpToDate => println!("  {} is up to date", args.branch),
+            sync::PushOutcome::Moved { old, objects } => {
+                let old = old.map_or("(new)".to_owned(), |id| id.short(pg_core::id::SHORT_ID_LEN));
+                let new = new.short(pg_core::id::SHORT_ID_LEN);
+                println!("  {old}..{new}  {} ({objects} objects sent)", args.branch);
+            }
+        }
+        let tracking = format!("refs/remotes/{}/{}", args.remote, args.branch);
+        let current = repo.read_ref(&tracking)?;
+        if current != Some(RefTarget::Object(new)) {
+            let update = RefUpdate { name: tracking, expected: current, new: Some(RefTarget::Object(new)) };
+            repo.update_refs(&context.op_context(Some(&repo)), Vec::new(), vec![update])?;
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+#[derive(clap::Args, Debug)]
+pub struct PullArgs {
+    /// The remote to pull from.
+    #[arg(default_value = "origin")]
+    remote: String,
+    /// Its branch to merge (default: the current branch's name).
+    branch: Option<String>,
+}
+
+/// `pg pull`: `pg fetch`, then `pg merge` of the remote's branch (through the merge
+/// engine: a fast-forward, a clean merge, or conflicts in the queue).
+pub fn pull(context: &Context, args: PullArgs) -> Outcome {
+    let branch = match args.branch {
+        Some(branch) => branch,
+        None => {
+            let repo = context.repo_to_read()?;
+            repo.head()?.branch().map(str::to_owned).context("HEAD is detached: name the branch to pull")?
+        }
+    };
+    fetch(context, FetchArgs { remote: args.remote.clone() })?;
+    super::merge::merge_revision(context, &format!("{}/{branch}", args.remote))
 }
 
 #[derive(clap::Args, Debug)]
