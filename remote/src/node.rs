@@ -153,6 +153,10 @@ impl Node {
     pub async fn open(&self, address: &Multiaddr) -> Result<(PeerId, libp2p::Stream), Error> {
         let peer = peer_of(address)
             .ok_or_else(|| Error::Setup(format!("{address} does not end in /p2p/<peer id>")))?;
+        if peer == self.peer_id {
+            let reason = "it has this node's own peer id (both sides use the same node key)".into();
+            return Err(Error::Unreachable { peer, reason });
+        }
         let (done, connected) = oneshot::channel();
         self.commands.send(Command::Dial(peer, address.clone(), done)).map_err(|_| Error::Stopped)?;
         connected.await.map_err(|_| Error::Stopped)?.map_err(|reason| Error::Unreachable { peer, reason })?;

@@ -265,9 +265,11 @@ async fn receive_objects<S: AsyncRead + Unpin>(
     idle: Duration,
 ) -> Result<Fetched, Error> {
     let mut receiver = Receiver::new(store, wants);
+    let mut wire_bytes = 0;
     loop {
-        let message =
-            tokio::time::timeout(idle, wire::read(stream)).await.map_err(|_| Error::Silent(idle))??;
+        let (message, size) =
+            tokio::time::timeout(idle, wire::read_sized(stream)).await.map_err(|_| Error::Silent(idle))??;
+        wire_bytes += size as u64;
         match message {
             Message::Objects(batch) => {
                 for (id, object) in batch.objects {
@@ -281,7 +283,7 @@ async fn receive_objects<S: AsyncRead + Unpin>(
     }
     let bytes = receiver.bytes;
     let objects = receiver.finish(wants)?;
-    Ok(Fetched { objects, bytes })
+    Ok(Fetched { objects, bytes, wire_bytes })
 }
 
 /// The refs message for a repository: branches and tags, and `HEAD`'s branch.
@@ -382,6 +384,8 @@ pub struct Fetched {
     pub objects: usize,
     /// Their bytes.
     pub bytes: u64,
+    /// Bytes of the frames that carried them.
+    pub wire_bytes: u64,
 }
 
 /// How a push ended.

@@ -70,6 +70,11 @@ pub async fn write<W: AsyncWrite + Unpin>(stream: &mut W, message: &Message) -> 
 /// Reads one frame and opens it; refuses frames over [`MAX_FRAME`] before reading
 /// them.
 pub async fn read<R: AsyncRead + Unpin>(stream: &mut R) -> Result<Message, Error> {
+    read_sized(stream).await.map(|(message, _)| message)
+}
+
+/// [`read`], also returning the frame's size on the wire.
+pub async fn read_sized<R: AsyncRead + Unpin>(stream: &mut R) -> Result<(Message, usize), Error> {
     let mut length = [0; 4];
     stream.read_exact(&mut length).await?;
     let length = u32::from_be_bytes(length) as usize;
@@ -78,5 +83,5 @@ pub async fn read<R: AsyncRead + Unpin>(stream: &mut R) -> Result<Message, Error
     }
     let mut body = vec![0; length];
     stream.read_exact(&mut body).await?;
-    open(&body)
+    Ok((open(&body)?, 4 + length))
 }

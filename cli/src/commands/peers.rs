@@ -188,11 +188,12 @@ pub fn clone(context: &Context, args: CloneArgs) -> Outcome {
             context.save_index(&repo, &mut index)?;
         }
         println!(
-            "Cloned {} into {}: {} objects, {:.1} MB",
+            "Cloned {} into {}: {} objects, {:.1} MB (wire {} bytes)",
             url.repository.short(pg_core::id::SHORT_ID_LEN),
             target.display(),
             fetched.objects,
-            fetched.bytes as f64 / 1e6
+            fetched.bytes as f64 / 1e6,
+            fetched.wire_bytes
         );
         Ok(ExitCode::SUCCESS)
     });
@@ -268,7 +269,11 @@ pub fn fetch(context: &Context, args: FetchArgs) -> Outcome {
                 .map_or(String::new(), |id| id.short(pg_core::id::SHORT_ID_LEN));
             writeln!(out, "  {old}..{new}  {}", update.name)?;
         }
-        writeln!(out, "received {} objects, {} bytes", fetched.objects, fetched.bytes)?;
+        writeln!(
+            out,
+            "received {} objects, {} bytes (wire {} bytes)",
+            fetched.objects, fetched.bytes, fetched.wire_bytes
+        )?;
         if !updates.is_empty() {
             repo.update_refs(&context.op_context(Some(&repo)), Vec::new(), updates)?;
         }

@@ -228,7 +228,13 @@ impl RocksBackend {
                 let stored =
                     stored.ok_or_else(|| corrupt(format!("its delta base {} is missing", delta.base)))?;
                 let (bytes, depth) = self.expand(&delta.base, stored, budget - 1)?;
-                (Arc::new(bytes), depth)
+                let bytes = Arc::new(bytes);
+                // Keep every base rebuilt on the way: reading a file's versions newest
+                // first (as a clone does) would otherwise rebuild each chain again.
+                if depth > 0 {
+                    self.recent().put(delta.base, bytes.clone(), depth);
+                }
+                (bytes, depth)
             }
         };
         // Depths strictly decrease along a chain, which also rules out cycles.
