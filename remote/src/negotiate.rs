@@ -12,13 +12,20 @@ use pg_core::store::{self, Store};
 use pg_core::ObjectId;
 use std::collections::HashSet;
 
-/// The objects to send for `wants`, given the commits the asker has, in an order
-/// where a commit comes before its tree and a tree before its entries.
-pub fn objects_to_send(
-    store: &Store,
-    wants: &[ObjectId],
-    haves: &[ObjectId],
-) -> store::Result<Vec<ObjectId>> {
+/// What to send for a fetch.
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// The objects, commits first, each tree before its entries, and older
+    /// commits' trees before newer ones' (so a file's older version, the base its
+    /// newer versions are stored as deltas against, goes first).
+    pub send: Vec<ObjectId>,
+    /// Trees and blobs the asker certainly has (those of the commits where the
+    /// walk stopped): good delta bases.
+    pub known: HashSet<ObjectId>,
+}
+
+/// The objects to send for `wants`, given the commits the asker has.
+pub fn objects_to_send(store: &Store, wants: &[ObjectId], haves: &[ObjectId]) -> store::Result<Plan> {
     let haves: Vec<ObjectId> =
         haves.iter().copied().filter(|id| store.backend().has_object(id).unwrap_or(false)).collect();
     let known_commits = ancestors(store, &haves)?;
@@ -60,14 +67,18 @@ pub fn objects_to_send(
         let tree = store.read_commit(&commit)?.tree;
         walk_tree(store, tree, &mut known, &mut |_| {})?;
     }
-    for root in roots {
-        walk_tree(store, root, &mut known, &mut |id| {
+    // The walk below grows its skip set with what it sends; what the asker had
+    // is kept apart, as the only safe delta bases besides objects already sent.
+    let mut skip = known.clone();
+    // Commits were walked newest first: their trees go oldest first.
+    for root in roots.into_iter().rev() {
+        walk_tree(store, root, &mut skip, &mut |id| {
             if sent.insert(id) {
                 send.push(id)
             }
         })?;
     }
-    Ok(send)
+    Ok(Plan { send, known })
 }
 
 /// Every commit reachable from `tips` (tips that are not commits are ignored).

@@ -106,12 +106,19 @@ pub struct Want {
     pub haves: Vec<ByteBuf>,
 }
 
-/// `sync/objects`: ids with canonical encodings; the receiver checks that each
-/// encoding hashes to its id before storing it.
+/// One object in `sync/objects`: its id, and either its canonical encoding
+/// (`base` absent) or a zstd patch frame that rebuilds the encoding from `base` (an
+/// object sent earlier in the transfer, or one the receiver has), of `length`
+/// bytes. Written as a CBOR array `[id, base / null, length, data]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sent(pub ByteBuf, pub Option<ByteBuf>, pub u64, pub ByteBuf);
+
+/// `sync/objects`: a batch of objects; the receiver checks that each rebuilds to
+/// bytes that hash to its id before storing it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Objects {
-    /// (id, encoding) pairs.
-    pub objects: Vec<(ByteBuf, ByteBuf)>,
+    /// The objects.
+    pub objects: Vec<Sent>,
 }
 
 /// `sync/done`.

@@ -9,7 +9,7 @@
 use pg_core::object::{EntryKind, EntryKindOrRole, Object};
 use pg_core::store::{self, BulkWriter, Store};
 use pg_core::ObjectId;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// Why received objects are refused.
 #[derive(Debug, thiserror::Error)]
@@ -53,7 +53,10 @@ pub enum Error {
 /// Verified objects on their way into the store.
 pub struct Receiver<'s> {
     store: &'s Store,
-    pending: Vec<(ObjectId, Vec<u8>)>,
+    /// Checked objects (with the base they came as a delta against), and where
+    /// each is in that list.
+    pending: Vec<(ObjectId, Vec<u8>, Option<ObjectId>)>,
+    position: HashMap<ObjectId, usize>,
     received: HashSet<ObjectId>,
     /// Ids the peer may send: the wants, and what received objects refer to.
     expected: HashSet<ObjectId>,
@@ -69,6 +72,7 @@ impl<'s> Receiver<'s> {
         Receiver {
             store,
             pending: Vec::new(),
+            position: HashMap::new(),
             received: HashSet::new(),
             expected: wants.iter().copied().collect(),
             references: Vec::new(),
@@ -81,15 +85,25 @@ impl<'s> Receiver<'s> {
         self.received.len()
     }
 
-    /// Checks one object (its id, that its bytes hash to it, that it decodes) and
-    /// queues it for the store.
-    pub fn add(&mut self, claimed: &[u8], bytes: Vec<u8>) -> Result<ObjectId, Error> {
+    /// Checks one object (its id, that its bytes, rebuilt from `base` when it came
+    /// as a patch, hash to it, that it decodes) and queues it for the store.
+    pub fn add(
+        &mut self,
+        claimed: &[u8],
+        base: Option<&[u8]>,
+        length: u64,
+        data: Vec<u8>,
+    ) -> Result<ObjectId, Error> {
+        let id = self.parse_id(claimed)?;
+        let (bytes, base) = match base {
+            None => (data, None),
+            Some(base) => {
+                let base = self.parse_id(base)?;
+                let rebuilt = self.rebuild(id, &base, length, &data)?;
+                (rebuilt, Some(base))
+            }
+        };
         let algorithm = self.store.algorithm();
-        let bad_id = |reason: String| Error::BadId { algorithm: algorithm.name(), reason };
-        let id = ObjectId::from_bytes(claimed).map_err(|e| bad_id(e.to_string()))?;
-        if id.algorithm() != algorithm {
-            return Err(bad_id(format!("{id} uses {}", id.algorithm().name())));
-        }
         let actual = algorithm.hash(&bytes);
         if actual != id {
             return Err(Error::Mismatch { claimed: id.to_string(), actual });
@@ -107,8 +121,38 @@ impl<'s> Receiver<'s> {
         });
         self.bytes += bytes.len() as u64;
         self.received.insert(id);
-        self.pending.push((id, bytes));
+        self.position.insert(id, self.pending.len());
+        self.pending.push((id, bytes, base));
         Ok(id)
+    }
+
+    fn parse_id(&self, bytes: &[u8]) -> Result<ObjectId, Error> {
+        let algorithm = self.store.algorithm();
+        let bad_id = |reason: String| Error::BadId { algorithm: algorithm.name(), reason };
+        let id = ObjectId::from_bytes(bytes).map_err(|e| bad_id(e.to_string()))?;
+        if id.algorithm() != algorithm {
+            return Err(bad_id(format!("{id} uses {}", id.algorithm().name())));
+        }
+        Ok(id)
+    }
+
+    /// The bytes a patch rebuilds from its base: one received earlier in this
+    /// transfer, or one already stored.
+    fn rebuild(&self, id: ObjectId, base: &ObjectId, length: u64, patch: &[u8]) -> Result<Vec<u8>, Error> {
+        // No object is larger than a frame could carry whole.
+        let length = usize::try_from(length).ok().filter(|&l| l <= crate::wire::MAX_FRAME);
+        let length = length.ok_or_else(|| Error::Malformed { id, reason: "an impossible length".into() })?;
+        let stored;
+        let base_bytes = match self.position.get(base) {
+            Some(&at) => &self.pending[at].1,
+            None if self.store.backend().has_object(base)? => {
+                stored = self.store.read_raw(base)?;
+                &stored
+            }
+            None => return Err(Error::Missing(*base)),
+        };
+        pg_core::store::delta::apply_patch(base_bytes, patch, length)
+            .map_err(|reason| Error::Malformed { id, reason })
     }
 
     /// Checks that `tips` and everything the received objects refer to are here
@@ -121,8 +165,8 @@ impl<'s> Receiver<'s> {
             }
         }
         let mut writer = BulkWriter::new(store);
-        for (id, bytes) in pending {
-            writer.add_encoded(id, bytes)?;
+        for (id, bytes, base) in pending {
+            writer.add_encoded_with_base(id, bytes, base)?;
         }
         writer.finish()?;
         Ok(received.len())

@@ -2,7 +2,7 @@
 //! fetching them.
 
 use crate::node::{self, Node};
-use crate::protocol::{Done, Failure, ListRefs, Message, Objects, Push, Pushed, Refs, Want};
+use crate::protocol::{Done, Failure, ListRefs, Message, Objects, Push, Pushed, Refs, Sent, Want};
 use crate::receive::{self, Receiver};
 use crate::{negotiate, wire};
 use futures::{AsyncRead, AsyncWrite};
@@ -272,8 +272,8 @@ async fn receive_objects<S: AsyncRead + Unpin>(
         wire_bytes += size as u64;
         match message {
             Message::Objects(batch) => {
-                for (id, object) in batch.objects {
-                    receiver.add(&id, object.into_vec())?;
+                for Sent(id, base, length, data) in batch.objects {
+                    receiver.add(&id, base.as_ref().map(|b| b.as_slice()), length, data.into_vec())?;
                 }
             }
             Message::Done(_) => break,
@@ -307,14 +307,31 @@ fn advertise(repo: &Repository, repository: Vec<u8>) -> Result<Refs, Error> {
 async fn send_objects<S: AsyncWrite + Unpin>(
     stream: &mut S,
     store: &Store,
-    ids: &[ObjectId],
+    plan: &negotiate::Plan,
 ) -> Result<(), Error> {
     let mut batch = Vec::new();
     let mut batch_bytes = 0;
-    for id in ids {
-        let bytes = store.read_raw(id)?;
-        batch_bytes += bytes.len();
-        batch.push((ByteBuf::from(id.as_bytes().to_vec()), ByteBuf::from(bytes)));
+    let mut sent = std::collections::HashSet::with_capacity(plan.send.len());
+    let bytes = |id: &ObjectId| ByteBuf::from(id.as_bytes().to_vec());
+    for id in &plan.send {
+        // A delta is sent as stored when the receiver will have its base: no
+        // rebuilding here, a fraction of the bytes on the wire.
+        let usable = match store.backend().stored_delta(id)? {
+            Some((base, frame, length)) if sent.contains(&base) || plan.known.contains(&base) => {
+                Some(Sent(bytes(id), Some(bytes(&base)), length as u64, ByteBuf::from(frame)))
+            }
+            _ => None,
+        };
+        let object = match usable {
+            Some(delta) => delta,
+            None => {
+                let full = store.read_raw(id)?;
+                Sent(bytes(id), None, full.len() as u64, ByteBuf::from(full))
+            }
+        };
+        sent.insert(*id);
+        batch_bytes += object.3.len();
+        batch.push(object);
         if batch_bytes >= BATCH_BYTES {
             wire::write(stream, &Message::Objects(Objects { objects: std::mem::take(&mut batch) })).await?;
             batch_bytes = 0;
@@ -323,7 +340,7 @@ async fn send_objects<S: AsyncWrite + Unpin>(
     if !batch.is_empty() {
         wire::write(stream, &Message::Objects(Objects { objects: batch })).await?;
     }
-    wire::write(stream, &Message::Done(Done { objects: ids.len() as u64 })).await?;
+    wire::write(stream, &Message::Done(Done { objects: plan.send.len() as u64 })).await?;
     Ok(())
 }
 
@@ -433,12 +450,18 @@ impl Session {
         let request = Push { name: name.to_owned(), old: old.as_ref().map(bytes), new: bytes(&new), force };
         wire::write(&mut self.stream, &Message::Push(request)).await?;
         let objects = negotiate::objects_to_send(store, &[new], &haves)?;
-        send_objects(&mut self.stream, store, &objects).await?;
-        let reply = tokio::time::timeout(self.idle_timeout, wire::read(&mut self.stream))
-            .await
-            .map_err(|_| Error::Silent(self.idle_timeout))??;
+        // A server that refuses at once answers while the objects are still on their
+        // way, and closes: its answer says why better than the broken stream does.
+        let sending = send_objects(&mut self.stream, store, &objects).await;
+        let reply = tokio::time::timeout(self.idle_timeout, wire::read(&mut self.stream)).await;
+        let reply = match (sending, reply) {
+            (_, Ok(Ok(reply))) => reply,
+            (Err(error), _) => return Err(error),
+            (Ok(()), Ok(Err(error))) => return Err(error.into()),
+            (Ok(()), Err(_)) => return Err(Error::Silent(self.idle_timeout)),
+        };
         match reply {
-            Message::Pushed(_) => Ok(PushOutcome::Moved { old, objects: objects.len() }),
+            Message::Pushed(_) => Ok(PushOutcome::Moved { old, objects: objects.send.len() }),
             Message::Error(failure) => Err(Error::Refused(failure.message)),
             other => Err(Error::Unexpected { expected: "sync/pushed", got: name_of(&other) }),
         }

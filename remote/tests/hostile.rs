@@ -9,7 +9,7 @@ use pg_core::oplog::OpContext;
 use pg_core::repo::InitOptions;
 use pg_core::{fsck, HashAlgorithm, ObjectId, Repository};
 use pg_remote::node::Node;
-use pg_remote::protocol::{Done, Message, Objects, Refs};
+use pg_remote::protocol::{Done, Message, Objects, Refs, Sent};
 use pg_remote::sync::{self, Url};
 use pg_remote::{receive, wire};
 use serde_bytes::ByteBuf;
@@ -37,8 +37,8 @@ fn blob(text: &str) -> (ObjectId, Vec<u8>) {
     (HashAlgorithm::Blake3.hash(&bytes), bytes)
 }
 
-fn pair((id, bytes): (ObjectId, Vec<u8>)) -> (ByteBuf, ByteBuf) {
-    (ByteBuf::from(id.as_bytes().to_vec()), ByteBuf::from(bytes))
+fn whole((id, bytes): (ObjectId, Vec<u8>)) -> Sent {
+    Sent(ByteBuf::from(id.as_bytes().to_vec()), None, bytes.len() as u64, ByteBuf::from(bytes))
 }
 
 /// Serves one stream the hostile way: a ref to blob "wanted", then `how`.
@@ -54,7 +54,7 @@ async fn misbehave(mut stream: libp2p::Stream, how: Misbehaviour) {
     let _ = wire::write(&mut stream, &Message::Refs(refs)).await;
     let _want = wire::read(&mut stream).await;
     let objects = |list: Vec<(ObjectId, Vec<u8>)>| {
-        Message::Objects(Objects { objects: list.into_iter().map(pair).collect() })
+        Message::Objects(Objects { objects: list.into_iter().map(whole).collect() })
     };
     match how {
         Misbehaviour::HugeFrame => {

@@ -27,6 +27,17 @@ pub struct Delta<'a> {
     frame: &'a [u8],
 }
 
+/// Rebuilds an object from its base and a patch frame (as sent between peers):
+/// the frame must rebuild exactly `length` bytes.
+pub fn apply_patch(base: &[u8], frame: &[u8], length: usize) -> Result<Vec<u8>, String> {
+    let bytes = decompress_with_prefix(frame, base, length)
+        .map_err(|code| format!("patch does not decompress: {}", zstd::zstd_safe::get_error_name(code)))?;
+    if bytes.len() != length {
+        return Err(format!("patch gives {} bytes, not {length}", bytes.len()));
+    }
+    Ok(bytes)
+}
+
 /// Whether stored bytes are a delta.
 pub fn is_delta(stored: &[u8]) -> bool {
     stored.first() == Some(&TAG)
@@ -105,7 +116,13 @@ pub fn parse(stored: &[u8]) -> Result<Delta<'_>, String> {
     Ok(Delta { depth, length, base, frame: &stored[6 + used..] })
 }
 
-impl Delta<'_> {
+impl<'a> Delta<'a> {
+    /// The zstd frame that rebuilds the object from its base (with the base as
+    /// prefix): what [`apply_patch`] takes.
+    pub fn frame(&self) -> &'a [u8] {
+        self.frame
+    }
+
     /// Reconstructs the object from its base's bytes.
     pub fn apply(&self, base: &[u8]) -> Result<Vec<u8>, String> {
         let bytes = decompress_with_prefix(self.frame, base, self.length).map_err(|code| {

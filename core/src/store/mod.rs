@@ -137,6 +137,10 @@ pub trait Backend: Send + Sync {
     fn pg_id_for_git(&self, git: &ObjectId) -> Result<Option<ObjectId>>;
     /// The git id of a pg object that came from git or went to it.
     fn git_id_for_pg(&self, pg: &ObjectId) -> Result<Option<ObjectId>>;
+    /// How an object is stored when it is a delta: its base, the patch frame that
+    /// rebuilds it from the base, and its length. `None` for objects stored whole
+    /// (or missing). Lets a peer be sent the delta as it is, unexpanded.
+    fn stored_delta(&self, id: &ObjectId) -> Result<Option<(ObjectId, Vec<u8>, usize)>>;
     /// A record of a [`Table`].
     fn read_record(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>>;
     /// Every record of a table whose key starts with `prefix`, sorted by key.

@@ -13,6 +13,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 const OBJECTS: &str = "objects";
+/// The objects' block cache.
+const BLOCK_CACHE_BYTES: usize = 256 << 20;
 const REFS: &str = "refs";
 const OPLOG: &str = "oplog";
 const GITMAP: &str = "gitmap";
@@ -122,6 +124,12 @@ impl RocksBackend {
         }
         let mut table = BlockBasedOptions::default();
         table.set_block_size(64 << 10);
+        // Whole-history reads (serving a clone, fsck, replaying merges) revisit the
+        // same zstd blocks; RocksDB's default 8 MB cache would decompress them again.
+        // Memory is taken only as blocks are read.
+        if let Ok(cache) = rocksdb::Cache::new_lru_cache(BLOCK_CACHE_BYTES) {
+            table.set_block_cache(&cache);
+        }
         table.set_bloom_filter(10.0, false);
         objects.set_block_based_table_factory(&table);
 
@@ -369,6 +377,19 @@ impl Backend for RocksBackend {
             ops.push((u64::from_be_bytes(seq), value.into_vec()));
         }
         Ok(ops)
+    }
+
+    fn stored_delta(&self, id: &ObjectId) -> Result<Option<(ObjectId, Vec<u8>, usize)>> {
+        let Some(stored) = self.db.get_pinned_cf(self.cf(OBJECTS), id.as_bytes()).map_err(backend_error)?
+        else {
+            return Ok(None);
+        };
+        let (_, inner) = split_git_id(&stored);
+        if !delta::is_delta(inner) {
+            return Ok(None);
+        }
+        let delta = delta::parse(inner).map_err(|reason| Error::Corrupt { id: *id, reason })?;
+        Ok(Some((delta.base, delta.frame().to_vec(), delta.length)))
     }
 
     fn read_record(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>> {
