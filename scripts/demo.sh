@@ -2,7 +2,8 @@
 # pg's main job on an embedded default: builds pg, then in a temporary directory
 # makes a repository, commits, branches, merges (one file by key, one through the
 # queue for people), shows the log, provenance and the operation log, undoes, and
-# checks the repository's integrity. The peers issue extends it with sync.
+# serves it to a second node that clones it and fetches a new commit, and checks
+# the repository's integrity.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/setup.sh"
@@ -54,6 +55,21 @@ step show --merge-provenance
 step log --oneline
 step branch
 step tag -m "first release" v0.1
+
+# Sync: serve this repository over libp2p (TCP on loopback), clone it as another
+# node would (its own key in its own PG_HOME), commit here, fetch there.
+"$pg" serve --listen /ip4/127.0.0.1/tcp/0 > "$work/serve.out" 2>/dev/null &
+server=$!
+trap 'kill $server 2>/dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 50); do [ -s "$work/serve.out" ] && break; sleep 0.1; done
+printf '\n%s$ pg serve --listen /ip4/127.0.0.1/tcp/0%s\n' "$bold" "$plain"
+cat "$work/serve.out"
+url=$(awk '{ print $2 }' "$work/serve.out")
+(export PG_HOME="$work/.other-home"; cd "$work" && step clone "$url" "$work/copy")
+printf 'hello again\n' >> README.md
+step commit -a -m "More words"
+(export PG_HOME="$work/.other-home"; cd "$work/copy" && step fetch && step log --oneline -n 3 origin/main)
+kill $server 2>/dev/null || true
 step op log
 step undo
 step undo
