@@ -10,7 +10,7 @@
 use pg_core::object::{EntryKind, Object};
 use pg_core::store::{self, Store};
 use pg_core::ObjectId;
-use std::collections::HashSet;
+use std::collections::{BinaryHeap, HashMap, HashSet};
 
 /// What to send for a fetch.
 #[derive(Debug, Default)]
@@ -26,40 +26,39 @@ pub struct Plan {
 
 /// The objects to send for `wants`, given the commits the asker has.
 pub fn objects_to_send(store: &Store, wants: &[ObjectId], haves: &[ObjectId]) -> store::Result<Plan> {
-    let haves: Vec<ObjectId> =
-        haves.iter().copied().filter(|id| store.backend().has_object(id).unwrap_or(false)).collect();
-    let known_commits = ancestors(store, &haves)?;
+    let haves: Vec<ObjectId> = haves.iter().copied().filter(|id| is_commit(store, id)).collect();
     let mut send = Vec::new();
     let mut sent = HashSet::new();
     // Roots of the trees to send: new commits' trees, and trees or blobs wanted.
     let mut roots = Vec::new();
-    let mut boundary = Vec::new();
-    let mut stack: Vec<ObjectId> = wants.to_vec();
-    while let Some(id) = stack.pop() {
-        if known_commits.contains(&id) || !sent.insert(id) {
-            continue;
-        }
-        match store.read(&id)? {
-            Object::Commit(commit) => {
-                send.push(id);
-                for parent in &commit.parents {
-                    if known_commits.contains(parent) {
-                        boundary.push(*parent);
-                    } else {
-                        stack.push(*parent);
+    let mut want_commits = Vec::new();
+    for want in wants {
+        let mut id = *want;
+        // Tags (of tags) go with what they tag.
+        loop {
+            match store.read(&id)? {
+                Object::Tag(tag) => {
+                    if sent.insert(id) {
+                        send.push(id);
                     }
+                    id = tag.object;
                 }
-                roots.push(commit.tree);
+                Object::Commit(_) => break want_commits.push(id),
+                Object::Tree(_) | Object::Blob(_) => break roots.push(id),
+                Object::Conflict(_) => {
+                    if sent.insert(id) {
+                        send.push(id);
+                    }
+                    break;
+                }
             }
-            Object::Tag(tag) => {
-                send.push(id);
-                stack.push(tag.object);
-            }
-            Object::Tree(_) | Object::Blob(_) => {
-                sent.remove(&id);
-                roots.push(id);
-            }
-            Object::Conflict(_) => send.push(id),
+        }
+    }
+    let (commits, boundary) = new_commits(store, &want_commits, &haves)?;
+    for (id, tree) in commits {
+        if sent.insert(id) {
+            send.push(id);
+            roots.push(tree);
         }
     }
     let mut known: HashSet<ObjectId> = HashSet::new();
@@ -81,17 +80,68 @@ pub fn objects_to_send(store: &Store, wants: &[ObjectId], haves: &[ObjectId]) ->
     Ok(Plan { send, known })
 }
 
-/// Every commit reachable from `tips` (tips that are not commits are ignored).
-fn ancestors(store: &Store, tips: &[ObjectId]) -> store::Result<HashSet<ObjectId>> {
-    let mut seen = HashSet::new();
-    let is_commit = |id: &ObjectId| matches!(store.kind(id), Ok(pg_core::object::ObjectKind::Commit));
-    let mut stack: Vec<ObjectId> = tips.iter().copied().filter(is_commit).collect();
-    while let Some(id) = stack.pop() {
-        if seen.insert(id) {
-            stack.extend(store.read_commit(&id)?.parents);
+fn is_commit(store: &Store, id: &ObjectId) -> bool {
+    matches!(store.kind(id), Ok(pg_core::object::ObjectKind::Commit))
+}
+
+/// New commits (with their trees), newest first, and the boundary: commits of the
+/// haves' history that new commits have as parents.
+type Walked = (Vec<(ObjectId, ObjectId)>, Vec<ObjectId>);
+
+/// The commits reachable from `wants` but not from `haves`.
+///
+/// Both sides are walked together, newest committer date first, as git's revision
+/// walk does: what a have reaches is painted uninteresting, and the walk stops once
+/// only uninteresting commits are queued, so the asker's history is walked only as
+/// far back as the new commits reach, not to its root.
+fn new_commits(store: &Store, wants: &[ObjectId], haves: &[ObjectId]) -> store::Result<Walked> {
+    const WANTED: u8 = 1;
+    const HAD: u8 = 2;
+    let mut flags: HashMap<ObjectId, u8> = HashMap::new();
+    let mut queue = BinaryHeap::new();
+    let mut order = 0u64;
+    let mut enqueue = |queue: &mut BinaryHeap<_>, id: ObjectId| -> store::Result<()> {
+        let commit = store.read_commit(&id)?;
+        let time = commit.committer_signature().map_or(0, |s| s.seconds);
+        order += 1;
+        queue.push((time, std::cmp::Reverse(order), id, commit.tree, commit.parents));
+        Ok(())
+    };
+    for (list, flag) in [(haves, HAD), (wants, WANTED)] {
+        for id in list {
+            let known = flags.entry(*id).or_insert(0);
+            if *known & flag == 0 {
+                *known |= flag;
+                enqueue(&mut queue, *id)?;
+            }
         }
     }
-    Ok(seen)
+    let mut taken: Vec<(ObjectId, ObjectId, Vec<ObjectId>)> = Vec::new();
+    let mut seen = HashSet::new();
+    while queue.iter().any(|(_, _, id, _, _)| flags[id] & HAD == 0) {
+        let Some((_, _, id, tree, parents)) = queue.pop() else { break };
+        let had = flags[&id] & HAD != 0;
+        for parent in &parents {
+            let known = flags.entry(*parent).or_insert(0);
+            // Paint uninteresting through anything; interesting only onto the unseen.
+            let grows = if had { *known & HAD == 0 } else { *known == 0 };
+            if grows {
+                *known |= if had { HAD } else { WANTED };
+                enqueue(&mut queue, *parent)?;
+            }
+        }
+        if !had && seen.insert(id) {
+            taken.push((id, tree, parents));
+        }
+    }
+    // The boundary is known only now: a parent may be painted after its child left.
+    let mut boundary = Vec::new();
+    for parent in taken.iter().flat_map(|(_, _, parents)| parents) {
+        if flags.get(parent).is_some_and(|f| f & HAD != 0) && !boundary.contains(parent) {
+            boundary.push(*parent);
+        }
+    }
+    Ok((taken.into_iter().map(|(id, tree, _)| (id, tree)).collect(), boundary))
 }
 
 /// Visits `root` and everything below it not in `skip` (which grows), entries
