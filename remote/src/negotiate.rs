@@ -10,7 +10,8 @@
 use pg_core::object::{EntryKind, Object};
 use pg_core::store::{self, Store};
 use pg_core::ObjectId;
-use std::collections::{BinaryHeap, HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use std::collections::BinaryHeap;
 
 /// What to send for a fetch.
 #[derive(Debug, Default)]
@@ -28,7 +29,7 @@ pub struct Plan {
 pub fn objects_to_send(store: &Store, wants: &[ObjectId], haves: &[ObjectId]) -> store::Result<Plan> {
     let haves: Vec<ObjectId> = haves.iter().copied().filter(|id| is_commit(store, id)).collect();
     let mut send = Vec::new();
-    let mut sent = HashSet::new();
+    let mut sent = HashSet::default();
     // Roots of the trees to send: new commits' trees, and trees or blobs wanted.
     let mut roots = Vec::new();
     let mut want_commits = Vec::new();
@@ -61,7 +62,7 @@ pub fn objects_to_send(store: &Store, wants: &[ObjectId], haves: &[ObjectId]) ->
             roots.push(tree);
         }
     }
-    let mut known: HashSet<ObjectId> = HashSet::new();
+    let mut known: HashSet<ObjectId> = HashSet::default();
     for commit in boundary {
         let tree = store.read_commit(&commit)?.tree;
         walk_tree(store, tree, &mut known, &mut |_| {})?;
@@ -97,7 +98,7 @@ type Walked = (Vec<(ObjectId, ObjectId)>, Vec<ObjectId>);
 fn new_commits(store: &Store, wants: &[ObjectId], haves: &[ObjectId]) -> store::Result<Walked> {
     const WANTED: u8 = 1;
     const HAD: u8 = 2;
-    let mut flags: HashMap<ObjectId, u8> = HashMap::new();
+    let mut flags: HashMap<ObjectId, u8> = HashMap::default();
     let mut queue = BinaryHeap::new();
     let mut order = 0u64;
     let mut enqueue = |queue: &mut BinaryHeap<_>, id: ObjectId| -> store::Result<()> {
@@ -117,7 +118,7 @@ fn new_commits(store: &Store, wants: &[ObjectId], haves: &[ObjectId]) -> store::
         }
     }
     let mut taken: Vec<(ObjectId, ObjectId, Vec<ObjectId>)> = Vec::new();
-    let mut seen = HashSet::new();
+    let mut seen = HashSet::default();
     while queue.iter().any(|(_, _, id, _, _)| flags[id] & HAD == 0) {
         let Some((_, _, id, tree, parents)) = queue.pop() else { break };
         let had = flags[&id] & HAD != 0;

@@ -9,7 +9,7 @@
 use pg_core::object::{EntryKind, EntryKindOrRole, Object};
 use pg_core::store::{self, BulkWriter, Store};
 use pg_core::ObjectId;
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 /// Why received objects are refused.
 #[derive(Debug, thiserror::Error)]
@@ -72,8 +72,8 @@ impl<'s> Receiver<'s> {
         Receiver {
             store,
             pending: Vec::new(),
-            position: HashMap::new(),
-            received: HashSet::new(),
+            position: HashMap::default(),
+            received: HashSet::default(),
             expected: wants.iter().copied().collect(),
             references: Vec::new(),
             bytes: 0,

@@ -311,7 +311,7 @@ async fn send_objects<S: AsyncWrite + Unpin>(
 ) -> Result<(), Error> {
     let mut batch = Vec::new();
     let mut batch_bytes = 0;
-    let mut sent = std::collections::HashSet::with_capacity(plan.send.len());
+    let mut sent = rustc_hash::FxHashSet::default();
     let bytes = |id: &ObjectId| ByteBuf::from(id.as_bytes().to_vec());
     for id in &plan.send {
         // A delta is sent as stored when the receiver will have its base: no
