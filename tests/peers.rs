@@ -9,6 +9,8 @@ use std::process::{Child, Stdio};
 /// A running `pg serve`, stopped when dropped.
 struct Server {
     child: Child,
+    /// The repository id it printed.
+    id: String,
     /// The URL it printed.
     url: String,
 }
@@ -21,8 +23,18 @@ impl Drop for Server {
 }
 
 fn serve(repo: &Repo) -> Server {
+    let server = serve_with(repo, &[]);
+    assert_eq!(server.id, repo.ok(&["repo-id"]).trim(), "pg serve names the repository by its id");
+    server
+}
+
+/// `pg serve` in `repo` (or its directory `dir`) with `extra` arguments.
+fn serve_in(repo: &Repo, dir: &str, extra: &[&str]) -> Server {
+    let mut args = vec!["serve", "--listen", "/ip4/127.0.0.1/tcp/0"];
+    args.extend_from_slice(extra);
     let mut child = repo
-        .command(&["serve", "--listen", "/ip4/127.0.0.1/tcp/0"])
+        .command(&args)
+        .current_dir(repo.file(dir))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -30,8 +42,11 @@ fn serve(repo: &Repo) -> Server {
     let mut line = String::new();
     std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
     let (id, url) = line.trim().split_once(' ').unwrap_or_else(|| panic!("pg serve printed '{line}'"));
-    assert_eq!(id, repo.ok(&["repo-id"]).trim(), "pg serve names the repository by its id");
-    Server { child, url: url.to_owned() }
+    Server { id: id.to_owned(), url: url.to_owned(), child }
+}
+
+fn serve_with(repo: &Repo, extra: &[&str]) -> Server {
+    serve_in(repo, ".", extra)
 }
 
 /// A directory to clone into, with its own `$PG_HOME` (its own node key).
@@ -104,16 +119,6 @@ fn clones_of_what_is_not_served_fail_clearly_and_make_nothing() {
     drop(server);
     let gone = other.fails(&["clone", &format!("{address}#{}", origin.ok(&["repo-id"]).trim()), "copy"]);
     assert!(gone.contains("cannot reach peer"), "{gone}");
-}
-
-fn serve_with(repo: &Repo, extra: &[&str]) -> Server {
-    let mut args = vec!["serve", "--listen", "/ip4/127.0.0.1/tcp/0"];
-    args.extend_from_slice(extra);
-    let mut child = repo.command(&args).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.trim().split_once(' ').unwrap().1.to_owned();
-    Server { child, url }
 }
 
 /// Runs pg in the clone `copy` of `other`.
@@ -202,4 +207,35 @@ fn pushes_that_would_lose_work_or_are_not_allowed_are_refused() {
     text(in_copy(&b, &["push", "--force", "origin", "shared"]));
     assert_eq!(a.ok(&["rev-parse", "shared"]), text(in_copy(&b, &["rev-parse", "shared"])));
     assert!(a.ok(&["fsck"]).ends_with(": ok\n"));
+}
+
+#[test]
+fn a_chain_of_followers_gets_a_commit_without_anyone_running_a_command() {
+    let a = Repo::new();
+    a.commit_files(&[("a.txt", "one\n")], "first");
+    let serving_a = serve(&a);
+    let b = elsewhere();
+    b.ok(&["clone", &serving_a.url, "copy"]);
+    let serving_b = serve_in(&b, "copy", &["--follow", &serving_a.url]);
+    let c = elsewhere();
+    c.ok(&["clone", &serving_b.url, "copy"]);
+    let _serving_c = serve_in(&c, "copy", &["--follow", &serving_b.url]);
+
+    let address = serving_a.url.split_once('#').unwrap().0;
+    let other = format!("{address}#{}", a.ok(&["rev-parse", "main"]).trim());
+    let refused = a.fails(&["serve", "--listen", "/ip4/127.0.0.1/tcp/0", "--follow", &other]);
+    assert!(refused.contains("clone it first"), "{refused}");
+
+    let commit = a.commit_files(&[("a.txt", "two\n")], "second");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while text(in_copy(&c, &["rev-parse", "main"])).trim() != commit {
+        assert!(std::time::Instant::now() < deadline, "the commit did not reach C in 60 s");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    for follower in [&b, &c] {
+        assert_eq!(text(in_copy(follower, &["rev-parse", "main"])).trim(), commit);
+        assert_eq!(std::fs::read_to_string(follower.file("copy/a.txt")).unwrap(), "two\n", "checked out");
+        assert_eq!(text(in_copy(follower, &["status", "--short"])), "");
+        assert!(text(in_copy(follower, &["fsck"])).ends_with(": ok\n"));
+    }
 }

@@ -4,8 +4,11 @@
 //! ping) with a persistent ed25519 key ([`key`]). Repositories move between nodes
 //! with the sync protocol ([`protocol`], [`wire`]): every message starts with the
 //! multihash of the protocol function that handles it, then a CBOR payload.
+//! Served repositories announce ref changes on gossipsub, and mirrors follow
+//! them ([`follow`]).
 #![warn(missing_docs)]
 
+pub mod follow;
 pub mod key;
 pub mod negotiate;
 pub mod node;

@@ -7,7 +7,7 @@ use libp2p::identity::Keypair;
 use libp2p::multiaddr::Protocol;
 use libp2p::swarm::dial_opts::DialOpts;
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
-use libp2p::{identify, noise, ping, tcp, yamux, Multiaddr, PeerId, StreamProtocol};
+use libp2p::{gossipsub, identify, noise, ping, tcp, yamux, Multiaddr, PeerId, StreamProtocol};
 use std::collections::HashMap;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -45,6 +45,18 @@ struct Behaviour {
     identify: identify::Behaviour,
     ping: ping::Behaviour,
     stream: libp2p_stream::Behaviour,
+    gossipsub: gossipsub::Behaviour,
+}
+
+/// A gossipsub message: its topic and bytes, and the peer that published it.
+#[derive(Debug, Clone)]
+pub struct Announcement {
+    /// The topic.
+    pub topic: String,
+    /// The message.
+    pub data: Vec<u8>,
+    /// Who published it (as signed).
+    pub source: Option<PeerId>,
 }
 
 /// Connections idle this long are closed (libp2p's default, 10 s, would cut a
@@ -55,6 +67,10 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 enum Command {
     /// Connect to a peer at an address; answer once connected or failed.
     Dial(PeerId, Multiaddr, oneshot::Sender<Result<(), String>>),
+    /// Receive a gossipsub topic's messages.
+    Subscribe(String),
+    /// Publish on a topic (dropped when no peer listens: announcements are hints).
+    Publish(String, Vec<u8>),
 }
 
 /// A handle to a running node.
@@ -65,6 +81,7 @@ pub struct Node {
     pub listen_addresses: Vec<Multiaddr>,
     control: libp2p_stream::Control,
     commands: mpsc::UnboundedSender<Command>,
+    announcements: std::sync::Mutex<Option<mpsc::UnboundedReceiver<Announcement>>>,
 }
 
 impl Node {
@@ -77,10 +94,18 @@ impl Node {
             .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)
             .map_err(|e| setup(&e))?
             .with_quic()
-            .with_behaviour(|key| Behaviour {
-                identify: identify::Behaviour::new(identify::Config::new("/pg/1".into(), key.public())),
-                ping: ping::Behaviour::default(),
-                stream: libp2p_stream::Behaviour::new(),
+            .with_behaviour(|key| {
+                let config = gossipsub::ConfigBuilder::default()
+                    .heartbeat_interval(Duration::from_millis(500))
+                    .build()?;
+                let gossipsub =
+                    gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Signed(key.clone()), config)?;
+                Ok::<_, Box<dyn std::error::Error + Send + Sync>>(Behaviour {
+                    identify: identify::Behaviour::new(identify::Config::new("/pg/1".into(), key.public())),
+                    ping: ping::Behaviour::default(),
+                    stream: libp2p_stream::Behaviour::new(),
+                    gossipsub,
+                })
             })
             .map_err(|e| setup(&e))?
             .with_swarm_config(|config| config.with_idle_connection_timeout(IDLE_TIMEOUT))
@@ -104,6 +129,7 @@ impl Node {
         let peer_id = *swarm.local_peer_id();
         let control = swarm.behaviour().stream.new_control();
         let (commands, mut receive) = mpsc::unbounded_channel();
+        let (announce, announcements) = mpsc::unbounded_channel();
         tokio::spawn(async move {
             let mut dialing: HashMap<PeerId, Vec<oneshot::Sender<Result<(), String>>>> = HashMap::new();
             loop {
@@ -119,6 +145,13 @@ impl Node {
                                 let _ = waiting.send(Err(error.to_string()));
                             }
                         }
+                        SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message { message, .. })) => {
+                            let _ = announce.send(Announcement {
+                                topic: message.topic.into_string(),
+                                data: message.data,
+                                source: message.source,
+                            });
+                        }
                         _ => {}
                     },
                     command = receive.recv() => match command {
@@ -133,12 +166,49 @@ impl Node {
                                 Err(error) => { let _ = done.send(Err(error.to_string())); }
                             }
                         }
+                        Some(Command::Subscribe(topic)) => {
+                            let _ = swarm.behaviour_mut().gossipsub.subscribe(&gossipsub::IdentTopic::new(topic));
+                        }
+                        Some(Command::Publish(topic, data)) => {
+                            let _ = swarm.behaviour_mut().gossipsub.publish(gossipsub::IdentTopic::new(topic), data);
+                        }
                         None => break,
                     },
                 }
             }
         });
-        Ok(Node { peer_id, listen_addresses, control, commands })
+        let announcements = std::sync::Mutex::new(Some(announcements));
+        Ok(Node { peer_id, listen_addresses, control, commands, announcements })
+    }
+
+    /// Receives `topic`'s messages (see [`Node::announcements`]).
+    pub fn subscribe(&self, topic: &str) -> Result<(), Error> {
+        self.commands.send(Command::Subscribe(topic.to_owned())).map_err(|_| Error::Stopped)
+    }
+
+    /// Publishes on `topic`.
+    pub fn publish(&self, topic: &str, data: Vec<u8>) -> Result<(), Error> {
+        self.commands.send(Command::Publish(topic.to_owned(), data)).map_err(|_| Error::Stopped)
+    }
+
+    /// The messages of subscribed topics, as they come (taken once).
+    pub fn announcements(&self) -> Option<mpsc::UnboundedReceiver<Announcement>> {
+        self.announcements.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+
+    /// Connects to the peer at `address` (ending in `/p2p/<peer id>`), unless
+    /// connected already.
+    pub async fn dial(&self, address: &Multiaddr) -> Result<PeerId, Error> {
+        let peer = peer_of(address)
+            .ok_or_else(|| Error::Setup(format!("{address} does not end in /p2p/<peer id>")))?;
+        if peer == self.peer_id {
+            let reason = "it has this node's own peer id (both sides use the same node key)".into();
+            return Err(Error::Unreachable { peer, reason });
+        }
+        let (done, connected) = oneshot::channel();
+        self.commands.send(Command::Dial(peer, address.clone(), done)).map_err(|_| Error::Stopped)?;
+        connected.await.map_err(|_| Error::Stopped)?.map_err(|reason| Error::Unreachable { peer, reason })?;
+        Ok(peer)
     }
 
     /// Accepts the sync protocol's incoming streams.
@@ -151,15 +221,7 @@ impl Node {
 
     /// Opens a sync stream to the peer at `address` (which ends in `/p2p/<peer>`).
     pub async fn open(&self, address: &Multiaddr) -> Result<(PeerId, libp2p::Stream), Error> {
-        let peer = peer_of(address)
-            .ok_or_else(|| Error::Setup(format!("{address} does not end in /p2p/<peer id>")))?;
-        if peer == self.peer_id {
-            let reason = "it has this node's own peer id (both sides use the same node key)".into();
-            return Err(Error::Unreachable { peer, reason });
-        }
-        let (done, connected) = oneshot::channel();
-        self.commands.send(Command::Dial(peer, address.clone(), done)).map_err(|_| Error::Stopped)?;
-        connected.await.map_err(|_| Error::Stopped)?.map_err(|reason| Error::Unreachable { peer, reason })?;
+        let peer = self.dial(address).await?;
         let stream = self
             .control
             .clone()

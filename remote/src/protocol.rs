@@ -32,11 +32,13 @@ pub enum Function {
     Push,
     /// The push was applied.
     Pushed,
+    /// A repository's refs changed (published on its gossipsub topic).
+    Announce,
 }
 
 impl Function {
     /// Every function.
-    pub const ALL: [Function; 8] = [
+    pub const ALL: [Function; 9] = [
         Function::ListRefs,
         Function::Refs,
         Function::Want,
@@ -45,6 +47,7 @@ impl Function {
         Function::Error,
         Function::Push,
         Function::Pushed,
+        Function::Announce,
     ];
 
     /// The function's name in its descriptor.
@@ -58,6 +61,7 @@ impl Function {
             Function::Error => "sync/error",
             Function::Push => "sync/push",
             Function::Pushed => "sync/pushed",
+            Function::Announce => "sync/announce",
         }
     }
 
@@ -156,6 +160,21 @@ pub struct Pushed {
     pub name: String,
 }
 
+/// `sync/announce`: a repository's refs are now these (their digest), on the
+/// gossipsub topic `pg/refs/<repository id>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Announce {
+    /// The repository id.
+    pub repository: ByteBuf,
+    /// BLAKE3 multihash of its branches and tags, `<name> <id>\n` each, sorted.
+    pub refs: ByteBuf,
+}
+
+/// The gossipsub topic of a repository's announcements.
+pub fn topic(repository: &ObjectId) -> String {
+    format!("pg/refs/{repository}")
+}
+
 /// Any message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message {
@@ -175,6 +194,8 @@ pub enum Message {
     Push(Push),
     /// See [`Pushed`].
     Pushed(Pushed),
+    /// See [`Announce`].
+    Announce(Announce),
 }
 
 impl Message {
@@ -189,6 +210,7 @@ impl Message {
             Message::Error(_) => Function::Error,
             Message::Push(_) => Function::Push,
             Message::Pushed(_) => Function::Pushed,
+            Message::Announce(_) => Function::Announce,
         }
     }
 
@@ -202,6 +224,7 @@ impl Message {
             Message::Error(m) => ciborium::into_writer(m, &mut *out),
             Message::Push(m) => ciborium::into_writer(m, &mut *out),
             Message::Pushed(m) => ciborium::into_writer(m, &mut *out),
+            Message::Announce(m) => ciborium::into_writer(m, &mut *out),
         };
         written.expect("writing CBOR to memory cannot fail");
     }
@@ -219,6 +242,7 @@ impl Message {
             Function::Error => Message::Error(decode(payload)?),
             Function::Push => Message::Push(decode(payload)?),
             Function::Pushed => Message::Pushed(decode(payload)?),
+            Function::Announce => Message::Announce(decode(payload)?),
         })
     }
 }

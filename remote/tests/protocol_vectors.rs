@@ -1,6 +1,7 @@
 //! docs/PROTOCOL.md against the implementation: function ids and frames.
 
 use pg_core::id::hex_decode;
+use pg_remote::follow::{announcement, refs_digest};
 use pg_remote::protocol::{Done, Function, ListRefs, Message};
 use pg_remote::wire;
 use serde_bytes::ByteBuf;
@@ -35,4 +36,18 @@ fn documented_frames_are_what_the_implementation_writes_and_reads() {
         assert_eq!(u32::from_be_bytes(frame[..4].try_into().unwrap()) as usize, envelope.len());
         assert_eq!(wire::open(&frame[4..]).unwrap(), message);
     }
+}
+
+#[test]
+fn the_documented_announcement_is_what_a_follower_reads() {
+    let field = |name: &str| {
+        DOC.lines().find_map(|l| l.strip_prefix(name)).unwrap_or_else(|| panic!("no '{name}' in PROTOCOL.md"))
+    };
+    let repository = pg_core::HashAlgorithm::Blake3.hash(b"blob 0\0");
+    let digest = refs_digest([("refs/heads/main", &repository), ("refs/remotes/origin/main", &repository)]);
+    assert_eq!(field("refs digest: "), digest.to_string());
+    let envelope = hex_decode(field("envelope: ")).unwrap();
+    assert_eq!(envelope, announcement(&repository, &digest));
+    let Message::Announce(read) = wire::open(&envelope).unwrap() else { panic!("not an announcement") };
+    assert_eq!(read.refs.as_slice(), digest.as_bytes());
 }

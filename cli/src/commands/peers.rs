@@ -10,6 +10,7 @@ use pg_core::repo::InitOptions;
 use pg_core::store::RefUpdate;
 use pg_core::worktree::{self, NoProgress};
 use pg_core::{ObjectId, Repository};
+use pg_remote::follow;
 use pg_remote::node::Node;
 use pg_remote::sync::{self, Served, Url};
 use std::io::Write;
@@ -51,6 +52,10 @@ pub struct ServeArgs {
     /// Accept pushes.
     #[arg(long)]
     allow_push: bool,
+    /// Keep the served repository with this URL's id a mirror of it (fetching
+    /// whenever the peer announces new refs).
+    #[arg(long, value_name = "URL")]
+    follow: Option<String>,
     /// Repositories to serve (default: the current one).
     paths: Vec<PathBuf>,
 }
@@ -62,13 +67,23 @@ pub fn serve(context: &Context, args: ServeArgs) -> Outcome {
     if args.allow_push {
         served.pushes = Some(receive_hooks());
     }
-    let mut ids = Vec::new();
+    let mut repositories = Vec::new();
     for path in &paths {
         let mut repo = Repository::discover(&context.cwd.join(path))?;
         let id = repo.ensure_repository_id(&context.op_context(Some(&repo)))?;
-        ids.push(id);
+        repositories.push((id, repo.workdir().to_owned()));
         served.add(id, repo.workdir().to_owned());
     }
+    let follow = match &args.follow {
+        Some(url) => {
+            let url: Url = url.parse().map_err(|e: String| anyhow::anyhow!("{e}"))?;
+            let Some((_, workdir)) = repositories.iter().find(|(id, _)| *id == url.repository) else {
+                bail!("no served repository has the id {}: clone it first (pg clone {url})", url.repository);
+            };
+            Some((url, workdir.clone()))
+        }
+        None => None,
+    };
     let listen = if args.listen.is_empty() {
         DEFAULT_LISTEN.iter().map(|a| a.parse().expect("default addresses parse")).collect()
     } else {
@@ -85,13 +100,32 @@ pub fn serve(context: &Context, args: ServeArgs) -> Outcome {
             .cloned()
             .context("the node listens nowhere")?;
         let mut out = std::io::stdout().lock();
-        for id in &ids {
+        for (id, _) in &repositories {
             writeln!(out, "{id} {}", Url { address: node.url_address(&address), repository: *id })?;
         }
         out.flush()?;
         drop(out);
-        let served = Arc::new(served);
         let mut incoming = node.accept();
+        let node = Arc::new(node);
+        for (id, workdir) in repositories {
+            tokio::spawn(follow::announce(node.clone(), workdir, id));
+        }
+        if let Some((url, workdir)) = follow {
+            let announcements = node.announcements().context("announcements are taken once")?;
+            tokio::spawn(follow::follow(node.clone(), url.clone(), workdir, announcements, move |round| {
+                match round {
+                    Ok(mirrored) if mirrored.moved > 0 => {
+                        eprintln!(
+                            "following {url}: {} refs moved, {} objects fetched",
+                            mirrored.moved, mirrored.objects
+                        )
+                    }
+                    Ok(_) => {}
+                    Err(error) => eprintln!("following {url}: {error} (trying again)"),
+                }
+            }));
+        }
+        let served = Arc::new(served);
         while let Some((peer, mut stream)) = incoming.next().await {
             let served = served.clone();
             tokio::spawn(async move {
