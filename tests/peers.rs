@@ -239,3 +239,53 @@ fn a_chain_of_followers_gets_a_commit_without_anyone_running_a_command() {
         assert!(text(in_copy(follower, &["fsck"])).ends_with(": ok\n"));
     }
 }
+
+#[test]
+fn a_killed_clone_leaves_a_sound_repository_and_running_it_again_finishes() {
+    let origin = Repo::new();
+    // 40 MB that does not compress: the transfer takes long enough to be killed,
+    // and spans more than one durable write on the receiving side.
+    let mut state = 7u64;
+    for n in 0..40 {
+        let noise: Vec<u8> = (0..1 << 20)
+            .map(|_| {
+                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                (state >> 56) as u8
+            })
+            .collect();
+        std::fs::write(origin.file(&format!("noise{n:02}.bin")), noise).unwrap();
+    }
+    origin.ok(&["add", "-A"]);
+    origin.ok(&["commit", "-m", "noise"]);
+    let server = serve(&origin);
+    let other = elsewhere();
+    let started = std::time::Instant::now();
+    other.ok(&["clone", &server.url, "whole"]);
+    let full = started.elapsed();
+    for fraction in [0.2, 0.5] {
+        let mut clone = other
+            .command(&["clone", &server.url, "copy"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(full.mul_f64(fraction));
+        let _ = clone.kill();
+        let _ = clone.wait();
+        if other.exists("copy/.pg") {
+            let fsck = in_copy(&other, &["fsck"]);
+            assert!(fsck.status.success(), "fsck after a kill: {}", String::from_utf8_lossy(&fsck.stdout));
+            // Killed after the transfer (checking out): the refs are the served ones.
+            let refs = text(in_copy(&other, &["show-ref"]));
+            if !refs.is_empty() {
+                assert!(refs.starts_with(&origin.ok(&["rev-parse", "main"]).trim().to_string()), "{refs}");
+                return;
+            }
+        }
+    }
+    let finished = other.ok(&["clone", &server.url, "copy"]);
+    assert!(finished.starts_with("Cloned "), "{finished}");
+    assert_eq!(text(in_copy(&other, &["rev-parse", "main"])), origin.ok(&["rev-parse", "main"]));
+    assert_eq!(text(in_copy(&other, &["status", "--short"])), "");
+    assert!(text(in_copy(&other, &["fsck"])).ends_with(": ok\n"));
+}

@@ -7,7 +7,7 @@
 //! new commits' trees are walked, so an incremental fetch reads and sends only
 //! the directories and files that changed.
 
-use pg_core::object::{EntryKind, Object};
+use pg_core::object::{EntryKind, Object, ObjectKind};
 use pg_core::store::{self, Store};
 use pg_core::ObjectId;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
@@ -25,8 +25,14 @@ pub struct Plan {
     pub known: HashSet<ObjectId>,
 }
 
-/// The objects to send for `wants`, given the commits the asker has.
-pub fn objects_to_send(store: &Store, wants: &[ObjectId], haves: &[ObjectId]) -> store::Result<Plan> {
+/// The objects to send for `wants`, given the commits the asker has and the trees
+/// and blobs it has whole (`stored`).
+pub fn objects_to_send(
+    store: &Store,
+    wants: &[ObjectId],
+    haves: &[ObjectId],
+    stored: &[ObjectId],
+) -> store::Result<Plan> {
     let haves: Vec<ObjectId> = haves.iter().copied().filter(|id| is_commit(store, id)).collect();
     let mut send = Vec::new();
     let mut sent = HashSet::default();
@@ -67,6 +73,15 @@ pub fn objects_to_send(store: &Store, wants: &[ObjectId], haves: &[ObjectId]) ->
         let tree = store.read_commit(&commit)?.tree;
         walk_tree(store, tree, &mut known, &mut |_| {})?;
     }
+    // What the asker says it has whole; only what is here can be walked.
+    for id in stored {
+        match store.kind(id) {
+            Ok(ObjectKind::Tree) => walk_tree(store, *id, &mut known, &mut |_| {})?,
+            _ => {
+                known.insert(*id);
+            }
+        }
+    }
     // The walk below grows its skip set with what it sends; what the asker had
     // is kept apart, as the only safe delta bases besides objects already sent.
     let mut skip = known.clone();
@@ -82,7 +97,7 @@ pub fn objects_to_send(store: &Store, wants: &[ObjectId], haves: &[ObjectId]) ->
 }
 
 fn is_commit(store: &Store, id: &ObjectId) -> bool {
-    matches!(store.kind(id), Ok(pg_core::object::ObjectKind::Commit))
+    matches!(store.kind(id), Ok(ObjectKind::Commit))
 }
 
 /// New commits (with their trees), newest first, and the boundary: commits of the

@@ -108,6 +108,10 @@ pub struct Want {
     pub wants: Vec<ByteBuf>,
     /// Commits the asker has (with their history).
     pub haves: Vec<ByteBuf>,
+    /// Trees and blobs the asker has with everything below them, outside the
+    /// haves' history: what an unfinished transfer stored before it stopped.
+    #[serde(default)]
+    pub stored: Vec<ByteBuf>,
 }
 
 /// One object in `sync/objects`: its id, and either its canonical encoding

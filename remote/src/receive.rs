@@ -1,15 +1,32 @@
 //! Taking objects from a peer: each is checked against its id and decoded as it
-//! arrives, and nothing is stored until everything the new refs reach is known to
-//! be here, so a refused transfer leaves the store exactly as it was.
+//! arrives, and stored only once everything it refers to is stored, so the store
+//! never holds an object whose references are missing, whenever the transfer
+//! stops. Refs move only after the whole transfer is checked (the caller's job).
 //!
-//! # Deviation from git
-//! Objects wait in memory until the transfer is complete (git writes a pack file
-//! and indexes it afterwards); a transfer needs as much memory as it moves.
+//! An object arrives before what it refers to (commits first, each tree before
+//! its entries), so it waits in memory until its references are stored: blobs are
+//! stored at once, a tree once its entries are, a commit once its tree and parents
+//! are. The sender sends older commits' trees first, so the waiting set stays
+//! small and commits are stored oldest first as the transfer goes.
+//!
+//! Objects are written in batches, made durable as they go, and with each batch
+//! the roots of what the transfer stored (stored objects no stored object of the
+//! transfer refers to: the newest complete commits, and complete trees and blobs
+//! whose parents are still waiting) are recorded in [`Table::Transfers`]. If the
+//! transfer breaks (or the process is killed), the next fetch offers those
+//! ([`unfinished`]): commits as haves, the rest as stored, and is sent only what is
+//! missing. A finished transfer clears the record.
 
 use pg_core::object::{EntryKind, EntryKindOrRole, Object};
-use pg_core::store::{self, BulkWriter, Store};
+use pg_core::store::{self, Batch, Durability, Store, Table};
 use pg_core::ObjectId;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+
+/// Checked objects are written once this many bytes are ready.
+const FLUSH_BYTES: usize = 8 << 20;
+
+/// The key of the unfinished-transfer record in [`Table::Transfers`].
+const UNFINISHED: &[u8] = b"unfinished";
 
 /// Why received objects are refused.
 #[derive(Debug, thiserror::Error)]
@@ -50,18 +67,34 @@ pub enum Error {
     Store(#[from] store::Error),
 }
 
+/// A checked object waiting for what it refers to.
+struct Waiting {
+    bytes: Vec<u8>,
+    /// The base and patch it came as.
+    patch: Option<(ObjectId, Vec<u8>)>,
+    /// How many of its references are not stored yet.
+    missing: usize,
+    /// What it refers to (to keep the roots).
+    references: Vec<ObjectId>,
+}
+
 /// Verified objects on their way into the store.
 pub struct Receiver<'s> {
     store: &'s Store,
-    /// Checked objects (with the base they came as a delta against), and where
-    /// each is in that list.
-    pending: Vec<(ObjectId, Vec<u8>, Option<ObjectId>)>,
-    position: HashMap<ObjectId, usize>,
+    waiting: HashMap<ObjectId, Waiting>,
+    /// For each object not stored yet, the waiting objects that refer to it.
+    needed_by: HashMap<ObjectId, Vec<ObjectId>>,
+    /// Objects of this transfer ready to write, and where each is in the batch.
+    ready: Batch,
+    ready_at: HashMap<ObjectId, usize>,
+    ready_bytes: usize,
+    /// Objects this transfer stored (or found stored).
+    stored: HashSet<ObjectId>,
     received: HashSet<ObjectId>,
     /// Ids the peer may send: the wants, and what received objects refer to.
     expected: HashSet<ObjectId>,
-    /// Ids the received objects refer to, to check once all have arrived.
-    references: Vec<ObjectId>,
+    /// Objects this transfer stored that no object it stored refers to.
+    roots: HashSet<ObjectId>,
     /// Bytes received.
     pub bytes: u64,
 }
@@ -71,11 +104,15 @@ impl<'s> Receiver<'s> {
     pub fn new(store: &'s Store, wants: &[ObjectId]) -> Receiver<'s> {
         Receiver {
             store,
-            pending: Vec::new(),
-            position: HashMap::default(),
+            waiting: HashMap::default(),
+            needed_by: HashMap::default(),
+            ready: Batch::default(),
+            ready_at: HashMap::default(),
+            ready_bytes: 0,
+            stored: HashSet::default(),
             received: HashSet::default(),
             expected: wants.iter().copied().collect(),
-            references: Vec::new(),
+            roots: HashSet::default(),
             bytes: 0,
         }
     }
@@ -86,7 +123,8 @@ impl<'s> Receiver<'s> {
     }
 
     /// Checks one object (its id, that its bytes, rebuilt from `base` when it came
-    /// as a patch, hash to it, that it decodes) and queues it for the store.
+    /// as a patch, hash to it, that it decodes) and stores it once what it refers
+    /// to is stored.
     pub fn add(
         &mut self,
         claimed: &[u8],
@@ -95,35 +133,115 @@ impl<'s> Receiver<'s> {
         data: Vec<u8>,
     ) -> Result<ObjectId, Error> {
         let id = self.parse_id(claimed)?;
-        let (bytes, base) = match base {
+        let (bytes, patch) = match base {
             None => (data, None),
             Some(base) => {
                 let base = self.parse_id(base)?;
                 let rebuilt = self.rebuild(id, &base, length, &data)?;
-                (rebuilt, Some(base))
+                (rebuilt, Some((base, data)))
             }
         };
-        let algorithm = self.store.algorithm();
-        let actual = algorithm.hash(&bytes);
+        let actual = self.store.algorithm().hash(&bytes);
         if actual != id {
             return Err(Error::Mismatch { claimed: id.to_string(), actual });
         }
-        if !self.expected.contains(&id) || self.received.contains(&id) {
+        if !self.expected.contains(&id) || !self.received.insert(id) {
             return Err(Error::Unexpected(id));
         }
         let object = Object::decode(&bytes).map_err(|e| Error::Malformed { id, reason: e.to_string() })?;
+        let mut references = Vec::new();
         let _ = object.map_ids(|child, role| {
             if role != EntryKindOrRole::Entry(EntryKind::Gitlink) {
-                self.references.push(*child);
-                self.expected.insert(*child);
+                references.push(*child);
             }
             Ok::<_, ()>(*child)
         });
         self.bytes += bytes.len() as u64;
-        self.received.insert(id);
-        self.position.insert(id, self.pending.len());
-        self.pending.push((id, bytes, base));
+        let mut missing = 0;
+        for &child in &references {
+            // Even a stored object may come again (the sender cannot know all
+            // this side has): expected, not needed.
+            self.expected.insert(child);
+            if self.is_stored(&child)? {
+                continue;
+            }
+            let waiting = self.needed_by.entry(child).or_default();
+            if !waiting.contains(&id) {
+                waiting.push(id);
+                missing += 1;
+            }
+        }
+        let waiting = Waiting { bytes, patch, missing, references };
+        if missing == 0 {
+            self.store_with_dependents(id, waiting)?;
+        } else {
+            self.waiting.insert(id, waiting);
+        }
         Ok(id)
+    }
+
+    /// Whether `id` is stored (by this transfer, or before it).
+    fn is_stored(&mut self, id: &ObjectId) -> Result<bool, Error> {
+        if self.stored.contains(id) {
+            return Ok(true);
+        }
+        if self.received.contains(id) {
+            return Ok(false);
+        }
+        let before = self.store.backend().has_object(id)?;
+        if before {
+            self.stored.insert(*id);
+        }
+        Ok(before)
+    }
+
+    /// Queues `id` for writing, then every waiting object that was waiting only
+    /// for it, and so on up.
+    fn store_with_dependents(&mut self, id: ObjectId, object: Waiting) -> Result<(), Error> {
+        let mut now = vec![(id, object)];
+        while let Some((id, object)) = now.pop() {
+            for child in &object.references {
+                self.roots.remove(child);
+            }
+            self.roots.insert(id);
+            self.stored.insert(id);
+            self.ready_bytes += object.bytes.len();
+            self.ready_at.insert(id, self.ready.objects.len());
+            if let Some(patch) = object.patch {
+                self.ready.patches.insert(id, patch);
+            }
+            self.ready.objects.push((id, object.bytes));
+            for dependent in self.needed_by.remove(&id).unwrap_or_default() {
+                let Some(waiting) = self.waiting.get_mut(&dependent) else { continue };
+                waiting.missing -= 1;
+                if waiting.missing == 0 {
+                    let waiting = self.waiting.remove(&dependent).expect("just seen");
+                    now.push((dependent, waiting));
+                }
+            }
+        }
+        if self.ready_bytes >= FLUSH_BYTES {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Writes the objects ready so far, durably, with the record of the roots of
+    /// what is stored (see [`unfinished`]).
+    pub fn flush(&mut self) -> Result<(), Error> {
+        if self.ready.objects.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::take(&mut self.ready);
+        self.ready_at.clear();
+        self.ready_bytes = 0;
+        let backend = self.store.backend();
+        backend.write(batch, Durability::Bulk)?;
+        backend.persist()?;
+        let record: Vec<u8> = self.roots.iter().flat_map(|id| id.as_bytes().to_vec()).collect();
+        let records = vec![(Table::Transfers, UNFINISHED.to_vec(), Some(record))];
+        backend.write(Batch { records, ..Batch::default() }, Durability::Synced)?;
+        Ok(())
     }
 
     fn parse_id(&self, bytes: &[u8]) -> Result<ObjectId, Error> {
@@ -137,38 +255,59 @@ impl<'s> Receiver<'s> {
     }
 
     /// The bytes a patch rebuilds from its base: one received earlier in this
-    /// transfer, or one already stored.
+    /// transfer (waiting, ready or written), or one stored before.
     fn rebuild(&self, id: ObjectId, base: &ObjectId, length: u64, patch: &[u8]) -> Result<Vec<u8>, Error> {
         // No object is larger than a frame could carry whole.
         let length = usize::try_from(length).ok().filter(|&l| l <= crate::wire::MAX_FRAME);
         let length = length.ok_or_else(|| Error::Malformed { id, reason: "an impossible length".into() })?;
-        let stored;
-        let base_bytes = match self.position.get(base) {
-            Some(&at) => &self.pending[at].1,
-            None if self.store.backend().has_object(base)? => {
-                stored = self.store.read_raw(base)?;
-                &stored
-            }
-            None => return Err(Error::Missing(*base)),
+        let read;
+        let base_bytes = if let Some(waiting) = self.waiting.get(base) {
+            &waiting.bytes
+        } else if let Some(&at) = self.ready_at.get(base) {
+            &self.ready.objects[at].1
+        } else if self.store.backend().has_object(base)? {
+            read = self.store.read_raw(base)?;
+            &read
+        } else {
+            return Err(Error::Missing(*base));
         };
         pg_core::store::delta::apply_patch(base_bytes, patch, length)
             .map_err(|reason| Error::Malformed { id, reason })
     }
 
-    /// Checks that `tips` and everything the received objects refer to are here
-    /// (received now, or stored before), then stores what was received, durably.
-    pub fn finish(self, tips: &[ObjectId]) -> Result<usize, Error> {
-        let Receiver { store, pending, received, references, .. } = self;
-        for id in tips.iter().chain(&references) {
-            if !received.contains(id) && !store.backend().has_object(id)? {
+    /// Checks that `tips` and everything the received objects refer to are stored,
+    /// writes the last objects and clears the unfinished-transfer record.
+    pub fn finish(mut self, tips: &[ObjectId]) -> Result<usize, Error> {
+        for id in tips {
+            if !self.is_stored(id)? {
                 return Err(Error::Missing(*id));
             }
         }
-        let mut writer = BulkWriter::new(store);
-        for (id, bytes, base) in pending {
-            writer.add_encoded_with_base(id, bytes, base)?;
+        if let Some(never_sent) = self.needed_by.keys().find(|id| !self.received.contains(id)) {
+            return Err(Error::Missing(*never_sent));
         }
-        writer.finish()?;
-        Ok(received.len())
+        self.flush()?;
+        let records = vec![(Table::Transfers, UNFINISHED.to_vec(), None)];
+        self.store.backend().write(Batch { records, ..Batch::default() }, Durability::Synced)?;
+        Ok(self.received.len())
     }
+}
+
+/// What an unfinished transfer stored, as the roots of it: commits (with their
+/// history), trees and blobs, each stored with everything it reaches, since no
+/// object is stored before what it refers to.
+pub fn unfinished(store: &Store) -> Result<Vec<ObjectId>, Error> {
+    let Some(record) = store.backend().read_record(Table::Transfers, UNFINISHED)? else {
+        return Ok(Vec::new());
+    };
+    let mut commits = Vec::new();
+    let mut rest = record.as_slice();
+    while !rest.is_empty() {
+        let Ok((id, used)) = ObjectId::read_prefix(rest) else { break };
+        if store.backend().has_object(&id)? {
+            commits.push(id);
+        }
+        rest = &rest[used..];
+    }
+    Ok(commits)
 }

@@ -16,8 +16,9 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
-/// Objects are sent in batches of about this many bytes.
-const BATCH_BYTES: usize = 4 << 20;
+/// Objects are sent in batches of about this many bytes (small enough that a cut
+/// transfer loses little, large enough that framing costs nothing).
+const BATCH_BYTES: usize = 1 << 20;
 
 /// Errors of a sync session.
 #[derive(Debug, thiserror::Error)]
@@ -163,7 +164,8 @@ impl Served {
         let ids = |list: &[ByteBuf]| -> Vec<ObjectId> {
             list.iter().filter_map(|b| ObjectId::from_bytes(b).ok()).collect()
         };
-        let objects = negotiate::objects_to_send(repo.store(), &ids(&want.wants), &ids(&want.haves))?;
+        let (wants, haves, stored) = (ids(&want.wants), ids(&want.haves), ids(&want.stored));
+        let objects = negotiate::objects_to_send(repo.store(), &wants, &haves, &stored)?;
         send_objects(stream, repo.store(), &objects).await
     }
 }
@@ -265,6 +267,24 @@ async fn receive_objects<S: AsyncRead + Unpin>(
     idle: Duration,
 ) -> Result<Fetched, Error> {
     let mut receiver = Receiver::new(store, wants);
+    let received = receive_into(&mut receiver, stream, idle).await;
+    let Ok(wire_bytes) = received else {
+        // Keep what was checked and is complete: the next fetch need not ask again.
+        let _ = receiver.flush();
+        return received.map(|_| Fetched::default());
+    };
+    let bytes = receiver.bytes;
+    let objects = receiver.finish(wants)?;
+    Ok(Fetched { objects, bytes, wire_bytes })
+}
+
+/// Feeds `sync/objects` batches up to `sync/done` to `receiver`; returns the bytes
+/// of the frames read.
+async fn receive_into<S: AsyncRead + Unpin>(
+    receiver: &mut Receiver<'_>,
+    stream: &mut S,
+    idle: Duration,
+) -> Result<u64, Error> {
     let mut wire_bytes = 0;
     loop {
         let (message, size) =
@@ -276,14 +296,11 @@ async fn receive_objects<S: AsyncRead + Unpin>(
                     receiver.add(&id, base.as_ref().map(|b| b.as_slice()), length, data.into_vec())?;
                 }
             }
-            Message::Done(_) => break,
+            Message::Done(_) => return Ok(wire_bytes),
             Message::Error(failure) => return Err(Error::Refused(failure.message)),
             other => return Err(Error::Unexpected { expected: "sync/objects", got: name_of(&other) }),
         }
     }
-    let bytes = receiver.bytes;
-    let objects = receiver.finish(wants)?;
-    Ok(Fetched { objects, bytes, wire_bytes })
 }
 
 /// The refs message for a repository: branches and tags, and `HEAD`'s branch.
@@ -449,7 +466,7 @@ impl Session {
         let bytes = |id: &ObjectId| ByteBuf::from(id.as_bytes().to_vec());
         let request = Push { name: name.to_owned(), old: old.as_ref().map(bytes), new: bytes(&new), force };
         wire::write(&mut self.stream, &Message::Push(request)).await?;
-        let objects = negotiate::objects_to_send(store, &[new], &haves)?;
+        let objects = negotiate::objects_to_send(store, &[new], &haves, &[])?;
         // A server that refuses at once answers while the objects are still on their
         // way, and closes: its answer says why better than the broken stream does.
         let sending = send_objects(&mut self.stream, store, &objects).await;
@@ -468,8 +485,9 @@ impl Session {
     }
 
     /// Fetches what the advertised refs reach that `store` lacks, telling the peer
-    /// about `haves` (commits the store has). Objects are stored only after each
-    /// is checked, and the fetch fails unless everything the refs need is here.
+    /// about `haves` (commits the store has) and about the commits an unfinished
+    /// transfer stored. Each object is checked before it is stored, and the fetch
+    /// fails unless everything the refs need is here.
     pub async fn fetch(mut self, store: &Store, haves: &[ObjectId]) -> Result<Fetched, Error> {
         let mut wants = Vec::new();
         for (_, id) in &self.advertised.refs {
@@ -480,9 +498,17 @@ impl Session {
         if wants.is_empty() {
             return Ok(Fetched::default());
         }
+        let mut haves = haves.to_vec();
+        let mut stored = Vec::new();
+        for id in receive::unfinished(store)? {
+            match store.kind(&id)? {
+                pg_core::object::ObjectKind::Commit => haves.push(id),
+                _ => stored.push(id),
+            }
+        }
         let bytes = |ids: &[ObjectId]| ids.iter().map(|id| ByteBuf::from(id.as_bytes().to_vec())).collect();
-        wire::write(&mut self.stream, &Message::Want(Want { wants: bytes(&wants), haves: bytes(haves) }))
-            .await?;
+        let want = Want { wants: bytes(&wants), haves: bytes(&haves), stored: bytes(&stored) };
+        wire::write(&mut self.stream, &Message::Want(want)).await?;
         receive_objects(&mut self.stream, store, &wants, self.idle_timeout).await
     }
 }

@@ -176,7 +176,8 @@ pub fn clone(context: &Context, args: CloneArgs) -> Outcome {
     let dir = context.cwd.join(
         args.dir.unwrap_or_else(|| PathBuf::from(format!("pg-{}", &url.repository.to_string()[4..16]))),
     );
-    if dir.join(".pg").exists() {
+    let resuming = dir.join(".pg").exists();
+    if resuming && !is_unfinished_clone(&dir, &url)? {
         bail!("{} is already a repository; clone somewhere else", dir.display());
     }
     let key = keypair(context)?;
@@ -187,12 +188,16 @@ pub fn clone(context: &Context, args: CloneArgs) -> Outcome {
         let node = Node::start(key, &[]).await?;
         let session = sync::connect(&node, &url).await?;
         let advertised = session.advertised.clone();
-        let options = InitOptions {
-            hash: advertised.algorithm,
-            default_branch: advertised.head.clone().unwrap_or_else(|| "main".into()),
-            repository_id: Some(url.repository),
+        let mut repo = if resuming {
+            Repository::discover(&target)?
+        } else {
+            let options = InitOptions {
+                hash: advertised.algorithm,
+                default_branch: advertised.head.clone().unwrap_or_else(|| "main".into()),
+                repository_id: Some(url.repository),
+            };
+            Repository::init(&target, &options, &op)?
         };
-        let mut repo = Repository::init(&target, &options, &op)?;
         repo.config_mut().set("remote.origin.url", &url.to_string())?;
         let peer = advertised.peer;
         let fetched = session
@@ -231,11 +236,29 @@ pub fn clone(context: &Context, args: CloneArgs) -> Outcome {
         );
         Ok(ExitCode::SUCCESS)
     });
-    // A failed clone leaves nothing behind (but never removes what was there).
-    if cloned.is_err() && !existed {
+    let Err(error) = cloned else { return cloned };
+    // What an interrupted clone stored is kept for the next attempt; otherwise a
+    // failed clone leaves nothing behind (and never removes what was there).
+    let kept = Repository::discover_read_only(&dir).is_ok_and(|repo| {
+        pg_remote::receive::unfinished(repo.store()).is_ok_and(|commits| !commits.is_empty())
+    });
+    if kept {
+        return Err(error.context(format!(
+            "the clone stopped; what arrived is kept in {}: run the same pg clone again to go on",
+            dir.display()
+        )));
+    }
+    if !existed {
         let _ = std::fs::remove_dir_all(&dir);
     }
-    cloned
+    Err(error)
+}
+
+/// Whether `dir` holds a clone of `url` that stopped before its refs were set
+/// (same repository id, no refs yet): `pg clone` goes on with it.
+fn is_unfinished_clone(dir: &std::path::Path, url: &Url) -> Result<bool> {
+    let repo = Repository::discover_read_only(dir)?;
+    Ok(repo.repository_id()? == Some(url.repository) && repo.list_refs("refs/")?.is_empty())
 }
 
 /// Ref updates that make `refs/remotes/<remote>/<branch>` (and new tags) match what

@@ -94,6 +94,22 @@ impl Compressor {
     }
 }
 
+/// The stored form of an object of `length` bytes that a patch `frame` rebuilds
+/// from `base_id` (at `base_depth`), as received from a peer that checked nothing:
+/// the caller has rebuilt and verified it. `None` when the chain would be too long
+/// or the patch is not worth keeping; with the depth it is stored at.
+pub fn patch_to_delta(
+    length: usize,
+    base_id: &ObjectId,
+    base_depth: u8,
+    frame: &[u8],
+) -> Option<(Vec<u8>, u8)> {
+    if base_depth >= MAX_DEPTH {
+        return None;
+    }
+    frame_to_delta(length, base_id, base_depth, frame.to_vec()).map(|stored| (stored, base_depth + 1))
+}
+
 fn frame_to_delta(length: usize, base_id: &ObjectId, base_depth: u8, frame: Vec<u8>) -> Option<Vec<u8>> {
     let mut stored = Vec::with_capacity(6 + base_id.as_bytes().len() + frame.len());
     stored.push(TAG);

@@ -91,6 +91,9 @@ pub enum Table {
     MergeCache,
     /// The conflict queue: the state of each queue item, keyed by its id.
     Queue,
+    /// What unfinished transfers from peers stored: commits whose whole history is
+    /// here, which the next fetch offers as haves so nothing is sent twice.
+    Transfers,
 }
 
 /// Writes that land together or not at all.
@@ -110,6 +113,10 @@ pub struct Batch {
     /// For objects of this batch: a similar stored object to keep them as a delta
     /// against (the previous version of a file or directory). Only a hint.
     pub delta_bases: std::collections::HashMap<ObjectId, ObjectId>,
+    /// For objects of this batch that came from a peer as a patch: the base and
+    /// the zstd frame that rebuilds them from it (checked by the caller), kept as
+    /// they are when the delta chain allows.
+    pub patches: std::collections::HashMap<ObjectId, (ObjectId, Vec<u8>)>,
     /// Records to put (`Some`) or delete (`None`).
     pub records: Vec<(Table, Vec<u8>, Option<Vec<u8>>)>,
 }

@@ -20,12 +20,14 @@ const OPLOG: &str = "oplog";
 const GITMAP: &str = "gitmap";
 const MERGE_CACHE: &str = "merge_cache";
 const QUEUE: &str = "queue";
-const FAMILIES: [&str; 6] = [OBJECTS, REFS, OPLOG, GITMAP, MERGE_CACHE, QUEUE];
+const TRANSFERS: &str = "transfers";
+const FAMILIES: [&str; 7] = [OBJECTS, REFS, OPLOG, GITMAP, MERGE_CACHE, QUEUE, TRANSFERS];
 
 fn family(table: Table) -> &'static str {
     match table {
         Table::MergeCache => MERGE_CACHE,
         Table::Queue => QUEUE,
+        Table::Transfers => TRANSFERS,
     }
 }
 
@@ -280,6 +282,44 @@ impl RocksBackend {
         Ok((bytes.to_vec(), 0))
     }
 
+    /// How an object that came as a patch of `base` is stored: as that patch, when
+    /// the chain stays short enough and the patch is worth it (no compressing
+    /// again); otherwise whole (compressing against the same base would make the
+    /// same patch).
+    fn patched_form(
+        &self,
+        id: &ObjectId,
+        bytes: &[u8],
+        base: &ObjectId,
+        frame: &[u8],
+        earlier: &HashMap<ObjectId, (&[u8], u8)>,
+    ) -> Result<(Vec<u8>, u8)> {
+        let depth = match earlier.get(base) {
+            Some((_, depth)) => Some(*depth),
+            None => self.stored_depth(base)?,
+        };
+        if let Some(stored) = depth.and_then(|depth| delta::patch_to_delta(bytes.len(), base, depth, frame)) {
+            self.recent().put(*id, Arc::new(bytes.to_vec()), stored.1);
+            return Ok(stored);
+        }
+        Ok((bytes.to_vec(), 0))
+    }
+
+    /// The delta depth of a stored object (0 when stored whole), read from its
+    /// header without rebuilding it.
+    fn stored_depth(&self, id: &ObjectId) -> Result<Option<u8>> {
+        let Some(stored) = self.db.get_pinned_cf(self.cf(OBJECTS), id.as_bytes()).map_err(backend_error)?
+        else {
+            return Ok(None);
+        };
+        let (_, stored) = split_git_id(&stored);
+        if !delta::is_delta(stored) {
+            return Ok(Some(0));
+        }
+        let parsed = delta::parse(stored).map_err(|reason| Error::Corrupt { id: *id, reason })?;
+        Ok(Some(parsed.depth))
+    }
+
     fn get_id(&self, prefix: u8, id: &ObjectId) -> Result<Option<ObjectId>> {
         let key = [&[prefix][..], id.as_bytes()].concat();
         let Some(bytes) = self.get(GITMAP, &key)? else { return Ok(None) };
@@ -429,7 +469,10 @@ impl Backend for RocksBackend {
                 already_stored.insert(id);
                 continue;
             }
-            let (stored, depth) = self.stored_form(id, bytes, batch.delta_bases.get(id), &earlier)?;
+            let (stored, depth) = match batch.patches.get(id) {
+                Some((base, frame)) => self.patched_form(id, bytes, base, frame, &earlier)?,
+                None => self.stored_form(id, bytes, batch.delta_bases.get(id), &earlier)?,
+            };
             earlier.insert(*id, (bytes.as_slice(), depth));
             wb.put_cf(objects, id.as_bytes(), with_git_id(git_of.get(id).copied(), stored));
         }
