@@ -2,7 +2,7 @@
 //! everything referenced is present, refs and the operation log are readable.
 
 use crate::id::ObjectId;
-use crate::object::{EntryKind, Object};
+use crate::object::Object;
 use crate::refs::RefTarget;
 use crate::Repository;
 use std::collections::HashSet;
@@ -82,23 +82,7 @@ fn check_object(
         Err(e) => return report.problem(id.to_hex(), format!("does not decode: {e}")),
     };
     present.insert(id);
-    match object {
-        Object::Blob(_) => {}
-        Object::Tree(tree) => references
-            .extend(tree.entries.iter().filter(|e| e.mode.kind() != EntryKind::Gitlink).map(|e| (id, e.id))),
-        Object::Commit(commit) => {
-            references.push((id, commit.tree));
-            references.extend(commit.parents.iter().map(|p| (id, *p)));
-        }
-        Object::Tag(tag) => references.push((id, tag.object)),
-        Object::Conflict(conflict) => {
-            let versions = [conflict.base, conflict.ours, conflict.theirs];
-            let blobs =
-                versions.into_iter().flatten().filter(|v| v.mode.kind() != EntryKind::Gitlink).map(|v| v.id);
-            let commits = [conflict.ours_commit, conflict.theirs_commit];
-            references.extend(commits.into_iter().chain(blobs).chain(conflict.rendering).map(|to| (id, to)));
-        }
-    }
+    references.extend(object.references().into_iter().map(|to| (id, to)));
 }
 
 fn check_refs(repo: &Repository, present: &HashSet<ObjectId>, report: &mut Report) {

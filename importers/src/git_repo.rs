@@ -84,18 +84,6 @@ fn gix_kind(kind: ObjectKind) -> Option<gix::objs::Kind> {
     }
 }
 
-/// The ids an object refers to that must exist with it (gitlinks point elsewhere).
-fn references(object: &Object) -> Vec<ObjectId> {
-    let mut ids = Vec::new();
-    let _ = object.map_ids(|id, role| {
-        if role != EntryKindOrRole::Entry(EntryKind::Gitlink) {
-            ids.push(*id);
-        }
-        Ok::<_, ()>(*id)
-    });
-    ids
-}
-
 /// Maps ids of the source to ids of the destination, as far as converted.
 type Converted = HashMap<ObjectId, ObjectId>;
 /// Reads one object from the source; `None` when the destination has it already.
@@ -139,7 +127,7 @@ fn post_order(
                 // `None` from the loader: already present at the destination.
                 let Some(object) = load(&id)? else { continue };
                 let children: Vec<ObjectId> =
-                    references(&object).into_iter().filter(|c| !converted.contains_key(c)).collect();
+                    object.references().into_iter().filter(|c| !converted.contains_key(c)).collect();
                 stack.push((id, Some(object)));
                 stack.extend(children.into_iter().map(|c| (c, None)));
             }

@@ -816,8 +816,8 @@ mod tests {
         fn read_record(&self, table: Table, key: &[u8]) -> store::Result<Option<Vec<u8>>> {
             self.inner.read_record(table, key)
         }
-        fn stored_delta(&self, id: &ObjectId) -> store::Result<Option<(ObjectId, Vec<u8>, usize)>> {
-            self.inner.stored_delta(id)
+        fn stored(&self, id: &ObjectId) -> store::Result<Option<store::Stored>> {
+            self.inner.stored(id)
         }
         fn list_records(&self, table: Table, prefix: &[u8]) -> store::Result<Vec<(Vec<u8>, Vec<u8>)>> {
             self.inner.list_records(table, prefix)

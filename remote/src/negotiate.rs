@@ -13,29 +13,45 @@ use pg_core::ObjectId;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::collections::BinaryHeap;
 
-/// What to send for a fetch.
-#[derive(Debug, Default)]
-pub struct Plan {
-    /// The objects, commits first, each tree before its entries, and older
-    /// commits' trees before newer ones' (so a file's older version, the base its
-    /// newer versions are stored as deltas against, goes first).
-    pub send: Vec<ObjectId>,
-    /// Trees and blobs the asker certainly has (those of the commits where the
-    /// walk stopped): good delta bases.
-    pub known: HashSet<ObjectId>,
+/// Objects the asker will have when an object reaches it: those sent before it
+/// (`sent`) and those it had (`known`: the trees and blobs of the commits where
+/// the walk stopped, and what it said it has whole). Either is a safe delta base.
+pub struct Bases<'a> {
+    /// Sent earlier in this transfer.
+    pub sent: &'a HashSet<ObjectId>,
+    /// Had by the asker.
+    pub known: &'a HashSet<ObjectId>,
 }
 
-/// The objects to send for `wants`, given the commits the asker has and the trees
-/// and blobs it has whole (`stored`).
-pub fn objects_to_send(
+impl Bases<'_> {
+    /// Whether `id` can be the base of a delta sent now.
+    pub fn contains(&self, id: &ObjectId) -> bool {
+        self.sent.contains(id) || self.known.contains(id)
+    }
+}
+
+/// Walks the objects to send for `wants`, given the commits the asker has and the
+/// trees and blobs it has whole (`stored`), handing each to `emit` in sending
+/// order: commits first, each tree before its entries, and older commits' trees
+/// before newer ones' (so a file's older version, the base its newer versions are
+/// stored as deltas against, goes first). Emitting as the walk goes lets the first
+/// objects leave while later trees are still being read.
+pub fn objects_to_send<E: From<store::Error>>(
     store: &Store,
     wants: &[ObjectId],
     haves: &[ObjectId],
     stored: &[ObjectId],
-) -> store::Result<Plan> {
+    emit: &mut dyn FnMut(ObjectId, Bases<'_>) -> Result<(), E>,
+) -> Result<(), E> {
     let haves: Vec<ObjectId> = haves.iter().copied().filter(|id| is_commit(store, id)).collect();
-    let mut send = Vec::new();
     let mut sent = HashSet::default();
+    let mut known: HashSet<ObjectId> = HashSet::default();
+    let mut send = |id: ObjectId, sent: &mut HashSet<ObjectId>, known: &HashSet<ObjectId>| -> Result<(), E> {
+        if sent.insert(id) {
+            emit(id, Bases { sent, known })?;
+        }
+        Ok(())
+    };
     // Roots of the trees to send: new commits' trees, and trees or blobs wanted.
     let mut roots = Vec::new();
     let mut want_commits = Vec::new();
@@ -43,40 +59,32 @@ pub fn objects_to_send(
         let mut id = *want;
         // Tags (of tags) go with what they tag.
         loop {
-            match store.read(&id)? {
+            match store.read_unverified(&id)? {
                 Object::Tag(tag) => {
-                    if sent.insert(id) {
-                        send.push(id);
-                    }
+                    send(id, &mut sent, &known)?;
                     id = tag.object;
                 }
                 Object::Commit(_) => break want_commits.push(id),
                 Object::Tree(_) | Object::Blob(_) => break roots.push(id),
-                Object::Conflict(_) => {
-                    if sent.insert(id) {
-                        send.push(id);
-                    }
-                    break;
-                }
+                Object::Conflict(_) => break send(id, &mut sent, &known)?,
             }
         }
     }
     let (commits, boundary) = new_commits(store, &want_commits, &haves)?;
     for (id, tree) in commits {
-        if sent.insert(id) {
-            send.push(id);
+        if !sent.contains(&id) {
+            send(id, &mut sent, &known)?;
             roots.push(tree);
         }
     }
-    let mut known: HashSet<ObjectId> = HashSet::default();
     for commit in boundary {
-        let tree = store.read_commit(&commit)?.tree;
-        walk_tree(store, tree, &mut known, &mut |_| {})?;
+        let tree = read_commit(store, &commit)?.tree;
+        walk_tree::<E>(store, tree, &mut known, &mut |_| Ok(()))?;
     }
     // What the asker says it has whole; only what is here can be walked.
     for id in stored {
         match store.kind(id) {
-            Ok(ObjectKind::Tree) => walk_tree(store, *id, &mut known, &mut |_| {})?,
+            Ok(ObjectKind::Tree) => walk_tree::<E>(store, *id, &mut known, &mut |_| Ok(()))?,
             _ => {
                 known.insert(*id);
             }
@@ -87,13 +95,27 @@ pub fn objects_to_send(
     let mut skip = known.clone();
     // Commits were walked newest first: their trees go oldest first.
     for root in roots.into_iter().rev() {
-        walk_tree(store, root, &mut skip, &mut |id| {
-            if sent.insert(id) {
-                send.push(id)
-            }
-        })?;
+        walk_tree(store, root, &mut skip, &mut |id| send(id, &mut sent, &known))?;
     }
-    Ok(Plan { send, known })
+    Ok(())
+}
+
+// The walks below read without hashing: the asker checks every object it is sent,
+// so a damaged object here cannot get past it, and hashing every tree twice (here
+// and there) would double the cost of a clone.
+
+fn read_commit(store: &Store, id: &ObjectId) -> store::Result<pg_core::object::Commit> {
+    match store.read_unverified(id)? {
+        Object::Commit(commit) => Ok(commit),
+        other => Err(store::Error::WrongKind { id: *id, expected: ObjectKind::Commit, actual: other.kind() }),
+    }
+}
+
+fn read_tree(store: &Store, id: &ObjectId) -> store::Result<pg_core::object::Tree> {
+    match store.read_unverified(id)? {
+        Object::Tree(tree) => Ok(tree),
+        other => Err(store::Error::WrongKind { id: *id, expected: ObjectKind::Tree, actual: other.kind() }),
+    }
 }
 
 fn is_commit(store: &Store, id: &ObjectId) -> bool {
@@ -117,7 +139,7 @@ fn new_commits(store: &Store, wants: &[ObjectId], haves: &[ObjectId]) -> store::
     let mut queue = BinaryHeap::new();
     let mut order = 0u64;
     let mut enqueue = |queue: &mut BinaryHeap<_>, id: ObjectId| -> store::Result<()> {
-        let commit = store.read_commit(&id)?;
+        let commit = read_commit(store, &id)?;
         let time = commit.committer_signature().map_or(0, |s| s.seconds);
         order += 1;
         queue.push((time, std::cmp::Reverse(order), id, commit.tree, commit.parents));
@@ -162,20 +184,20 @@ fn new_commits(store: &Store, wants: &[ObjectId], haves: &[ObjectId]) -> store::
 
 /// Visits `root` and everything below it not in `skip` (which grows), entries
 /// after their tree; gitlinks (other repositories' commits) are not followed.
-fn walk_tree(
+fn walk_tree<E: From<store::Error>>(
     store: &Store,
     root: ObjectId,
     skip: &mut HashSet<ObjectId>,
-    visit: &mut dyn FnMut(ObjectId),
-) -> store::Result<()> {
+    visit: &mut dyn FnMut(ObjectId) -> Result<(), E>,
+) -> Result<(), E> {
     let mut stack = vec![(root, true)];
     while let Some((id, is_tree)) = stack.pop() {
         if !skip.insert(id) {
             continue;
         }
-        visit(id);
+        visit(id)?;
         if is_tree {
-            for entry in store.read_tree(&id)?.entries {
+            for entry in read_tree(store, &id)?.entries {
                 match entry.mode.kind() {
                     EntryKind::Gitlink => {}
                     EntryKind::Tree => stack.push((entry.id, true)),

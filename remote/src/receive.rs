@@ -17,7 +17,7 @@
 //! ([`unfinished`]): commits as haves, the rest as stored, and is sent only what is
 //! missing. A finished transfer clears the record.
 
-use pg_core::object::{EntryKind, EntryKindOrRole, Object};
+use pg_core::object::Object;
 use pg_core::store::{self, Batch, Durability, Store, Table};
 use pg_core::ObjectId;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
@@ -79,8 +79,8 @@ struct Waiting {
 }
 
 /// Verified objects on their way into the store.
-pub struct Receiver<'s> {
-    store: &'s Store,
+pub struct Receiver {
+    store: Store,
     waiting: HashMap<ObjectId, Waiting>,
     /// For each object not stored yet, the waiting objects that refer to it.
     needed_by: HashMap<ObjectId, Vec<ObjectId>>,
@@ -95,15 +95,19 @@ pub struct Receiver<'s> {
     expected: HashSet<ObjectId>,
     /// Objects this transfer stored that no object it stored refers to.
     roots: HashSet<ObjectId>,
+    /// Whether the store held no object when the transfer began (a clone): then
+    /// only what this transfer stored is there, and nothing need be looked up.
+    was_empty: bool,
     /// Bytes received.
     pub bytes: u64,
 }
 
-impl<'s> Receiver<'s> {
+impl Receiver {
     /// A receiver into `store` for the objects `wants` reach.
-    pub fn new(store: &'s Store, wants: &[ObjectId]) -> Receiver<'s> {
-        Receiver {
-            store,
+    pub fn new(store: &Store, wants: &[ObjectId]) -> Result<Receiver, Error> {
+        let was_empty = store.backend().ids_with_prefix(&[], 1)?.is_empty();
+        Ok(Receiver {
+            store: store.clone(),
             waiting: HashMap::default(),
             needed_by: HashMap::default(),
             ready: Batch::default(),
@@ -113,8 +117,9 @@ impl<'s> Receiver<'s> {
             received: HashSet::default(),
             expected: wants.iter().copied().collect(),
             roots: HashSet::default(),
+            was_empty,
             bytes: 0,
-        }
+        })
     }
 
     /// How many objects were taken.
@@ -149,13 +154,7 @@ impl<'s> Receiver<'s> {
             return Err(Error::Unexpected(id));
         }
         let object = Object::decode(&bytes).map_err(|e| Error::Malformed { id, reason: e.to_string() })?;
-        let mut references = Vec::new();
-        let _ = object.map_ids(|child, role| {
-            if role != EntryKindOrRole::Entry(EntryKind::Gitlink) {
-                references.push(*child);
-            }
-            Ok::<_, ()>(*child)
-        });
+        let references = object.references();
         self.bytes += bytes.len() as u64;
         let mut missing = 0;
         for &child in &references {
@@ -185,7 +184,7 @@ impl<'s> Receiver<'s> {
         if self.stored.contains(id) {
             return Ok(true);
         }
-        if self.received.contains(id) {
+        if self.received.contains(id) || self.was_empty {
             return Ok(false);
         }
         let before = self.store.backend().has_object(id)?;
@@ -205,7 +204,8 @@ impl<'s> Receiver<'s> {
             }
             self.roots.insert(id);
             self.stored.insert(id);
-            self.ready_bytes += object.bytes.len();
+            // What the write costs: the patch, when it is kept as it came.
+            self.ready_bytes += object.patch.as_ref().map_or(object.bytes.len(), |(_, frame)| frame.len());
             self.ready_at.insert(id, self.ready.objects.len());
             if let Some(patch) = object.patch {
                 self.ready.patches.insert(id, patch);

@@ -8,7 +8,7 @@ use crate::{negotiate, wire};
 use futures::{AsyncRead, AsyncWrite};
 use libp2p::{Multiaddr, PeerId};
 use pg_core::refs::RefTarget;
-use pg_core::store::{self, RefUpdate, Store};
+use pg_core::store::{self, RefUpdate, Store, Stored};
 use pg_core::{HashAlgorithm, ObjectId, Repository};
 use serde_bytes::ByteBuf;
 use std::collections::HashMap;
@@ -58,6 +58,10 @@ pub enum Error {
     /// The repository failed.
     #[error(transparent)]
     Repo(#[from] pg_core::repo::Error),
+    /// The other side of a pipe inside this node stopped (its own error is the
+    /// one to report).
+    #[error("stopped")]
+    Stopped,
 }
 
 /// Where a repository is served: a peer's address and the repository's id,
@@ -164,9 +168,8 @@ impl Served {
         let ids = |list: &[ByteBuf]| -> Vec<ObjectId> {
             list.iter().filter_map(|b| ObjectId::from_bytes(b).ok()).collect()
         };
-        let (wants, haves, stored) = (ids(&want.wants), ids(&want.haves), ids(&want.stored));
-        let objects = negotiate::objects_to_send(repo.store(), &wants, &haves, &stored)?;
-        send_objects(stream, repo.store(), &objects).await
+        let request = Request { wants: ids(&want.wants), haves: ids(&want.haves), stored: ids(&want.stored) };
+        send_objects(stream, repo.store(), request).await.map(|_| ())
     }
 }
 
@@ -259,30 +262,58 @@ pub(crate) fn now() -> i64 {
 }
 
 /// Reads `sync/objects` batches up to `sync/done` into `store`, checked, and
-/// stores them once everything `wants` reach is present.
+/// stores them as they complete (see [`Receiver`]). Reading and checking run side
+/// by side: the stream is read (and the sender kept busy) while a blocking thread
+/// checks and stores what came before.
 async fn receive_objects<S: AsyncRead + Unpin>(
     stream: &mut S,
     store: &Store,
     wants: &[ObjectId],
     idle: Duration,
 ) -> Result<Fetched, Error> {
-    let mut receiver = Receiver::new(store, wants);
-    let received = receive_into(&mut receiver, stream, idle).await;
-    let Ok(wire_bytes) = received else {
+    let receiver = Receiver::new(store, wants)?;
+    let (batches, incoming) = tokio::sync::mpsc::channel::<Vec<Sent>>(READ_AHEAD);
+    let checking = tokio::task::spawn_blocking(move || check_batches(receiver, incoming));
+    let read = read_batches(stream, &batches, idle).await;
+    drop(batches);
+    let (mut receiver, checked) =
+        checking.await.map_err(|e| Error::Refused(format!("checking stopped: {e}")))?;
+    // A refusal stops the reading too, and says more than the closed channel.
+    let outcome = checked.and(read);
+    let Ok(wire_bytes) = outcome else {
         // Keep what was checked and is complete: the next fetch need not ask again.
         let _ = receiver.flush();
-        return received.map(|_| Fetched::default());
+        return outcome.map(|_| Fetched::default());
     };
     let bytes = receiver.bytes;
     let objects = receiver.finish(wants)?;
     Ok(Fetched { objects, bytes, wire_bytes })
 }
 
-/// Feeds `sync/objects` batches up to `sync/done` to `receiver`; returns the bytes
-/// of the frames read.
-async fn receive_into<S: AsyncRead + Unpin>(
-    receiver: &mut Receiver<'_>,
+/// Batches read but not yet checked, at most (about 1 MiB each).
+const READ_AHEAD: usize = 16;
+
+fn check_batches(
+    mut receiver: Receiver,
+    mut incoming: tokio::sync::mpsc::Receiver<Vec<Sent>>,
+) -> (Receiver, Result<(), Error>) {
+    while let Some(batch) = incoming.blocking_recv() {
+        for Sent(id, base, length, data) in batch {
+            if let Err(error) =
+                receiver.add(&id, base.as_ref().map(|b| b.as_slice()), length, data.into_vec())
+            {
+                return (receiver, Err(error.into()));
+            }
+        }
+    }
+    (receiver, Ok(()))
+}
+
+/// Reads `sync/objects` batches up to `sync/done` into `batches`; returns the bytes
+/// of the frames read. Stops early, without error, if the checking side stopped.
+async fn read_batches<S: AsyncRead + Unpin>(
     stream: &mut S,
+    batches: &tokio::sync::mpsc::Sender<Vec<Sent>>,
     idle: Duration,
 ) -> Result<u64, Error> {
     let mut wire_bytes = 0;
@@ -292,8 +323,8 @@ async fn receive_into<S: AsyncRead + Unpin>(
         wire_bytes += size as u64;
         match message {
             Message::Objects(batch) => {
-                for Sent(id, base, length, data) in batch.objects {
-                    receiver.add(&id, base.as_ref().map(|b| b.as_slice()), length, data.into_vec())?;
+                if batches.send(batch.objects).await.is_err() {
+                    return Ok(wire_bytes);
                 }
             }
             Message::Done(_) => return Ok(wire_bytes),
@@ -321,44 +352,85 @@ fn advertise(repo: &Repository, repository: Vec<u8>) -> Result<Refs, Error> {
     })
 }
 
+/// What a peer is to be sent: the objects `wants` reach beyond `haves` (commits)
+/// and `stored` (trees and blobs it has whole).
+struct Request {
+    wants: Vec<ObjectId>,
+    haves: Vec<ObjectId>,
+    stored: Vec<ObjectId>,
+}
+
+/// Sends what `request` asks for in `sync/objects` batches, then `sync/done`;
+/// returns how many objects went. The walk runs on a blocking thread and hands
+/// over batches as it goes, so objects leave while later trees are being read.
 async fn send_objects<S: AsyncWrite + Unpin>(
     stream: &mut S,
     store: &Store,
-    plan: &negotiate::Plan,
+    request: Request,
+) -> Result<usize, Error> {
+    let (batches, mut outgoing) = tokio::sync::mpsc::channel::<Vec<Sent>>(4);
+    let store = store.clone();
+    let walking = tokio::task::spawn_blocking(move || walk_batches(&store, &request, &batches));
+    let mut count = 0;
+    while let Some(batch) = outgoing.recv().await {
+        count += batch.len();
+        wire::write(stream, &Message::Objects(Objects { objects: batch })).await?;
+    }
+    walking.await.map_err(|e| Error::Refused(format!("the walk stopped: {e}")))??;
+    wire::write(stream, &Message::Done(Done { objects: count as u64 })).await?;
+    Ok(count)
+}
+
+/// Walks `request`'s objects into batches of about [`BATCH_BYTES`] on `batches`
+/// (stopping quietly if nobody takes them any more).
+fn walk_batches(
+    store: &Store,
+    request: &Request,
+    batches: &tokio::sync::mpsc::Sender<Vec<Sent>>,
 ) -> Result<(), Error> {
     let mut batch = Vec::new();
     let mut batch_bytes = 0;
-    let mut sent = rustc_hash::FxHashSet::default();
-    let bytes = |id: &ObjectId| ByteBuf::from(id.as_bytes().to_vec());
-    for id in &plan.send {
-        // A delta is sent as stored when the receiver will have its base: no
-        // rebuilding here, a fraction of the bytes on the wire.
-        let usable = match store.backend().stored_delta(id)? {
-            Some((base, frame, length)) if sent.contains(&base) || plan.known.contains(&base) => {
-                Some(Sent(bytes(id), Some(bytes(&base)), length as u64, ByteBuf::from(frame)))
+    let walked = negotiate::objects_to_send(
+        store,
+        &request.wants,
+        &request.haves,
+        &request.stored,
+        &mut |id, bases| {
+            let object = sent_form(store, &id, &bases)?;
+            batch_bytes += object.3.len();
+            batch.push(object);
+            if batch_bytes >= BATCH_BYTES {
+                batch_bytes = 0;
+                batches.blocking_send(std::mem::take(&mut batch)).map_err(|_| Error::Stopped)?;
             }
-            _ => None,
-        };
-        let object = match usable {
-            Some(delta) => delta,
-            None => {
-                let full = store.read_raw(id)?;
-                Sent(bytes(id), None, full.len() as u64, ByteBuf::from(full))
-            }
-        };
-        sent.insert(*id);
-        batch_bytes += object.3.len();
-        batch.push(object);
-        if batch_bytes >= BATCH_BYTES {
-            wire::write(stream, &Message::Objects(Objects { objects: std::mem::take(&mut batch) })).await?;
-            batch_bytes = 0;
-        }
+            Ok(())
+        },
+    );
+    match walked {
+        Err(Error::Stopped) => return Ok(()),
+        other => other?,
     }
     if !batch.is_empty() {
-        wire::write(stream, &Message::Objects(Objects { objects: batch })).await?;
+        let _ = batches.blocking_send(batch);
     }
-    wire::write(stream, &Message::Done(Done { objects: plan.send.len() as u64 })).await?;
     Ok(())
+}
+
+/// How an object travels: as stored, unhashed (the receiver checks it); a delta
+/// too when the receiver will have its base (no rebuilding, a fraction of the
+/// bytes on the wire).
+fn sent_form(store: &Store, id: &ObjectId, bases: &negotiate::Bases<'_>) -> Result<Sent, Error> {
+    let bytes = |id: &ObjectId| ByteBuf::from(id.as_bytes().to_vec());
+    Ok(match store.backend().stored(id)?.ok_or(store::Error::Missing(*id))? {
+        Stored::Delta { base, frame, length } if bases.contains(&base) => {
+            Sent(bytes(id), Some(bytes(&base)), length as u64, ByteBuf::from(frame))
+        }
+        Stored::Whole(full) => Sent(bytes(id), None, full.len() as u64, ByteBuf::from(full)),
+        Stored::Delta { .. } => {
+            let full = store.read_raw(id)?;
+            Sent(bytes(id), None, full.len() as u64, ByteBuf::from(full))
+        }
+    })
 }
 
 /// What a peer advertised for a repository.
@@ -466,21 +538,18 @@ impl Session {
         let bytes = |id: &ObjectId| ByteBuf::from(id.as_bytes().to_vec());
         let request = Push { name: name.to_owned(), old: old.as_ref().map(bytes), new: bytes(&new), force };
         wire::write(&mut self.stream, &Message::Push(request)).await?;
-        let objects = negotiate::objects_to_send(store, &[new], &haves, &[])?;
         // A server that refuses at once answers while the objects are still on their
         // way, and closes: its answer says why better than the broken stream does.
-        let sending = send_objects(&mut self.stream, store, &objects).await;
+        let request = Request { wants: vec![new], haves, stored: Vec::new() };
+        let sending = send_objects(&mut self.stream, store, request).await;
         let reply = tokio::time::timeout(self.idle_timeout, wire::read(&mut self.stream)).await;
-        let reply = match (sending, reply) {
-            (_, Ok(Ok(reply))) => reply,
-            (Err(error), _) => return Err(error),
-            (Ok(()), Ok(Err(error))) => return Err(error.into()),
-            (Ok(()), Err(_)) => return Err(Error::Silent(self.idle_timeout)),
-        };
-        match reply {
-            Message::Pushed(_) => Ok(PushOutcome::Moved { old, objects: objects.send.len() }),
-            Message::Error(failure) => Err(Error::Refused(failure.message)),
-            other => Err(Error::Unexpected { expected: "sync/pushed", got: name_of(&other) }),
+        match (sending, reply) {
+            (Ok(objects), Ok(Ok(Message::Pushed(_)))) => Ok(PushOutcome::Moved { old, objects }),
+            (_, Ok(Ok(Message::Error(failure)))) => Err(Error::Refused(failure.message)),
+            (_, Ok(Ok(other))) => Err(Error::Unexpected { expected: "sync/pushed", got: name_of(&other) }),
+            (Err(error), _) => Err(error),
+            (Ok(_), Ok(Err(error))) => Err(error.into()),
+            (Ok(_), Err(_)) => Err(Error::Silent(self.idle_timeout)),
         }
     }
 

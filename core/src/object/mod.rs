@@ -218,6 +218,43 @@ impl Object {
         encode_with_header(self.kind(), &self.body_in(form))
     }
 
+    /// Visits every id the object holds, as [`Object::map_ids`] would map them,
+    /// without copying the object.
+    pub fn for_each_id(&self, mut visit: impl FnMut(&ObjectId, EntryKindOrRole)) {
+        match self {
+            Object::Blob(_) => {}
+            Object::Tree(tree) => {
+                for entry in &tree.entries {
+                    visit(&entry.id, EntryKindOrRole::Entry(entry.mode.kind()));
+                }
+            }
+            Object::Commit(commit) => {
+                visit(&commit.tree, EntryKindOrRole::Entry(EntryKind::Tree));
+                commit.parents.iter().for_each(|p| visit(p, EntryKindOrRole::Parent));
+            }
+            Object::Tag(tag) => visit(&tag.object, EntryKindOrRole::Tagged(tag.target_kind)),
+            // One way through a conflict's ids: the mapping's.
+            Object::Conflict(_) => {
+                let _ = self.map_ids(|id, role| {
+                    visit(id, role);
+                    Ok::<_, ()>(*id)
+                });
+            }
+        }
+    }
+
+    /// The ids that must be stored with this object: every id it holds but a
+    /// gitlink's (which names a commit of another repository).
+    pub fn references(&self) -> Vec<ObjectId> {
+        let mut ids = Vec::new();
+        self.for_each_id(|id, role| {
+            if role != EntryKindOrRole::Entry(EntryKind::Gitlink) {
+                ids.push(*id);
+            }
+        });
+        ids
+    }
+
     /// The same object with every id it holds replaced by `map(id)` (tree entries,
     /// a commit's tree and parents, a tag's object).
     pub fn map_ids<E>(

@@ -121,6 +121,22 @@ pub struct Batch {
     pub records: Vec<(Table, Vec<u8>, Option<Vec<u8>>)>,
 }
 
+/// How an object is stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Stored {
+    /// Whole: its encoding.
+    Whole(Vec<u8>),
+    /// A delta: the zstd patch frame that rebuilds its `length` bytes from `base`.
+    Delta {
+        /// The base.
+        base: ObjectId,
+        /// The patch frame.
+        frame: Vec<u8>,
+        /// The object's length.
+        length: usize,
+    },
+}
+
 /// Raw storage: objects by id, refs by name, the operation log.
 ///
 /// Implementations verify nothing about object bytes; [`Store`] does.
@@ -144,10 +160,10 @@ pub trait Backend: Send + Sync {
     fn pg_id_for_git(&self, git: &ObjectId) -> Result<Option<ObjectId>>;
     /// The git id of a pg object that came from git or went to it.
     fn git_id_for_pg(&self, pg: &ObjectId) -> Result<Option<ObjectId>>;
-    /// How an object is stored when it is a delta: its base, the patch frame that
-    /// rebuilds it from the base, and its length. `None` for objects stored whole
-    /// (or missing). Lets a peer be sent the delta as it is, unexpanded.
-    fn stored_delta(&self, id: &ObjectId) -> Result<Option<(ObjectId, Vec<u8>, usize)>>;
+    /// How an object is stored, unverified and unexpanded (`None`: missing): lets a
+    /// peer be sent a delta as it is, or an object without rebuilding or hashing it
+    /// (the receiver checks it).
+    fn stored(&self, id: &ObjectId) -> Result<Option<Stored>>;
     /// A record of a [`Table`].
     fn read_record(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>>;
     /// Every record of a table whose key starts with `prefix`, sorted by key.
@@ -234,6 +250,13 @@ impl Store {
             return Err(Error::Corrupt { id: *id, reason: "its bytes do not hash to its id".into() });
         }
         Ok(bytes)
+    }
+
+    /// Reads and decodes an object without hashing it: only for work whose result
+    /// is checked elsewhere (what a peer is sent, which it checks object by object).
+    pub fn read_unverified(&self, id: &ObjectId) -> Result<Object> {
+        let bytes = self.backend.read_object(id)?.ok_or(Error::Missing(*id))?;
+        Object::decode(&bytes).map_err(|e| corrupt(id, e))
     }
 
     /// Reads, verifies and decodes an object.

@@ -1,6 +1,6 @@
 //! The RocksDB backend: one database per repository, a column family per record kind.
 
-use super::{delta, Backend, Batch, Durability, Error, Result, Table};
+use super::{delta, Backend, Batch, Durability, Error, Result, Stored, Table};
 use crate::id::ObjectId;
 use crate::refs::RefTarget;
 use rocksdb::{
@@ -116,7 +116,10 @@ impl RocksBackend {
         db_options.set_log_level(LogLevel::Error);
 
         let mut objects = Options::default();
-        objects.set_compression_type(DBCompressionType::Zstd);
+        // Flushes (a clone writes one every few MB) compress with fast LZ4; the
+        // compactions that settle data in the last level, with zstd.
+        objects.set_compression_type(DBCompressionType::Lz4);
+        objects.set_bottommost_compression_type(DBCompressionType::Zstd);
         objects.set_write_buffer_size(128 << 20);
         if mode != OpenMode::ReadOnly {
             // Most lookups while writing are for ids not stored yet. (The filter is
@@ -260,49 +263,48 @@ impl RocksBackend {
     fn stored_form(
         &self,
         id: &ObjectId,
-        bytes: &[u8],
+        bytes: &Arc<Vec<u8>>,
         base: Option<&ObjectId>,
-        earlier: &HashMap<ObjectId, (&[u8], u8)>,
-    ) -> Result<(Vec<u8>, u8)> {
-        let Some(base_id) = base else { return Ok((bytes.to_vec(), 0)) };
-        let base_data: Option<(std::borrow::Cow<'_, [u8]>, u8)> = match earlier.get(base_id) {
-            Some((base_bytes, depth)) => Some((std::borrow::Cow::Borrowed(*base_bytes), *depth)),
-            None => self
-                .load(base_id)?
-                .map(|(bytes, depth)| (std::borrow::Cow::Owned(Arc::unwrap_or_clone(bytes)), depth)),
+        earlier: &HashMap<ObjectId, (Arc<Vec<u8>>, u8)>,
+    ) -> Result<Option<(Vec<u8>, u8)>> {
+        let Some(base_id) = base else { return Ok(None) };
+        let base_data = match earlier.get(base_id) {
+            Some((base_bytes, depth)) => Some((base_bytes.clone(), *depth)),
+            None => self.load(base_id)?,
         };
         if let Some((base_bytes, depth)) = base_data {
             let mut compressor = self.compressor.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             if let Some(stored) = compressor.encode(bytes, base_id, &base_bytes, depth) {
                 // Its next version will want it as a base: keep it whole.
-                self.recent().put(*id, Arc::new(bytes.to_vec()), depth + 1);
-                return Ok((stored, depth + 1));
+                self.recent().put(*id, bytes.clone(), depth + 1);
+                return Ok(Some((stored, depth + 1)));
             }
         }
-        Ok((bytes.to_vec(), 0))
+        Ok(None)
     }
 
     /// How an object that came as a patch of `base` is stored: as that patch, when
     /// the chain stays short enough and the patch is worth it (no compressing
-    /// again); otherwise whole (compressing against the same base would make the
-    /// same patch).
+    /// again); otherwise whole (`None`: compressing against the same base would
+    /// make the same patch).
     fn patched_form(
         &self,
         id: &ObjectId,
-        bytes: &[u8],
+        bytes: &Arc<Vec<u8>>,
         base: &ObjectId,
         frame: &[u8],
-        earlier: &HashMap<ObjectId, (&[u8], u8)>,
-    ) -> Result<(Vec<u8>, u8)> {
-        let depth = match earlier.get(base) {
-            Some((_, depth)) => Some(*depth),
+        earlier: &HashMap<ObjectId, (Arc<Vec<u8>>, u8)>,
+    ) -> Result<Option<(Vec<u8>, u8)>> {
+        let cached = earlier.get(base).cloned().or_else(|| self.recent().get(base));
+        let depth = match cached {
+            Some((_, depth)) => Some(depth),
             None => self.stored_depth(base)?,
         };
-        if let Some(stored) = depth.and_then(|depth| delta::patch_to_delta(bytes.len(), base, depth, frame)) {
-            self.recent().put(*id, Arc::new(bytes.to_vec()), stored.1);
-            return Ok(stored);
+        let stored = depth.and_then(|depth| delta::patch_to_delta(bytes.len(), base, depth, frame));
+        if let Some((_, depth)) = &stored {
+            self.recent().put(*id, bytes.clone(), *depth);
         }
-        Ok((bytes.to_vec(), 0))
+        Ok(stored)
     }
 
     /// The delta depth of a stored object (0 when stored whole), read from its
@@ -419,17 +421,17 @@ impl Backend for RocksBackend {
         Ok(ops)
     }
 
-    fn stored_delta(&self, id: &ObjectId) -> Result<Option<(ObjectId, Vec<u8>, usize)>> {
+    fn stored(&self, id: &ObjectId) -> Result<Option<Stored>> {
         let Some(stored) = self.db.get_pinned_cf(self.cf(OBJECTS), id.as_bytes()).map_err(backend_error)?
         else {
             return Ok(None);
         };
         let (_, inner) = split_git_id(&stored);
         if !delta::is_delta(inner) {
-            return Ok(None);
+            return Ok(Some(Stored::Whole(inner.to_vec())));
         }
         let delta = delta::parse(inner).map_err(|reason| Error::Corrupt { id: *id, reason })?;
-        Ok(Some((delta.base, delta.frame().to_vec(), delta.length)))
+        Ok(Some(Stored::Delta { base: delta.base, frame: delta.frame().to_vec(), length: delta.length }))
     }
 
     fn read_record(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>> {
@@ -461,24 +463,32 @@ impl Backend for RocksBackend {
         let objects = self.cf(OBJECTS);
         let git_of: HashMap<&ObjectId, &ObjectId> = batch.git_ids.iter().map(|(git, pg)| (pg, git)).collect();
         let mut already_stored = std::collections::HashSet::new();
-        let mut earlier: HashMap<ObjectId, (&[u8], u8)> = HashMap::new();
-        for (id, bytes) in &batch.objects {
+        // Shared, not copied, with the cache of recent objects.
+        let batch_objects: Vec<(ObjectId, Arc<Vec<u8>>)> =
+            batch.objects.into_iter().map(|(id, bytes)| (id, Arc::new(bytes))).collect();
+        let mut earlier: HashMap<ObjectId, (Arc<Vec<u8>>, u8)> = HashMap::new();
+        for (id, bytes) in &batch_objects {
             // Objects never change: one stored already stays as it is (rewriting it
             // as a delta could make a cycle with its own descendants).
             if self.db.get_pinned_cf(objects, id.as_bytes()).map_err(backend_error)?.is_some() {
-                already_stored.insert(id);
+                already_stored.insert(*id);
                 continue;
             }
-            let (stored, depth) = match batch.patches.get(id) {
+            let delta = match batch.patches.get(id) {
                 Some((base, frame)) => self.patched_form(id, bytes, base, frame, &earlier)?,
                 None => self.stored_form(id, bytes, batch.delta_bases.get(id), &earlier)?,
             };
-            earlier.insert(*id, (bytes.as_slice(), depth));
-            wb.put_cf(objects, id.as_bytes(), with_git_id(git_of.get(id).copied(), stored));
+            let (value, depth) =
+                delta.as_ref().map_or((bytes.as_slice(), 0), |(d, depth)| (d.as_slice(), *depth));
+            match git_of.get(id) {
+                Some(git) => wb.put_cf(objects, id.as_bytes(), with_git_id(Some(git), value.to_vec())),
+                None => wb.put_cf(objects, id.as_bytes(), value),
+            }
+            earlier.insert(*id, (bytes.clone(), depth));
         }
         // Objects stored earlier learn their git id in place.
         let written: std::collections::HashSet<&ObjectId> =
-            batch.objects.iter().map(|(id, _)| id).filter(|id| !already_stored.contains(id)).collect();
+            batch_objects.iter().map(|(id, _)| id).filter(|id| !already_stored.contains(*id)).collect();
         for (git, pg) in batch.git_ids.iter().filter(|(_, pg)| !written.contains(pg)) {
             let Some(stored) = self.db.get_cf(objects, pg.as_bytes()).map_err(backend_error)? else {
                 continue;
