@@ -15,12 +15,14 @@ echo "generating $commits commits..."
 git init -q --bare "$work/source.git"
 python3 "$here/gen_history.py" "$commits" | git -C "$work/source.git" fast-import --quiet
 git -C "$work/source.git" gc -q
+# The generated branch is main: HEAD must name it, or git clone checks nothing out.
+git -C "$work/source.git" symbolic-ref HEAD refs/heads/main
 blob_bytes=$(git -C "$work/source.git" cat-file --batch-all-objects --batch-check='%(objecttype) %(objectsize)' | awk '$1 == "blob" { s += $2 } END { print s }')
 echo "history: $(git -C "$work/source.git" rev-list --count --all) commits, $((blob_bytes / 1000000)) MB of blobs"
 
 mkdir "$work/origin"
 (cd "$work/origin" && "$pg" init >/dev/null && "$pg" import git "$work/source.git" >/dev/null 2>&1)
-(cd "$work/origin" && exec "$pg" serve --listen /ip4/127.0.0.1/tcp/0 > "$work/serve.out" 2>/dev/null) &
+(cd "$work/origin" && exec "$pg" serve --listen /ip4/127.0.0.1/tcp/0 --no-mdns > "$work/serve.out" 2>/dev/null) &
 server=$!
 port=$((20000 + RANDOM % 20000))
 git daemon --export-all --base-path="$work" --listen=127.0.0.1 --port="$port" --reuseaddr 2>/dev/null &

@@ -56,16 +56,19 @@ step log --oneline
 step branch
 step tag -m "first release" v0.1
 
-# Sync: serve this repository over libp2p (TCP on loopback), clone it as another
-# node would (its own key in its own PG_HOME), commit here, fetch there.
-"$pg" serve --listen /ip4/127.0.0.1/tcp/0 > "$work/serve.out" 2>/dev/null &
+# Sync: serve this repository over libp2p (TCP on loopback; no mDNS, so nothing
+# leaves this machine), clone it as another node would (its own key in its own
+# PG_HOME) by its bare repository id, found through Kademlia from the serving
+# peer, then commit here and fetch there.
+"$pg" serve --listen /ip4/127.0.0.1/tcp/0 --no-mdns > "$work/serve.out" 2>/dev/null &
 server=$!
 trap 'kill $server 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 50); do [ -s "$work/serve.out" ] && break; sleep 0.1; done
-printf '\n%s$ pg serve --listen /ip4/127.0.0.1/tcp/0%s\n' "$bold" "$plain"
+printf '\n%s$ pg serve --listen /ip4/127.0.0.1/tcp/0 --no-mdns%s\n' "$bold" "$plain"
 cat "$work/serve.out"
-url=$(awk '{ print $2 }' "$work/serve.out")
-(export PG_HOME="$work/.other-home"; cd "$work" && step clone "$url" "$work/copy")
+id=$(awk '{ print $1 }' "$work/serve.out")
+peer=$(awk '{ print $2 }' "$work/serve.out" | cut -d'#' -f1)
+(export PG_HOME="$work/.other-home"; cd "$work" && step clone "$id" "$work/copy" --no-mdns --peer "$peer")
 printf 'hello again\n' >> README.md
 step commit -a -m "More words"
 (export PG_HOME="$work/.other-home"; cd "$work/copy" && step fetch && step log --oneline -n 3 origin/main)

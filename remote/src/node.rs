@@ -1,14 +1,18 @@
-//! A running libp2p node: TCP (noise, yamux) and QUIC, identify and ping, and raw
-//! streams for the sync protocol. The swarm runs on its own task; the node's
-//! handle opens and accepts streams.
+//! A running libp2p node: TCP (noise, yamux) and QUIC, identify and ping, raw
+//! streams for the sync protocol, gossipsub for announcements, and discovery:
+//! mDNS on the LAN and a Kademlia DHT (pg's own protocol) where serving nodes
+//! keep provider records of the repositories they serve. The swarm runs on its
+//! own task; the node's handle opens and accepts streams and asks the task.
 
 use futures::StreamExt;
 use libp2p::identity::Keypair;
 use libp2p::multiaddr::Protocol;
-use libp2p::swarm::dial_opts::DialOpts;
+use libp2p::swarm::behaviour::toggle::Toggle;
+use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
-use libp2p::{gossipsub, identify, noise, ping, tcp, yamux, Multiaddr, PeerId, StreamProtocol};
-use std::collections::HashMap;
+use libp2p::{gossipsub, identify, kad, mdns, noise, ping, tcp, yamux, Multiaddr, PeerId, StreamProtocol};
+use pg_core::ObjectId;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
@@ -46,6 +50,8 @@ struct Behaviour {
     ping: ping::Behaviour,
     stream: libp2p_stream::Behaviour,
     gossipsub: gossipsub::Behaviour,
+    kad: kad::Behaviour<kad::store::MemoryStore>,
+    mdns: Toggle<mdns::tokio::Behaviour>,
 }
 
 /// A gossipsub message: its topic and bytes, and the peer that published it.
@@ -59,9 +65,29 @@ pub struct Announcement {
     pub source: Option<PeerId>,
 }
 
+/// How a node finds others: on the LAN (mDNS) and through Kademlia, starting from
+/// known peers.
+#[derive(Debug, Clone, Default)]
+pub struct Discovery {
+    /// Find and announce peers on the local network (mDNS).
+    pub mdns: bool,
+    /// Peers to start Kademlia from, each `<multiaddr>/p2p/<peer id>`.
+    pub peers: Vec<Multiaddr>,
+    /// Answer Kademlia queries and keep provider records (Kademlia server mode),
+    /// as a serving node does.
+    pub serve: bool,
+}
+
 /// Connections idle this long are closed (libp2p's default, 10 s, would cut a
 /// clone that pauses to write to disk).
 const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The Kademlia protocol of pg's DHT (its own, not the IPFS one).
+const KAD_PROTOCOL: &str = "/pg/kad/1.0.0";
+
+/// A Kademlia query gives up after this long (libp2p's default, a minute, is
+/// long to wait for a `pg clone`; a caller asks again if it wants).
+const KAD_QUERY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What the node's task is asked to do.
 enum Command {
@@ -71,6 +97,11 @@ enum Command {
     Subscribe(String),
     /// Publish on a topic (dropped when no peer listens: announcements are hints).
     Publish(String, Vec<u8>),
+    /// Announce in Kademlia that this node provides a key.
+    Provide(Vec<u8>),
+    /// Find the providers of a key: their addresses (with `/p2p/`), once the query
+    /// ends and the providers found were dialled.
+    FindProviders(Vec<u8>, oneshot::Sender<Vec<Multiaddr>>),
 }
 
 /// A handle to a running node.
@@ -85,31 +116,19 @@ pub struct Node {
 }
 
 impl Node {
-    /// Starts a node with `keypair`, listening on `listen` (none: a client only).
-    /// Must be called within a tokio runtime.
+    /// Starts a node with `keypair`, listening on `listen` (none: a client only),
+    /// without discovery. Must be called within a tokio runtime.
     pub async fn start(keypair: Keypair, listen: &[Multiaddr]) -> Result<Node, Error> {
-        let setup = |e: &dyn std::fmt::Display| Error::Setup(e.to_string());
-        let mut swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
-            .with_tokio()
-            .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)
-            .map_err(|e| setup(&e))?
-            .with_quic()
-            .with_behaviour(|key| {
-                let config = gossipsub::ConfigBuilder::default()
-                    .heartbeat_interval(Duration::from_millis(500))
-                    .build()?;
-                let gossipsub =
-                    gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Signed(key.clone()), config)?;
-                Ok::<_, Box<dyn std::error::Error + Send + Sync>>(Behaviour {
-                    identify: identify::Behaviour::new(identify::Config::new("/pg/1".into(), key.public())),
-                    ping: ping::Behaviour::default(),
-                    stream: libp2p_stream::Behaviour::new(),
-                    gossipsub,
-                })
-            })
-            .map_err(|e| setup(&e))?
-            .with_swarm_config(|config| config.with_idle_connection_timeout(IDLE_TIMEOUT))
-            .build();
+        Node::start_with(keypair, listen, &Discovery::default()).await
+    }
+
+    /// Starts a node that finds others as `discovery` says.
+    pub async fn start_with(
+        keypair: Keypair,
+        listen: &[Multiaddr],
+        discovery: &Discovery,
+    ) -> Result<Node, Error> {
+        let mut swarm = build_swarm(keypair, discovery)?;
         for address in listen {
             swarm
                 .listen_on(address.clone())
@@ -126,59 +145,41 @@ impl Node {
                 _ => {}
             }
         }
+        if discovery.serve {
+            // What Kademlia gives others as this node's addresses (in provider
+            // records): where it listens.
+            for address in &listen_addresses {
+                swarm.add_external_address(address.clone());
+            }
+        }
+        for address in &discovery.peers {
+            let peer = peer_of(address)
+                .ok_or_else(|| Error::Setup(format!("{address} does not end in /p2p/<peer id>")))?;
+            swarm.behaviour_mut().kad.add_address(&peer, address.clone());
+            let _ = swarm.dial(DialOpts::peer_id(peer).addresses(vec![address.clone()]).build());
+        }
         let peer_id = *swarm.local_peer_id();
         let control = swarm.behaviour().stream.new_control();
-        let (commands, mut receive) = mpsc::unbounded_channel();
+        let (commands, receive) = mpsc::unbounded_channel();
         let (announce, announcements) = mpsc::unbounded_channel();
-        tokio::spawn(async move {
-            let mut dialing: HashMap<PeerId, Vec<oneshot::Sender<Result<(), String>>>> = HashMap::new();
-            loop {
-                tokio::select! {
-                    event = swarm.select_next_some() => match event {
-                        SwarmEvent::ConnectionEstablished { peer_id, .. } => {
-                            for waiting in dialing.remove(&peer_id).unwrap_or_default() {
-                                let _ = waiting.send(Ok(()));
-                            }
-                        }
-                        SwarmEvent::OutgoingConnectionError { peer_id: Some(peer_id), error, .. } => {
-                            for waiting in dialing.remove(&peer_id).unwrap_or_default() {
-                                let _ = waiting.send(Err(error.to_string()));
-                            }
-                        }
-                        SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message { message, .. })) => {
-                            let _ = announce.send(Announcement {
-                                topic: message.topic.into_string(),
-                                data: message.data,
-                                source: message.source,
-                            });
-                        }
-                        _ => {}
-                    },
-                    command = receive.recv() => match command {
-                        Some(Command::Dial(peer, address, done)) => {
-                            if swarm.is_connected(&peer) {
-                                let _ = done.send(Ok(()));
-                                continue;
-                            }
-                            let options = DialOpts::peer_id(peer).addresses(vec![address]).build();
-                            match swarm.dial(options) {
-                                Ok(()) => dialing.entry(peer).or_default().push(done),
-                                Err(error) => { let _ = done.send(Err(error.to_string())); }
-                            }
-                        }
-                        Some(Command::Subscribe(topic)) => {
-                            let _ = swarm.behaviour_mut().gossipsub.subscribe(&gossipsub::IdentTopic::new(topic));
-                        }
-                        Some(Command::Publish(topic, data)) => {
-                            let _ = swarm.behaviour_mut().gossipsub.publish(gossipsub::IdentTopic::new(topic), data);
-                        }
-                        None => break,
-                    },
-                }
-            }
-        });
+        tokio::spawn(Driver::new(swarm, announce).run(receive));
         let announcements = std::sync::Mutex::new(Some(announcements));
         Ok(Node { peer_id, listen_addresses, control, commands, announcements })
+    }
+
+    /// Announces in Kademlia that this node serves the repository `id`.
+    pub fn provide(&self, id: &ObjectId) -> Result<(), Error> {
+        self.commands.send(Command::Provide(id.as_bytes().to_vec())).map_err(|_| Error::Stopped)
+    }
+
+    /// The addresses (with `/p2p/`) of peers that say they serve the repository
+    /// `id`, found through Kademlia from the known and discovered peers.
+    pub async fn find_providers(&self, id: &ObjectId) -> Result<Vec<Multiaddr>, Error> {
+        let (reply, found) = oneshot::channel();
+        self.commands
+            .send(Command::FindProviders(id.as_bytes().to_vec(), reply))
+            .map_err(|_| Error::Stopped)?;
+        found.await.map_err(|_| Error::Stopped)
     }
 
     /// Receives `topic`'s messages (see [`Node::announcements`]).
@@ -243,4 +244,214 @@ pub fn peer_of(address: &Multiaddr) -> Option<PeerId> {
         Protocol::P2p(peer) => Some(peer),
         _ => None,
     })
+}
+
+fn build_swarm(keypair: Keypair, discovery: &Discovery) -> Result<libp2p::Swarm<Behaviour>, Error> {
+    let setup = |e: &dyn std::fmt::Display| Error::Setup(e.to_string());
+    let swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
+        .with_tokio()
+        .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)
+        .map_err(|e| setup(&e))?
+        .with_quic()
+        .with_behaviour(|key| {
+            let peer = key.public().to_peer_id();
+            let config =
+                gossipsub::ConfigBuilder::default().heartbeat_interval(Duration::from_millis(500)).build()?;
+            let gossipsub =
+                gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Signed(key.clone()), config)?;
+            let mut kad_config = kad::Config::new(StreamProtocol::new(KAD_PROTOCOL));
+            kad_config.set_query_timeout(KAD_QUERY_TIMEOUT);
+            let mut kad = kad::Behaviour::with_config(peer, kad::store::MemoryStore::new(peer), kad_config);
+            kad.set_mode(Some(if discovery.serve { kad::Mode::Server } else { kad::Mode::Client }));
+            let mdns = match discovery.mdns {
+                true => Some(mdns::tokio::Behaviour::new(mdns::Config::default(), peer)?),
+                false => None,
+            };
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(Behaviour {
+                identify: identify::Behaviour::new(identify::Config::new("/pg/1".into(), key.public())),
+                ping: ping::Behaviour::default(),
+                stream: libp2p_stream::Behaviour::new(),
+                gossipsub,
+                kad,
+                mdns: Toggle::from(mdns),
+            })
+        })
+        .map_err(|e| setup(&e))?
+        .with_swarm_config(|config| config.with_idle_connection_timeout(IDLE_TIMEOUT))
+        .build();
+    Ok(swarm)
+}
+
+/// A providers query under way.
+struct Finding {
+    reply: oneshot::Sender<Vec<Multiaddr>>,
+    /// Providers being dialled.
+    dialling: HashSet<PeerId>,
+    /// Providers reached, at these addresses.
+    found: Vec<Multiaddr>,
+    /// Whether the query has ended.
+    ended: bool,
+}
+
+/// The node's task: drives the swarm and carries out commands.
+struct Driver {
+    swarm: libp2p::Swarm<Behaviour>,
+    announce: mpsc::UnboundedSender<Announcement>,
+    dialing: HashMap<PeerId, Vec<oneshot::Sender<Result<(), String>>>>,
+    /// Where each connected peer was reached.
+    connected: HashMap<PeerId, Multiaddr>,
+    finding: HashMap<kad::QueryId, Finding>,
+}
+
+impl Driver {
+    fn new(swarm: libp2p::Swarm<Behaviour>, announce: mpsc::UnboundedSender<Announcement>) -> Driver {
+        Driver {
+            swarm,
+            announce,
+            dialing: HashMap::new(),
+            connected: HashMap::new(),
+            finding: HashMap::new(),
+        }
+    }
+
+    async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+        loop {
+            tokio::select! {
+                event = self.swarm.select_next_some() => self.on_event(event),
+                command = commands.recv() => match command {
+                    Some(command) => self.on_command(command),
+                    None => break,
+                },
+            }
+        }
+    }
+
+    fn on_command(&mut self, command: Command) {
+        let behaviour = self.swarm.behaviour_mut();
+        match command {
+            Command::Dial(peer, address, done) => {
+                if self.swarm.is_connected(&peer) {
+                    let _ = done.send(Ok(()));
+                    return;
+                }
+                match self.swarm.dial(DialOpts::peer_id(peer).addresses(vec![address]).build()) {
+                    Ok(()) => self.dialing.entry(peer).or_default().push(done),
+                    Err(error) => {
+                        let _ = done.send(Err(error.to_string()));
+                    }
+                }
+            }
+            Command::Subscribe(topic) => {
+                let _ = behaviour.gossipsub.subscribe(&gossipsub::IdentTopic::new(topic));
+            }
+            Command::Publish(topic, data) => {
+                let _ = behaviour.gossipsub.publish(gossipsub::IdentTopic::new(topic), data);
+            }
+            Command::Provide(key) => {
+                let _ = behaviour.kad.start_providing(kad::RecordKey::new(&key));
+            }
+            Command::FindProviders(key, reply) => {
+                let query = behaviour.kad.get_providers(kad::RecordKey::new(&key));
+                let finding = Finding { reply, dialling: HashSet::new(), found: Vec::new(), ended: false };
+                self.finding.insert(query, finding);
+            }
+        }
+    }
+
+    fn on_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
+        match event {
+            SwarmEvent::ConnectionEstablished { peer_id, endpoint, .. } => {
+                for waiting in self.dialing.remove(&peer_id).unwrap_or_default() {
+                    let _ = waiting.send(Ok(()));
+                }
+                // Only an address this node dialled is one to dial again (a peer that
+                // dialled in shows its outgoing port).
+                if endpoint.is_dialer() {
+                    let address = endpoint.get_remote_address().clone();
+                    self.connected.insert(peer_id, address.clone());
+                    self.reached(peer_id, Some(address));
+                }
+            }
+            SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
+                self.connected.remove(&peer_id);
+            }
+            SwarmEvent::OutgoingConnectionError { peer_id: Some(peer_id), error, .. } => {
+                for waiting in self.dialing.remove(&peer_id).unwrap_or_default() {
+                    let _ = waiting.send(Err(error.to_string()));
+                }
+                self.reached(peer_id, None);
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message {
+                message, ..
+            })) => {
+                let _ = self.announce.send(Announcement {
+                    topic: message.topic.into_string(),
+                    data: message.data,
+                    source: message.source,
+                });
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Mdns(mdns::Event::Discovered(found))) => {
+                for (peer, address) in found {
+                    self.swarm.behaviour_mut().kad.add_address(&peer, address);
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Kad(kad::Event::OutboundQueryProgressed {
+                id,
+                result: kad::QueryResult::GetProviders(result),
+                step,
+                ..
+            })) => self.on_providers(id, result, step.last),
+            _ => {}
+        }
+    }
+
+    /// Dials the providers found (their addresses are known to Kademlia only while
+    /// the query runs), and answers once the query ended and every dial did.
+    fn on_providers(&mut self, id: kad::QueryId, result: kad::GetProvidersResult, last: bool) {
+        let local = *self.swarm.local_peer_id();
+        let Some(finding) = self.finding.get_mut(&id) else { return };
+        if let Ok(kad::GetProvidersOk::FoundProviders { providers, .. }) = result {
+            for peer in providers.into_iter().filter(|p| *p != local) {
+                match self.connected.get(&peer) {
+                    Some(address) => finding.found.push(address.clone().with_p2p(peer).unwrap_or_else(|a| a)),
+                    None if self
+                        .swarm
+                        .dial(DialOpts::peer_id(peer).condition(PeerCondition::Always).build())
+                        .is_ok() =>
+                    {
+                        finding.dialling.insert(peer);
+                    }
+                    None => {}
+                }
+            }
+        }
+        finding.ended |= last;
+        self.answer_finished();
+    }
+
+    /// A dial of `peer` ended: at `address`, or failed.
+    fn reached(&mut self, peer: PeerId, address: Option<Multiaddr>) {
+        for finding in self.finding.values_mut() {
+            if finding.dialling.remove(&peer) {
+                if let Some(address) = &address {
+                    finding.found.push(address.clone().with_p2p(peer).unwrap_or_else(|a| a));
+                }
+            }
+        }
+        self.answer_finished();
+    }
+
+    fn answer_finished(&mut self) {
+        let done: Vec<kad::QueryId> = self
+            .finding
+            .iter()
+            .filter(|(_, f)| f.ended && f.dialling.is_empty())
+            .map(|(id, _)| *id)
+            .collect();
+        for id in done {
+            if let Some(finding) = self.finding.remove(&id) {
+                let _ = finding.reply.send(finding.found);
+            }
+        }
+    }
 }

@@ -58,6 +58,9 @@ pub enum Error {
     /// The repository failed.
     #[error(transparent)]
     Repo(#[from] pg_core::repo::Error),
+    /// No peer serving the repository was found.
+    #[error("no peer serving repository {0} was found (on the LAN, or from the peers given with --peer); give its URL from `pg serve`, or a peer that knows it")]
+    NotFound(ObjectId),
     /// The other side of a pipe inside this node stopped (its own error is the
     /// one to report).
     #[error("stopped")]
@@ -481,6 +484,27 @@ pub async fn connect(node: &Node, url: &Url) -> Result<Session, Error> {
     }
     let advertised = Advertised { peer, algorithm, head: refs.head, refs: advertised };
     Ok(Session { stream, advertised, idle_timeout: IDLE_TIMEOUT })
+}
+
+/// Finds a peer serving `repository` (through mDNS and Kademlia, as the node was
+/// started to) and lists its refs there; gives up after `patience`.
+pub async fn locate(node: &Node, repository: ObjectId, patience: Duration) -> Result<(Url, Session), Error> {
+    let deadline = tokio::time::Instant::now() + patience;
+    let mut last_error = None;
+    loop {
+        for address in node.find_providers(&repository).await? {
+            let url = Url { address, repository };
+            match connect(node, &url).await {
+                Ok(session) => return Ok((url, session)),
+                Err(error) => last_error = Some(error),
+            }
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(last_error.unwrap_or(Error::NotFound(repository)));
+        }
+        // Discovery takes a moment: mDNS answers, the first peers connect.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
 }
 
 /// Counts of a fetch.

@@ -11,7 +11,7 @@ use pg_core::store::RefUpdate;
 use pg_core::worktree::{self, NoProgress};
 use pg_core::{ObjectId, Repository};
 use pg_remote::follow;
-use pg_remote::node::Node;
+use pg_remote::node::{Discovery, Node};
 use pg_remote::sync::{self, Served, Url};
 use std::io::Write;
 use std::path::PathBuf;
@@ -56,6 +56,8 @@ pub struct ServeArgs {
     /// whenever the peer announces new refs).
     #[arg(long, value_name = "URL")]
     follow: Option<String>,
+    #[command(flatten)]
+    discovery: DiscoveryArgs,
     /// Repositories to serve (default: the current one).
     paths: Vec<PathBuf>,
 }
@@ -90,8 +92,12 @@ pub fn serve(context: &Context, args: ServeArgs) -> Outcome {
         args.listen
     };
     let key = keypair(context)?;
+    let discovery = args.discovery.discovery(true);
     runtime()?.block_on(async move {
-        let node = Node::start(key, &listen).await?;
+        let node = Node::start_with(key, &listen, &discovery).await?;
+        for (id, _) in &repositories {
+            node.provide(id)?;
+        }
         let address = node
             .listen_addresses
             .iter()
@@ -162,31 +168,70 @@ fn receive_hooks() -> sync::ReceiveHooks {
     }
 }
 
+/// How a node finds peers (`pg serve`, and `pg clone` of a bare repository id).
+#[derive(clap::Args, Debug)]
+pub struct DiscoveryArgs {
+    /// A peer to find others through (Kademlia), `<multiaddr>/p2p/<peer id>`
+    /// (repeatable).
+    #[arg(long = "peer", value_name = "MULTIADDR")]
+    peers: Vec<libp2p::Multiaddr>,
+    /// Do not look for peers on the local network (mDNS).
+    #[arg(long)]
+    no_mdns: bool,
+}
+
+impl DiscoveryArgs {
+    fn discovery(&self, serve: bool) -> Discovery {
+        Discovery { mdns: !self.no_mdns, peers: self.peers.clone(), serve }
+    }
+}
+
+/// How long `pg clone` of a bare repository id looks for a peer serving it.
+const LOCATE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(10);
+
 #[derive(clap::Args, Debug)]
 pub struct CloneArgs {
-    /// What `pg serve` printed: `<multiaddr>/p2p/<peer id>#<repository id>`.
+    /// What `pg serve` printed, `<multiaddr>/p2p/<peer id>#<repository id>`, or
+    /// a bare repository id, to find a peer serving it on the LAN (mDNS) or
+    /// through Kademlia.
     url: String,
     /// Where to put the clone (default: `pg-` and the start of the repository id).
     dir: Option<PathBuf>,
+    #[command(flatten)]
+    discovery: DiscoveryArgs,
 }
 
 /// `pg clone`: a new repository with the served one's id, history and branches.
 pub fn clone(context: &Context, args: CloneArgs) -> Outcome {
-    let url: Url = args.url.parse().map_err(anyhow::Error::msg)?;
-    let dir = context.cwd.join(
-        args.dir.unwrap_or_else(|| PathBuf::from(format!("pg-{}", &url.repository.to_string()[4..16]))),
-    );
+    let (repository, given) = match args.url.parse::<Url>() {
+        Ok(url) => (url.repository, Some(url)),
+        Err(error) => (args.url.parse::<ObjectId>().map_err(|_| anyhow::Error::msg(error))?, None),
+    };
+    let dir = context
+        .cwd
+        .join(args.dir.unwrap_or_else(|| PathBuf::from(format!("pg-{}", &repository.to_string()[4..16]))));
     let resuming = dir.join(".pg").exists();
-    if resuming && !is_unfinished_clone(&dir, &url)? {
+    if resuming && !is_unfinished_clone(&dir, &repository)? {
         bail!("{} is already a repository; clone somewhere else", dir.display());
     }
     let key = keypair(context)?;
     let op = context.op_context(None);
     let existed = dir.exists();
     let target = dir.clone();
+    let discovery = args.discovery.discovery(false);
     let cloned = runtime()?.block_on(async move {
-        let node = Node::start(key, &[]).await?;
-        let session = sync::connect(&node, &url).await?;
+        let (_node, url, session) = match given {
+            Some(url) => {
+                let node = Node::start(key, &[]).await?;
+                let session = sync::connect(&node, &url).await?;
+                (node, url, session)
+            }
+            None => {
+                let node = Node::start_with(key, &[], &discovery).await?;
+                let (url, session) = sync::locate(&node, repository, LOCATE_PATIENCE).await?;
+                (node, url, session)
+            }
+        };
         let advertised = session.advertised.clone();
         let mut repo = if resuming {
             Repository::discover(&target)?
@@ -254,11 +299,11 @@ pub fn clone(context: &Context, args: CloneArgs) -> Outcome {
     Err(error)
 }
 
-/// Whether `dir` holds a clone of `url` that stopped before its refs were set
-/// (same repository id, no refs yet): `pg clone` goes on with it.
-fn is_unfinished_clone(dir: &std::path::Path, url: &Url) -> Result<bool> {
+/// Whether `dir` holds a clone of `repository` that stopped before its refs were
+/// set (same repository id, no refs yet): `pg clone` goes on with it.
+fn is_unfinished_clone(dir: &std::path::Path, repository: &ObjectId) -> Result<bool> {
     let repo = Repository::discover_read_only(dir)?;
-    Ok(repo.repository_id()? == Some(url.repository) && repo.list_refs("refs/")?.is_empty())
+    Ok(repo.repository_id()? == Some(*repository) && repo.list_refs("refs/")?.is_empty())
 }
 
 /// Ref updates that make `refs/remotes/<remote>/<branch>` (and new tags) match what
