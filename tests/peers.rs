@@ -367,3 +367,33 @@ kill %1
     assert!(out.status.success() && said.contains("Cloned "), "{said}");
     assert_eq!(text(in_copy(&c, &["rev-parse", "main"])), a.ok(&["rev-parse", "main"]));
 }
+
+#[test]
+fn objects_larger_than_a_frame_travel_in_parts() {
+    let origin = Repo::new();
+    let mut state = 11u64;
+    let mut big: Vec<u8> = (0..20 << 20)
+        .map(|_| {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (state >> 56) as u8
+        })
+        .collect();
+    std::fs::write(origin.file("big.bin"), &big).unwrap();
+    origin.ok(&["add", "-A"]);
+    origin.ok(&["commit", "-m", "20 MiB"]);
+    let server = serve(&origin);
+    let other = elsewhere();
+    other.ok(&["clone", &server.url, "copy"]);
+    assert!(std::fs::read(other.file("copy/big.bin")).unwrap() == big);
+    // A small change: the new version goes as a patch of the old.
+    big[1000..1010].copy_from_slice(b"0123456789");
+    std::fs::write(origin.file("big.bin"), &big).unwrap();
+    origin.ok(&["commit", "-a", "-m", "ten bytes"]);
+    let fetched = text(in_copy(&other, &["fetch"]));
+    let wire: u64 =
+        fetched.split("(wire ").nth(1).and_then(|w| w.split(' ').next()).unwrap().parse().unwrap();
+    assert!(wire < 100_000, "the patch, not the file: {fetched}");
+    text(in_copy(&other, &["pull"]));
+    assert!(std::fs::read(other.file("copy/big.bin")).unwrap() == big);
+    assert!(text(in_copy(&other, &["fsck"])).ends_with(": ok\n"));
+}

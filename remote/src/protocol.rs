@@ -34,11 +34,13 @@ pub enum Function {
     Pushed,
     /// A repository's refs changed (published on its gossipsub topic).
     Announce,
+    /// A piece of an object too large for one frame.
+    Part,
 }
 
 impl Function {
     /// Every function.
-    pub const ALL: [Function; 9] = [
+    pub const ALL: [Function; 10] = [
         Function::ListRefs,
         Function::Refs,
         Function::Want,
@@ -48,6 +50,7 @@ impl Function {
         Function::Push,
         Function::Pushed,
         Function::Announce,
+        Function::Part,
     ];
 
     /// The function's name in its descriptor.
@@ -62,6 +65,7 @@ impl Function {
             Function::Push => "sync/push",
             Function::Pushed => "sync/pushed",
             Function::Announce => "sync/announce",
+            Function::Part => "sync/part",
         }
     }
 
@@ -127,6 +131,25 @@ pub struct Sent(pub ByteBuf, pub Option<ByteBuf>, pub u64, pub ByteBuf);
 pub struct Objects {
     /// The objects.
     pub objects: Vec<Sent>,
+}
+
+/// `sync/part`: a piece of one object whose `data` (as in [`Sent`]) is too large
+/// for a frame: bytes `offset..offset + data.len()` of it, `total` bytes in all.
+/// Parts of one object come in order, one object at a time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Part {
+    /// The object's id.
+    pub id: ByteBuf,
+    /// The base, when the data is a patch.
+    pub base: Option<ByteBuf>,
+    /// The object's length.
+    pub length: u64,
+    /// The length of the whole data.
+    pub total: u64,
+    /// Where this piece starts in the data.
+    pub offset: u64,
+    /// The piece.
+    pub data: ByteBuf,
 }
 
 /// `sync/done`.
@@ -200,6 +223,8 @@ pub enum Message {
     Pushed(Pushed),
     /// See [`Announce`].
     Announce(Announce),
+    /// See [`Part`].
+    Part(Part),
 }
 
 impl Message {
@@ -215,6 +240,7 @@ impl Message {
             Message::Push(_) => Function::Push,
             Message::Pushed(_) => Function::Pushed,
             Message::Announce(_) => Function::Announce,
+            Message::Part(_) => Function::Part,
         }
     }
 
@@ -229,6 +255,7 @@ impl Message {
             Message::Push(m) => ciborium::into_writer(m, &mut *out),
             Message::Pushed(m) => ciborium::into_writer(m, &mut *out),
             Message::Announce(m) => ciborium::into_writer(m, &mut *out),
+            Message::Part(m) => ciborium::into_writer(m, &mut *out),
         };
         written.expect("writing CBOR to memory cannot fail");
     }
@@ -247,6 +274,7 @@ impl Message {
             Function::Push => Message::Push(decode(payload)?),
             Function::Pushed => Message::Pushed(decode(payload)?),
             Function::Announce => Message::Announce(decode(payload)?),
+            Function::Part => Message::Part(decode(payload)?),
         })
     }
 }

@@ -17,13 +17,19 @@
 //! ([`unfinished`]): commits as haves, the rest as stored, and is sent only what is
 //! missing. A finished transfer clears the record.
 
+use crate::protocol::Part;
 use pg_core::object::Object;
 use pg_core::store::{self, Batch, Durability, Store, Table};
 use pg_core::ObjectId;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use serde_bytes::ByteBuf;
 
 /// Checked objects are written once this many bytes are ready.
 const FLUSH_BYTES: usize = 8 << 20;
+
+/// The largest object a peer may send (its data, whole or as a patch, and what it
+/// rebuilds to): objects are checked in memory.
+pub const MAX_OBJECT: u64 = 1 << 31;
 
 /// The key of the unfinished-transfer record in [`Table::Transfers`].
 const UNFINISHED: &[u8] = b"unfinished";
@@ -95,6 +101,8 @@ pub struct Receiver {
     expected: HashSet<ObjectId>,
     /// Objects this transfer stored that no object it stored refers to.
     roots: HashSet<ObjectId>,
+    /// An object arriving in parts: the first part, its data growing.
+    assembling: Option<Part>,
     /// Whether the store held no object when the transfer began (a clone): then
     /// only what this transfer stored is there, and nothing need be looked up.
     was_empty: bool,
@@ -117,6 +125,7 @@ impl Receiver {
             received: HashSet::default(),
             expected: wants.iter().copied().collect(),
             roots: HashSet::default(),
+            assembling: None,
             was_empty,
             bytes: 0,
         })
@@ -177,6 +186,44 @@ impl Receiver {
             self.waiting.insert(id, waiting);
         }
         Ok(id)
+    }
+
+    /// Takes one piece of an object sent in parts; the object is checked (as by
+    /// [`Receiver::add`]) once its last piece is here. Pieces must come in order,
+    /// one object at a time, for an object that may be sent, within
+    /// [`MAX_OBJECT`].
+    pub fn add_part(&mut self, part: Part) -> Result<(), Error> {
+        let id = self.parse_id(&part.id)?;
+        let out_of_order = |reason: &str| Error::Malformed { id, reason: format!("its parts {reason}") };
+        let mut whole = match self.assembling.take() {
+            None if part.offset != 0 => return Err(out_of_order("do not start at 0")),
+            None if part.total > MAX_OBJECT => {
+                return Err(out_of_order("add up to more than the largest object"))
+            }
+            None if !self.expected.contains(&id) || self.received.contains(&id) => {
+                return Err(Error::Unexpected(id))
+            }
+            None => Part { data: ByteBuf::with_capacity(part.total as usize), ..part.clone() },
+            Some(started) if started.id != part.id => {
+                return Err(out_of_order("are mixed with another object's"))
+            }
+            Some(started) if started.data.len() as u64 != part.offset => {
+                return Err(out_of_order("come out of order"))
+            }
+            Some(started) => started,
+        };
+        whole.data.extend_from_slice(&part.data);
+        match whole.data.len() as u64 {
+            n if n > whole.total => Err(out_of_order("are longer than announced")),
+            n if n == whole.total => {
+                let Part { id, base, length, data, .. } = whole;
+                self.add(&id, base.as_ref().map(|b| b.as_slice()), length, data.into_vec()).map(|_| ())
+            }
+            _ => {
+                self.assembling = Some(whole);
+                Ok(())
+            }
+        }
     }
 
     /// Whether `id` is stored (by this transfer, or before it).
@@ -257,8 +304,7 @@ impl Receiver {
     /// The bytes a patch rebuilds from its base: one received earlier in this
     /// transfer (waiting, ready or written), or one stored before.
     fn rebuild(&self, id: ObjectId, base: &ObjectId, length: u64, patch: &[u8]) -> Result<Vec<u8>, Error> {
-        // No object is larger than a frame could carry whole.
-        let length = usize::try_from(length).ok().filter(|&l| l <= crate::wire::MAX_FRAME);
+        let length = usize::try_from(length).ok().filter(|&l| l as u64 <= MAX_OBJECT);
         let length = length.ok_or_else(|| Error::Malformed { id, reason: "an impossible length".into() })?;
         let read;
         let base_bytes = if let Some(waiting) = self.waiting.get(base) {
@@ -278,6 +324,9 @@ impl Receiver {
     /// Checks that `tips` and everything the received objects refer to are stored,
     /// writes the last objects and clears the unfinished-transfer record.
     pub fn finish(mut self, tips: &[ObjectId]) -> Result<usize, Error> {
+        if let Some(part) = &self.assembling {
+            return Err(Error::Missing(self.parse_id(&part.id)?));
+        }
         for id in tips {
             if !self.is_stored(id)? {
                 return Err(Error::Missing(*id));

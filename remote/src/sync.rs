@@ -2,7 +2,7 @@
 //! fetching them.
 
 use crate::node::{self, Node};
-use crate::protocol::{Done, Failure, ListRefs, Message, Objects, Push, Pushed, Refs, Sent, Want};
+use crate::protocol::{Done, Failure, ListRefs, Message, Objects, Part, Push, Pushed, Refs, Sent, Want};
 use crate::receive::{self, Receiver};
 use crate::{negotiate, wire};
 use futures::{AsyncRead, AsyncWrite};
@@ -275,7 +275,7 @@ async fn receive_objects<S: AsyncRead + Unpin>(
     idle: Duration,
 ) -> Result<Fetched, Error> {
     let receiver = Receiver::new(store, wants)?;
-    let (batches, incoming) = tokio::sync::mpsc::channel::<Vec<Sent>>(READ_AHEAD);
+    let (batches, incoming) = tokio::sync::mpsc::channel::<Message>(READ_AHEAD);
     let checking = tokio::task::spawn_blocking(move || check_batches(receiver, incoming));
     let read = read_batches(stream, &batches, idle).await;
     drop(batches);
@@ -298,25 +298,33 @@ const READ_AHEAD: usize = 16;
 
 fn check_batches(
     mut receiver: Receiver,
-    mut incoming: tokio::sync::mpsc::Receiver<Vec<Sent>>,
+    mut incoming: tokio::sync::mpsc::Receiver<Message>,
 ) -> (Receiver, Result<(), Error>) {
-    while let Some(batch) = incoming.blocking_recv() {
-        for Sent(id, base, length, data) in batch {
-            if let Err(error) =
-                receiver.add(&id, base.as_ref().map(|b| b.as_slice()), length, data.into_vec())
-            {
-                return (receiver, Err(error.into()));
+    while let Some(message) = incoming.blocking_recv() {
+        let checked = match message {
+            Message::Objects(batch) => {
+                batch.objects.into_iter().try_for_each(|Sent(id, base, length, data)| {
+                    receiver
+                        .add(&id, base.as_ref().map(|b| b.as_slice()), length, data.into_vec())
+                        .map(|_| ())
+                })
             }
+            Message::Part(part) => receiver.add_part(part),
+            _ => Ok(()),
+        };
+        if let Err(error) = checked {
+            return (receiver, Err(error.into()));
         }
     }
     (receiver, Ok(()))
 }
 
-/// Reads `sync/objects` batches up to `sync/done` into `batches`; returns the bytes
-/// of the frames read. Stops early, without error, if the checking side stopped.
+/// Reads `sync/objects` batches and `sync/part`s up to `sync/done` into
+/// `batches`; returns the bytes of the frames read. Stops early, without error,
+/// if the checking side stopped.
 async fn read_batches<S: AsyncRead + Unpin>(
     stream: &mut S,
-    batches: &tokio::sync::mpsc::Sender<Vec<Sent>>,
+    batches: &tokio::sync::mpsc::Sender<Message>,
     idle: Duration,
 ) -> Result<u64, Error> {
     let mut wire_bytes = 0;
@@ -325,8 +333,8 @@ async fn read_batches<S: AsyncRead + Unpin>(
             tokio::time::timeout(idle, wire::read_sized(stream)).await.map_err(|_| Error::Silent(idle))??;
         wire_bytes += size as u64;
         match message {
-            Message::Objects(batch) => {
-                if batches.send(batch.objects).await.is_err() {
+            Message::Objects(_) | Message::Part(_) => {
+                if batches.send(message).await.is_err() {
                     return Ok(wire_bytes);
                 }
             }
@@ -363,34 +371,45 @@ struct Request {
     stored: Vec<ObjectId>,
 }
 
-/// Sends what `request` asks for in `sync/objects` batches, then `sync/done`;
-/// returns how many objects went. The walk runs on a blocking thread and hands
-/// over batches as it goes, so objects leave while later trees are being read.
+/// Sends what `request` asks for in `sync/objects` batches (and `sync/part`s of
+/// objects too large for a batch), then `sync/done`; returns how many objects
+/// went. The walk runs on a blocking thread and hands over messages as it goes,
+/// so objects leave while later trees are being read.
 async fn send_objects<S: AsyncWrite + Unpin>(
     stream: &mut S,
     store: &Store,
     request: Request,
 ) -> Result<usize, Error> {
-    let (batches, mut outgoing) = tokio::sync::mpsc::channel::<Vec<Sent>>(4);
+    let (messages, mut outgoing) = tokio::sync::mpsc::channel::<Message>(4);
     let store = store.clone();
-    let walking = tokio::task::spawn_blocking(move || walk_batches(&store, &request, &batches));
+    let walking = tokio::task::spawn_blocking(move || walk_batches(&store, &request, &messages));
     let mut count = 0;
-    while let Some(batch) = outgoing.recv().await {
-        count += batch.len();
-        wire::write(stream, &Message::Objects(Objects { objects: batch })).await?;
+    while let Some(message) = outgoing.recv().await {
+        count += match &message {
+            Message::Objects(batch) => batch.objects.len(),
+            Message::Part(part) => usize::from(part.offset == 0),
+            _ => 0,
+        };
+        wire::write(stream, &message).await?;
     }
     walking.await.map_err(|e| Error::Refused(format!("the walk stopped: {e}")))??;
     wire::write(stream, &Message::Done(Done { objects: count as u64 })).await?;
     Ok(count)
 }
 
-/// Walks `request`'s objects into batches of about [`BATCH_BYTES`] on `batches`
-/// (stopping quietly if nobody takes them any more).
+/// Walks `request`'s objects into `sync/objects` batches of about
+/// [`BATCH_BYTES`] on `messages`, an object larger than that in `sync/part`s of
+/// its own (stopping quietly if nobody takes them any more).
 fn walk_batches(
     store: &Store,
     request: &Request,
-    batches: &tokio::sync::mpsc::Sender<Vec<Sent>>,
+    messages: &tokio::sync::mpsc::Sender<Message>,
 ) -> Result<(), Error> {
+    let send = |message: Message| messages.blocking_send(message).map_err(|_| Error::Stopped);
+    let flush = |batch: &mut Vec<Sent>| match batch.is_empty() {
+        true => Ok(()),
+        false => send(Message::Objects(Objects { objects: std::mem::take(batch) })),
+    };
     let mut batch = Vec::new();
     let mut batch_bytes = 0;
     let walked = negotiate::objects_to_send(
@@ -400,23 +419,42 @@ fn walk_batches(
         &request.stored,
         &mut |id, bases| {
             let object = sent_form(store, &id, &bases)?;
+            if object.3.len() > BATCH_BYTES {
+                flush(&mut batch)?;
+                batch_bytes = 0;
+                return parts(object).try_for_each(|part| send(Message::Part(part)));
+            }
             batch_bytes += object.3.len();
             batch.push(object);
             if batch_bytes >= BATCH_BYTES {
                 batch_bytes = 0;
-                batches.blocking_send(std::mem::take(&mut batch)).map_err(|_| Error::Stopped)?;
+                flush(&mut batch)?;
             }
             Ok(())
         },
     );
-    match walked {
-        Err(Error::Stopped) => return Ok(()),
-        other => other?,
+    match walked.and_then(|()| flush(&mut batch)) {
+        Err(Error::Stopped) => Ok(()),
+        other => other,
     }
-    if !batch.is_empty() {
-        let _ = batches.blocking_send(batch);
-    }
-    Ok(())
+}
+
+/// An object's data cut into `sync/part`s of [`BATCH_BYTES`].
+fn parts(Sent(id, base, length, data): Sent) -> impl Iterator<Item = Part> {
+    let total = data.len() as u64;
+    let pieces: Vec<(u64, Vec<u8>)> = data
+        .chunks(BATCH_BYTES)
+        .enumerate()
+        .map(|(n, piece)| ((n * BATCH_BYTES) as u64, piece.to_vec()))
+        .collect();
+    pieces.into_iter().map(move |(offset, piece)| Part {
+        id: id.clone(),
+        base: base.clone(),
+        length,
+        total,
+        offset,
+        data: ByteBuf::from(piece),
+    })
 }
 
 /// How an object travels: as stored, unhashed (the receiver checks it); a delta

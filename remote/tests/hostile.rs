@@ -9,7 +9,7 @@ use pg_core::oplog::OpContext;
 use pg_core::repo::InitOptions;
 use pg_core::{fsck, HashAlgorithm, ObjectId, Repository};
 use pg_remote::node::Node;
-use pg_remote::protocol::{Done, Message, Objects, Refs, Sent};
+use pg_remote::protocol::{Done, Message, Objects, Part, Refs, Sent};
 use pg_remote::sync::{self, Url};
 use pg_remote::{receive, wire};
 use serde_bytes::ByteBuf;
@@ -30,6 +30,10 @@ enum Misbehaviour {
     MissingObjects,
     /// A frame of random bytes.
     Nonsense,
+    /// An object in parts announced larger than any object may be.
+    HugeObject,
+    /// An object's parts with a gap between them.
+    PartsWithAGap,
 }
 
 fn blob(text: &str) -> (ObjectId, Vec<u8>) {
@@ -75,6 +79,24 @@ async fn misbehave(mut stream: libp2p::Stream, how: Misbehaviour) {
         }
         Misbehaviour::MissingObjects => {
             let _ = wire::write(&mut stream, &Message::Done(Done { objects: 0 })).await;
+        }
+        Misbehaviour::HugeObject | Misbehaviour::PartsWithAGap => {
+            let (id, bytes) = blob("wanted\n");
+            let part = |offset: u64, total: u64| Part {
+                id: ByteBuf::from(id.as_bytes().to_vec()),
+                base: None,
+                length: bytes.len() as u64,
+                total,
+                offset,
+                data: ByteBuf::from(bytes[..4].to_vec()),
+            };
+            let parts = match how {
+                Misbehaviour::HugeObject => vec![part(0, 64 << 30)],
+                _ => vec![part(0, bytes.len() as u64), part(5, bytes.len() as u64)],
+            };
+            for part in parts {
+                let _ = wire::write(&mut stream, &Message::Part(part)).await;
+            }
         }
         Misbehaviour::Nonsense => {
             let junk: Vec<u8> = (0..200u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
@@ -152,4 +174,18 @@ async fn nonsense_is_refused() {
         matches!(error, sync::Error::Wire(wire::Error::NoFunction(_) | wire::Error::UnknownFunction(_))),
         "{error}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn objects_larger_than_any_may_be_are_refused_before_they_arrive() {
+    let error = fetch_from(Misbehaviour::HugeObject).await;
+    let said = error.to_string();
+    assert!(matches!(error, sync::Error::Receive(receive::Error::Malformed { .. })), "{said}");
+    assert!(said.contains("more than the largest object"), "{said}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parts_out_of_order_are_refused() {
+    let error = fetch_from(Misbehaviour::PartsWithAGap).await;
+    assert!(error.to_string().contains("out of order"), "{error}");
 }

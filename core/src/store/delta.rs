@@ -7,11 +7,16 @@
 //! [`MAX_DEPTH`] long, so a read decompresses at most that many frames.
 
 use crate::id::ObjectId;
+use zstd::zstd_safe::CParameter;
 
 /// The longest chain of deltas a read follows (git's default pack depth).
 pub const MAX_DEPTH: u8 = 50;
 
 const TAG: u8 = 0x01;
+
+/// Objects and bases together larger than 2^this are not stored as deltas: zstd
+/// decoders refuse larger windows unless told otherwise.
+const MAX_WINDOW_LOG: u32 = 27;
 
 /// A delta is kept only when it is at most this fraction of the full size.
 const WORTH_IT: f64 = 0.5;
@@ -52,9 +57,7 @@ pub struct Compressor {
 impl Default for Compressor {
     fn default() -> Self {
         let mut context = zstd::zstd_safe::CCtx::create();
-        context
-            .set_parameter(zstd::zstd_safe::CParameter::CompressionLevel(3))
-            .expect("level 3 is a valid zstd level");
+        context.set_parameter(CParameter::CompressionLevel(3)).expect("level 3 is a valid zstd level");
         Compressor { context }
     }
 }
@@ -84,8 +87,20 @@ impl Compressor {
         // although it outlives it. The 'static is needed only because zstd-safe ties
         // the prefix's lifetime to the context's.
         let prefix: &'static [u8] = unsafe { std::mem::transmute::<&[u8], &'static [u8]>(base) };
+        // The window must span the base, or a big file's patch could use only the
+        // base's last few MiB; decompressors accept up to 2^27 without asking.
+        let span = base.len() + bytes.len();
+        if span > 1 << MAX_WINDOW_LOG {
+            return None;
+        }
+        let window_log = span.next_power_of_two().trailing_zeros().max(10);
         let mut frame = Vec::with_capacity(zstd::zstd_safe::compress_bound(bytes.len()));
-        let done = self.context.ref_prefix(prefix).and_then(|_| self.context.compress2(&mut frame, bytes));
+        let done = self
+            .context
+            .set_parameter(CParameter::WindowLog(window_log))
+            .and_then(|_| self.context.set_parameter(CParameter::EnableLongDistanceMatching(window_log > 23)))
+            .and_then(|_| self.context.ref_prefix(prefix))
+            .and_then(|_| self.context.compress2(&mut frame, bytes));
         if done.is_err() {
             *self = Compressor::default();
             return None;
@@ -194,6 +209,25 @@ mod tests {
         assert!(delta.apply(b"some other base").is_err() || delta.apply(b"some other base").unwrap() != next);
         // The reused context makes the same delta again.
         assert_eq!(compressor.encode(&next, &base_id, &base, 0).unwrap(), stored);
+    }
+
+    #[test]
+    fn a_big_file_changed_at_its_start_is_a_small_delta() {
+        // Incompressible, so only a match into the base's start can make it small:
+        // the window must span the whole base.
+        let mut state = 5u64;
+        let base: Vec<u8> = (0..12 << 20)
+            .map(|_| {
+                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                (state >> 56) as u8
+            })
+            .collect();
+        let mut next = base.clone();
+        next[100..110].copy_from_slice(b"0123456789");
+        let base_id = crate::HashAlgorithm::Blake3.hash(&base);
+        let stored = Compressor::default().encode(&next, &base_id, &base, 0).expect("worth it");
+        assert!(stored.len() < 64 << 10, "{} bytes", stored.len());
+        assert_eq!(parse(&stored).unwrap().apply(&base).unwrap(), next);
     }
 
     #[test]
