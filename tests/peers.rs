@@ -28,10 +28,15 @@ fn serve(repo: &Repo) -> Server {
     server
 }
 
-/// `pg serve` in `repo` (or its directory `dir`) with `extra` arguments.
+/// `pg serve` on TCP in `repo` (or its directory `dir`) with `extra` arguments.
 fn serve_in(repo: &Repo, dir: &str, extra: &[&str]) -> Server {
+    serve_listening(repo, dir, "/ip4/127.0.0.1/tcp/0", extra)
+}
+
+/// `pg serve` in `repo`'s directory `dir`, listening on `listen`.
+fn serve_listening(repo: &Repo, dir: &str, listen: &str, extra: &[&str]) -> Server {
     // No mDNS: tests send nothing beyond loopback (see `mdns_in_a_namespace`).
-    let mut args = vec!["serve", "--listen", "/ip4/127.0.0.1/tcp/0", "--no-mdns"];
+    let mut args = vec!["serve", "--listen", listen, "--no-mdns"];
     args.extend_from_slice(extra);
     let mut child = repo
         .command(&args)
@@ -396,4 +401,15 @@ fn objects_larger_than_a_frame_travel_in_parts() {
     text(in_copy(&other, &["pull"]));
     assert!(std::fs::read(other.file("copy/big.bin")).unwrap() == big);
     assert!(text(in_copy(&other, &["fsck"])).ends_with(": ok\n"));
+}
+
+#[test]
+fn a_clone_over_quic() {
+    let origin = Repo::new();
+    origin.commit_files(&[("q.txt", "over udp\n")], "first");
+    let server = serve_listening(&origin, ".", "/ip4/127.0.0.1/udp/0/quic-v1", &[]);
+    assert!(server.url.contains("/udp/") && server.url.contains("/quic-v1/"), "{}", server.url);
+    let other = elsewhere();
+    other.ok(&["clone", &server.url, "copy"]);
+    assert_eq!(std::fs::read_to_string(other.file("copy/q.txt")).unwrap(), "over udp\n");
 }
