@@ -135,10 +135,23 @@ const MAX_ID_LEN: usize = 2 + 1 + 64;
 ///
 /// Ordering is the byte order of the multihash, which is also the order of the
 /// object store's keys.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ObjectId {
     bytes: [u8; MAX_ID_LEN],
     len: u8,
+}
+
+impl std::hash::Hash for ObjectId {
+    /// The last eight bytes of the multihash: a digest's bytes are already as
+    /// spread as a hash can make them, and hash tables of ids (a clone fills
+    /// several with every id of a history) need not hash all of them again.
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        let bytes = self.as_bytes();
+        let mut tail = [0u8; 8];
+        let take = bytes.len().min(8);
+        tail[8 - take..].copy_from_slice(&bytes[bytes.len() - take..]);
+        state.write_u64(u64::from_le_bytes(tail));
+    }
 }
 
 /// Why some bytes or text are not an [`ObjectId`].

@@ -7,7 +7,7 @@
 //! new commits' trees are walked, so an incremental fetch reads and sends only
 //! the directories and files that changed.
 
-use pg_core::object::{EntryKind, Object, ObjectKind};
+use pg_core::object::{self, DecodeError, EntriesIn, EntryKind, EntryRef, IdForm, Object, ObjectKind};
 use pg_core::store::{self, Store};
 use pg_core::ObjectId;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
@@ -111,10 +111,15 @@ fn read_commit(store: &Store, id: &ObjectId) -> store::Result<pg_core::object::C
     }
 }
 
-fn read_tree(store: &Store, id: &ObjectId) -> store::Result<pg_core::object::Tree> {
-    match store.read_unverified(id)? {
-        Object::Tree(tree) => Ok(tree),
-        other => Err(store::Error::WrongKind { id: *id, expected: ObjectKind::Tree, actual: other.kind() }),
+/// Visits the entries of tree `id`, read in place.
+fn for_each_entry(store: &Store, id: &ObjectId, visit: &mut dyn FnMut(EntryRef<'_>)) -> store::Result<()> {
+    let bytes = store.backend().read_object(id)?.ok_or(store::Error::Missing(*id))?;
+    let corrupt = |e: DecodeError| store::Error::Corrupt { id: *id, reason: e.to_string() };
+    match object::split_header(&bytes).map_err(corrupt)? {
+        (ObjectKind::Tree, body) => {
+            EntriesIn::new(body, IdForm::Pg).try_for_each(|entry| entry.map(&mut *visit)).map_err(corrupt)
+        }
+        (actual, _) => Err(store::Error::WrongKind { id: *id, expected: ObjectKind::Tree, actual }),
     }
 }
 
@@ -197,13 +202,11 @@ fn walk_tree<E: From<store::Error>>(
         }
         visit(id)?;
         if is_tree {
-            for entry in read_tree(store, &id)?.entries {
-                match entry.mode.kind() {
-                    EntryKind::Gitlink => {}
-                    EntryKind::Tree => stack.push((entry.id, true)),
-                    _ => stack.push((entry.id, false)),
-                }
-            }
+            for_each_entry(store, &id, &mut |entry| match entry.mode.kind() {
+                EntryKind::Gitlink => {}
+                EntryKind::Tree => stack.push((entry.id, true)),
+                _ => stack.push((entry.id, false)),
+            })?;
         }
     }
     Ok(())

@@ -9,7 +9,7 @@
 //! are. The sender sends older commits' trees first, so the waiting set stays
 //! small and commits are stored oldest first as the transfer goes.
 //!
-//! Objects are written in batches, made durable as they go, and with each batch
+//! Objects are written in batches, made durable every few batches, and with that
 //! the roots of what the transfer stored (stored objects no stored object of the
 //! transfer refers to: the newest complete commits, and complete trees and blobs
 //! whose parents are still waiting) are recorded in [`Table::Transfers`]. If the
@@ -25,7 +25,11 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use serde_bytes::ByteBuf;
 
 /// Checked objects are written once this many bytes are ready.
-const FLUSH_BYTES: usize = 8 << 20;
+const WRITE_BYTES: usize = 8 << 20;
+
+/// What is written is made durable (and the unfinished transfer recorded) every
+/// this many bytes: a checkpoint costs a table file, so not every write.
+const CHECKPOINT_BYTES: usize = 64 << 20;
 
 /// The largest object a peer may send (its data, whole or as a patch, and what it
 /// rebuilds to): objects are checked in memory.
@@ -94,6 +98,8 @@ pub struct Receiver {
     ready: Batch,
     ready_at: HashMap<ObjectId, usize>,
     ready_bytes: usize,
+    /// Bytes written since the last checkpoint.
+    unsaved_bytes: usize,
     /// Objects this transfer stored (or found stored).
     stored: HashSet<ObjectId>,
     received: HashSet<ObjectId>,
@@ -121,6 +127,7 @@ impl Receiver {
             ready: Batch::default(),
             ready_at: HashMap::default(),
             ready_bytes: 0,
+            unsaved_bytes: 0,
             stored: HashSet::default(),
             received: HashSet::default(),
             expected: wants.iter().copied().collect(),
@@ -162,8 +169,8 @@ impl Receiver {
         if !self.expected.contains(&id) || !self.received.insert(id) {
             return Err(Error::Unexpected(id));
         }
-        let object = Object::decode(&bytes).map_err(|e| Error::Malformed { id, reason: e.to_string() })?;
-        let references = object.references();
+        let references =
+            Object::references_in(&bytes).map_err(|e| Error::Malformed { id, reason: e.to_string() })?;
         self.bytes += bytes.len() as u64;
         let mut missing = 0;
         for &child in &references {
@@ -267,28 +274,49 @@ impl Receiver {
                 }
             }
         }
-        if self.ready_bytes >= FLUSH_BYTES {
-            self.flush()?;
+        if self.ready_bytes >= WRITE_BYTES {
+            self.write_ready()?;
         }
         Ok(())
     }
 
-    /// Writes the objects ready so far, durably, with the record of the roots of
-    /// what is stored (see [`unfinished`]).
-    pub fn flush(&mut self) -> Result<(), Error> {
+    /// Writes the objects ready so far (not yet durably: see
+    /// [`Receiver::checkpoint`]), every [`CHECKPOINT_BYTES`] making them durable.
+    fn write_ready(&mut self) -> Result<(), Error> {
         if self.ready.objects.is_empty() {
             return Ok(());
         }
-        let batch = std::mem::take(&mut self.ready);
+        let mut batch = std::mem::take(&mut self.ready);
+        batch.objects_are_new = self.was_empty;
         self.ready_at.clear();
+        self.unsaved_bytes += self.ready_bytes;
         self.ready_bytes = 0;
+        self.store.backend().write(batch, Durability::Bulk)?;
+        if self.unsaved_bytes >= CHECKPOINT_BYTES {
+            self.checkpoint()?;
+        }
+        Ok(())
+    }
+
+    /// Makes what was written durable, and records the roots of it (see
+    /// [`unfinished`]). Until then a crash loses what came since the last
+    /// checkpoint, but never leaves a dangling reference: the store keeps a prefix
+    /// of the writes, and no object is written before what it refers to.
+    fn checkpoint(&mut self) -> Result<(), Error> {
         let backend = self.store.backend();
-        backend.write(batch, Durability::Bulk)?;
         backend.persist()?;
+        self.unsaved_bytes = 0;
         let record: Vec<u8> = self.roots.iter().flat_map(|id| id.as_bytes().to_vec()).collect();
         let records = vec![(Table::Transfers, UNFINISHED.to_vec(), Some(record))];
         backend.write(Batch { records, ..Batch::default() }, Durability::Synced)?;
         Ok(())
+    }
+
+    /// Writes and makes durable everything checked so far, for the next transfer to
+    /// build on (after this one was cut).
+    pub fn flush(&mut self) -> Result<(), Error> {
+        self.write_ready()?;
+        self.checkpoint()
     }
 
     fn parse_id(&self, bytes: &[u8]) -> Result<ObjectId, Error> {
@@ -335,7 +363,8 @@ impl Receiver {
         if let Some(never_sent) = self.needed_by.keys().find(|id| !self.received.contains(id)) {
             return Err(Error::Missing(*never_sent));
         }
-        self.flush()?;
+        self.write_ready()?;
+        self.store.backend().persist()?;
         let records = vec![(Table::Transfers, UNFINISHED.to_vec(), None)];
         self.store.backend().write(Batch { records, ..Batch::default() }, Durability::Synced)?;
         Ok(self.received.len())

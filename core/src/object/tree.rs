@@ -189,23 +189,69 @@ impl Tree {
     }
 
     pub(super) fn decode_body(body: &[u8], form: IdForm) -> Result<Tree, DecodeError> {
-        let mut entries = Vec::new();
-        let mut at = 0;
-        while at < body.len() {
-            let fail = |what: &str| DecodeError::TreeEntry { offset: at, what: what.into() };
-            let rest = &body[at..];
-            let space = rest.iter().position(|&b| b == b' ').ok_or_else(|| fail("no space after mode"))?;
-            let mode = Mode::from_bytes(&rest[..space]).ok_or_else(|| fail("bad mode"))?;
-            let nul = rest.iter().position(|&b| b == 0).ok_or_else(|| fail("name not terminated"))?;
-            let name = rest.get(space + 1..nul).ok_or_else(|| fail("no name"))?;
-            if name.is_empty() || name.contains(&b'/') {
-                return Err(fail("empty name or a name with '/'"));
-            }
-            let (id, id_len) = form.read_binary(&rest[nul + 1..])?;
-            entries.push(TreeEntry { mode, name: name.to_vec(), id });
-            at += nul + 1 + id_len;
-        }
+        let entries = EntriesIn::new(body, form)
+            .map(|entry| entry.map(|EntryRef { mode, name, id }| TreeEntry { mode, name: name.to_vec(), id }))
+            .collect::<Result<_, _>>()?;
         Ok(Tree { entries })
+    }
+}
+
+/// One entry of an encoded tree, read in place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EntryRef<'a> {
+    /// The mode as written.
+    pub mode: Mode,
+    /// The name: non-empty, no `/`, no NUL.
+    pub name: &'a [u8],
+    /// What it points at.
+    pub id: ObjectId,
+}
+
+/// The entries of an encoded tree body, checked and read in place: walking a tree
+/// this way allocates nothing (a clone walks every tree of a history).
+pub struct EntriesIn<'a> {
+    body: &'a [u8],
+    at: usize,
+    form: IdForm,
+}
+
+impl<'a> EntriesIn<'a> {
+    /// Reads the entries of `body` (a tree's encoding after its header), whose ids
+    /// are written in `form`.
+    pub fn new(body: &'a [u8], form: IdForm) -> Self {
+        EntriesIn { body, at: 0, form }
+    }
+
+    fn read_entry(&mut self) -> Result<EntryRef<'a>, DecodeError> {
+        let at = self.at;
+        let fail = |what: &str| DecodeError::TreeEntry { offset: at, what: what.into() };
+        let rest = &self.body[at..];
+        let space = rest.iter().position(|&b| b == b' ').ok_or_else(|| fail("no space after mode"))?;
+        let mode = Mode::from_bytes(&rest[..space]).ok_or_else(|| fail("bad mode"))?;
+        let nul = rest.iter().position(|&b| b == 0).ok_or_else(|| fail("name not terminated"))?;
+        let name = rest.get(space + 1..nul).ok_or_else(|| fail("no name"))?;
+        if name.is_empty() || name.contains(&b'/') {
+            return Err(fail("empty name or a name with '/'"));
+        }
+        let (id, id_len) = self.form.read_binary(&rest[nul + 1..])?;
+        self.at += nul + 1 + id_len;
+        Ok(EntryRef { mode, name, id })
+    }
+}
+
+impl<'a> Iterator for EntriesIn<'a> {
+    type Item = Result<EntryRef<'a>, DecodeError>;
+
+    /// The next entry; after an error, none.
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.at >= self.body.len() {
+            return None;
+        }
+        let entry = self.read_entry();
+        if entry.is_err() {
+            self.at = self.body.len();
+        }
+        Some(entry)
     }
 }
 

@@ -117,6 +117,9 @@ pub struct Batch {
     /// the zstd frame that rebuilds them from it (checked by the caller), kept as
     /// they are when the delta chain allows.
     pub patches: std::collections::HashMap<ObjectId, (ObjectId, Vec<u8>)>,
+    /// The caller knows that none of `objects` is stored yet (a clone into an empty
+    /// store): the backend need not look each up first.
+    pub objects_are_new: bool,
     /// Records to put (`Some`) or delete (`None`).
     pub records: Vec<(Table, Vec<u8>, Option<Vec<u8>>)>,
 }
