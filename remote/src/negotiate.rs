@@ -8,10 +8,11 @@
 //! the directories and files that changed.
 
 use pg_core::object::{self, DecodeError, EntriesIn, EntryKind, EntryRef, IdForm, Object, ObjectKind};
-use pg_core::store::{self, Store};
+use pg_core::store::{self, Store, Stored};
 use pg_core::ObjectId;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::collections::BinaryHeap;
+use std::sync::Arc;
 
 /// Objects the asker will have when an object reaches it: those sent before it
 /// (`sent`) and those it had (`known`: the trees and blobs of the commits where
@@ -41,16 +42,16 @@ pub fn objects_to_send<E: From<store::Error>>(
     wants: &[ObjectId],
     haves: &[ObjectId],
     stored: &[ObjectId],
-    emit: &mut dyn FnMut(ObjectId, Bases<'_>) -> Result<(), E>,
+    emit: &mut dyn FnMut(ObjectId, Stored, Bases<'_>) -> Result<(), E>,
 ) -> Result<(), E> {
     let haves: Vec<ObjectId> = haves.iter().copied().filter(|id| is_commit(store, id)).collect();
     let mut sent = HashSet::default();
     let mut known: HashSet<ObjectId> = HashSet::default();
-    let mut send = |id: ObjectId, sent: &mut HashSet<ObjectId>, known: &HashSet<ObjectId>| -> Result<(), E> {
+    let mut send = |id: ObjectId, stored: Stored, sent: &mut HashSet<ObjectId>, known: &HashSet<ObjectId>| {
         if sent.insert(id) {
-            emit(id, Bases { sent, known })?;
+            emit(id, stored, Bases { sent, known })?;
         }
-        Ok(())
+        Ok::<_, E>(())
     };
     // Roots of the trees to send: new commits' trees, and trees or blobs wanted.
     let mut roots = Vec::new();
@@ -61,30 +62,30 @@ pub fn objects_to_send<E: From<store::Error>>(
         loop {
             match store.read_unverified(&id)? {
                 Object::Tag(tag) => {
-                    send(id, &mut sent, &known)?;
+                    send(id, stored_form(store, &id)?, &mut sent, &known)?;
                     id = tag.object;
                 }
                 Object::Commit(_) => break want_commits.push(id),
                 Object::Tree(_) | Object::Blob(_) => break roots.push(id),
-                Object::Conflict(_) => break send(id, &mut sent, &known)?,
+                Object::Conflict(_) => break send(id, stored_form(store, &id)?, &mut sent, &known)?,
             }
         }
     }
     let (commits, boundary) = new_commits(store, &want_commits, &haves)?;
     for (id, tree) in commits {
         if !sent.contains(&id) {
-            send(id, &mut sent, &known)?;
+            send(id, stored_form(store, &id)?, &mut sent, &known)?;
             roots.push(tree);
         }
     }
     for commit in boundary {
         let tree = read_commit(store, &commit)?.tree;
-        walk_tree::<E>(store, tree, &mut known, &mut |_| Ok(()))?;
+        walk_tree::<E>(store, tree, &mut known, None)?;
     }
     // What the asker says it has whole; only what is here can be walked.
     for id in stored {
         match store.kind(id) {
-            Ok(ObjectKind::Tree) => walk_tree::<E>(store, *id, &mut known, &mut |_| Ok(()))?,
+            Ok(ObjectKind::Tree) => walk_tree::<E>(store, *id, &mut known, None)?,
             _ => {
                 known.insert(*id);
             }
@@ -95,7 +96,7 @@ pub fn objects_to_send<E: From<store::Error>>(
     let mut skip = known.clone();
     // Commits were walked newest first: their trees go oldest first.
     for root in roots.into_iter().rev() {
-        walk_tree(store, root, &mut skip, &mut |id| send(id, &mut sent, &known))?;
+        walk_tree(store, root, &mut skip, Some(&mut |id, stored| send(id, stored, &mut sent, &known)))?;
     }
     Ok(())
 }
@@ -111,11 +112,15 @@ fn read_commit(store: &Store, id: &ObjectId) -> store::Result<pg_core::object::C
     }
 }
 
-/// Visits the entries of tree `id`, read in place.
-fn for_each_entry(store: &Store, id: &ObjectId, visit: &mut dyn FnMut(EntryRef<'_>)) -> store::Result<()> {
-    let bytes = store.backend().read_object(id)?.ok_or(store::Error::Missing(*id))?;
+/// How `id` is stored.
+fn stored_form(store: &Store, id: &ObjectId) -> store::Result<Stored> {
+    store.backend().stored(id)?.ok_or(store::Error::Missing(*id))
+}
+
+/// Visits the entries of tree `id`, encoded as `bytes`, read in place.
+fn for_each_entry(id: &ObjectId, bytes: &[u8], visit: &mut dyn FnMut(EntryRef<'_>)) -> store::Result<()> {
     let corrupt = |e: DecodeError| store::Error::Corrupt { id: *id, reason: e.to_string() };
-    match object::split_header(&bytes).map_err(corrupt)? {
+    match object::split_header(bytes).map_err(corrupt)? {
         (ObjectKind::Tree, body) => {
             EntriesIn::new(body, IdForm::Pg).try_for_each(|entry| entry.map(&mut *visit)).map_err(corrupt)
         }
@@ -188,26 +193,39 @@ fn new_commits(store: &Store, wants: &[ObjectId], haves: &[ObjectId]) -> store::
 }
 
 /// Visits `root` and everything below it not in `skip` (which grows), entries
-/// after their tree; gitlinks (other repositories' commits) are not followed.
+/// after their tree, handing each with how it is stored to `send` (without one,
+/// only trees are read); gitlinks (other repositories' commits) are not followed.
 fn walk_tree<E: From<store::Error>>(
     store: &Store,
     root: ObjectId,
     skip: &mut HashSet<ObjectId>,
-    visit: &mut dyn FnMut(ObjectId) -> Result<(), E>,
+    mut send: Option<&mut dyn FnMut(ObjectId, Stored) -> Result<(), E>>,
 ) -> Result<(), E> {
+    let backend = store.backend();
+    let missing = |id: &ObjectId| store::Error::Missing(*id);
     let mut stack = vec![(root, true)];
     while let Some((id, is_tree)) = stack.pop() {
         if !skip.insert(id) {
             continue;
         }
-        visit(id)?;
-        if is_tree {
-            for_each_entry(store, &id, &mut |entry| match entry.mode.kind() {
-                EntryKind::Gitlink => {}
-                EntryKind::Tree => stack.push((entry.id, true)),
-                _ => stack.push((entry.id, false)),
-            })?;
-        }
+        let tree = match (&mut send, is_tree) {
+            (Some(send), true) => {
+                let (stored, bytes) = backend.stored_and_read(&id)?.ok_or_else(|| missing(&id))?;
+                send(id, stored)?;
+                bytes
+            }
+            (Some(send), false) => {
+                send(id, stored_form(store, &id)?)?;
+                continue;
+            }
+            (None, true) => Arc::new(backend.read_object(&id)?.ok_or_else(|| missing(&id))?),
+            (None, false) => continue,
+        };
+        for_each_entry(&id, &tree, &mut |entry| match entry.mode.kind() {
+            EntryKind::Gitlink => {}
+            EntryKind::Tree => stack.push((entry.id, true)),
+            _ => stack.push((entry.id, false)),
+        })?;
     }
     Ok(())
 }

@@ -21,7 +21,7 @@ use crate::protocol::Part;
 use pg_core::object::Object;
 use pg_core::store::{self, Batch, Durability, Store, Table};
 use pg_core::ObjectId;
-use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use rustc_hash::FxHashMap as HashMap;
 use serde_bytes::ByteBuf;
 
 /// Checked objects are written once this many bytes are ready.
@@ -88,6 +88,41 @@ struct Waiting {
     references: Vec<ObjectId>,
 }
 
+/// A batch being written on a thread of its own.
+struct Writing {
+    thread: std::thread::JoinHandle<Result<(), store::Error>>,
+    /// The objects in it.
+    objects: HashMap<ObjectId, usize>,
+}
+
+/// What a receiver knows of an id the peer may send.
+#[derive(Clone, Copy, Default)]
+struct Seen(u8);
+
+impl Seen {
+    /// It came in this transfer.
+    const RECEIVED: u8 = 1;
+    /// It is stored, by this transfer or before it.
+    const STORED: u8 = 2;
+    /// This transfer stored it, and no object this transfer stored refers to it.
+    const ROOT: u8 = 4;
+    /// The store was asked whether it held it before the transfer (it did not,
+    /// unless also [`Seen::STORED`]).
+    const LOOKED_UP: u8 = 8;
+
+    fn has(self, flag: u8) -> bool {
+        self.0 & flag != 0
+    }
+
+    fn set(&mut self, flags: u8) {
+        self.0 |= flags;
+    }
+
+    fn clear(&mut self, flag: u8) {
+        self.0 &= !flag;
+    }
+}
+
 /// Verified objects on their way into the store.
 pub struct Receiver {
     store: Store,
@@ -98,15 +133,17 @@ pub struct Receiver {
     ready: Batch,
     ready_at: HashMap<ObjectId, usize>,
     ready_bytes: usize,
+    /// The batch being written on a thread of its own (checking goes on
+    /// meanwhile; the next batch waits for it), and where each object is in it.
+    writing: Option<Writing>,
     /// Bytes written since the last checkpoint.
     unsaved_bytes: usize,
-    /// Objects this transfer stored (or found stored).
-    stored: HashSet<ObjectId>,
-    received: HashSet<ObjectId>,
-    /// Ids the peer may send: the wants, and what received objects refer to.
-    expected: HashSet<ObjectId>,
-    /// Objects this transfer stored that no object it stored refers to.
-    roots: HashSet<ObjectId>,
+    /// Every id the peer may send (the wants, and what received objects refer
+    /// to), with what is known of it: one table, so that each reference of a
+    /// received tree costs one lookup.
+    seen: HashMap<ObjectId, Seen>,
+    /// How many objects were taken.
+    received: usize,
     /// An object arriving in parts: the first part, its data growing.
     assembling: Option<Part>,
     /// Whether the store held no object when the transfer began (a clone): then
@@ -127,11 +164,10 @@ impl Receiver {
             ready: Batch::default(),
             ready_at: HashMap::default(),
             ready_bytes: 0,
+            writing: None,
             unsaved_bytes: 0,
-            stored: HashSet::default(),
-            received: HashSet::default(),
-            expected: wants.iter().copied().collect(),
-            roots: HashSet::default(),
+            seen: wants.iter().map(|id| (*id, Seen::default())).collect(),
+            received: 0,
             assembling: None,
             was_empty,
             bytes: 0,
@@ -140,7 +176,7 @@ impl Receiver {
 
     /// How many objects were taken.
     pub fn count(&self) -> usize {
-        self.received.len()
+        self.received
     }
 
     /// Checks one object (its id, that its bytes, rebuilt from `base` when it came
@@ -166,9 +202,11 @@ impl Receiver {
         if actual != id {
             return Err(Error::Mismatch { claimed: id.to_string(), actual });
         }
-        if !self.expected.contains(&id) || !self.received.insert(id) {
-            return Err(Error::Unexpected(id));
+        match self.seen.get_mut(&id) {
+            Some(seen) if !seen.has(Seen::RECEIVED) => seen.set(Seen::RECEIVED),
+            _ => return Err(Error::Unexpected(id)),
         }
+        self.received += 1;
         let references =
             Object::references_in(&bytes).map_err(|e| Error::Malformed { id, reason: e.to_string() })?;
         self.bytes += bytes.len() as u64;
@@ -176,7 +214,6 @@ impl Receiver {
         for &child in &references {
             // Even a stored object may come again (the sender cannot know all
             // this side has): expected, not needed.
-            self.expected.insert(child);
             if self.is_stored(&child)? {
                 continue;
             }
@@ -207,7 +244,7 @@ impl Receiver {
             None if part.total > MAX_OBJECT => {
                 return Err(out_of_order("add up to more than the largest object"))
             }
-            None if !self.expected.contains(&id) || self.received.contains(&id) => {
+            None if self.seen.get(&id).is_none_or(|seen| seen.has(Seen::RECEIVED)) => {
                 return Err(Error::Unexpected(id))
             }
             None => Part { data: ByteBuf::with_capacity(part.total as usize), ..part.clone() },
@@ -233,17 +270,21 @@ impl Receiver {
         }
     }
 
-    /// Whether `id` is stored (by this transfer, or before it).
+    /// Whether `id` is stored (by this transfer, or before it); from now on the
+    /// peer may send it.
     fn is_stored(&mut self, id: &ObjectId) -> Result<bool, Error> {
-        if self.stored.contains(id) {
+        let Receiver { seen, store, was_empty, .. } = self;
+        let seen = seen.entry(*id).or_default();
+        if seen.has(Seen::STORED) {
             return Ok(true);
         }
-        if self.received.contains(id) || self.was_empty {
+        if *was_empty || seen.has(Seen::RECEIVED) || seen.has(Seen::LOOKED_UP) {
             return Ok(false);
         }
-        let before = self.store.backend().has_object(id)?;
+        seen.set(Seen::LOOKED_UP);
+        let before = store.backend().has_object(id)?;
         if before {
-            self.stored.insert(*id);
+            seen.set(Seen::STORED);
         }
         Ok(before)
     }
@@ -254,10 +295,11 @@ impl Receiver {
         let mut now = vec![(id, object)];
         while let Some((id, object)) = now.pop() {
             for child in &object.references {
-                self.roots.remove(child);
+                if let Some(seen) = self.seen.get_mut(child) {
+                    seen.clear(Seen::ROOT);
+                }
             }
-            self.roots.insert(id);
-            self.stored.insert(id);
+            self.seen.entry(id).or_default().set(Seen::STORED | Seen::ROOT);
             // What the write costs: the patch, when it is kept as it came.
             self.ready_bytes += object.patch.as_ref().map_or(object.bytes.len(), |(_, frame)| frame.len());
             self.ready_at.insert(id, self.ready.objects.len());
@@ -280,18 +322,21 @@ impl Receiver {
         Ok(())
     }
 
-    /// Writes the objects ready so far (not yet durably: see
+    /// Starts writing the objects ready so far (not yet durably: see
     /// [`Receiver::checkpoint`]), every [`CHECKPOINT_BYTES`] making them durable.
     fn write_ready(&mut self) -> Result<(), Error> {
         if self.ready.objects.is_empty() {
             return Ok(());
         }
+        self.wait_for_write()?;
         let mut batch = std::mem::take(&mut self.ready);
         batch.objects_are_new = self.was_empty;
-        self.ready_at.clear();
+        let written = std::mem::take(&mut self.ready_at);
         self.unsaved_bytes += self.ready_bytes;
         self.ready_bytes = 0;
-        self.store.backend().write(batch, Durability::Bulk)?;
+        let store = self.store.clone();
+        let thread = std::thread::spawn(move || store.backend().write(batch, Durability::Bulk));
+        self.writing = Some(Writing { thread, objects: written });
         if self.unsaved_bytes >= CHECKPOINT_BYTES {
             self.checkpoint()?;
         }
@@ -303,13 +348,24 @@ impl Receiver {
     /// checkpoint, but never leaves a dangling reference: the store keeps a prefix
     /// of the writes, and no object is written before what it refers to.
     fn checkpoint(&mut self) -> Result<(), Error> {
+        self.wait_for_write()?;
         let backend = self.store.backend();
         backend.persist()?;
         self.unsaved_bytes = 0;
-        let record: Vec<u8> = self.roots.iter().flat_map(|id| id.as_bytes().to_vec()).collect();
+        let roots = self.seen.iter().filter(|(_, seen)| seen.has(Seen::ROOT));
+        let record: Vec<u8> = roots.flat_map(|(id, _)| id.as_bytes().to_vec()).collect();
         let records = vec![(Table::Transfers, UNFINISHED.to_vec(), Some(record))];
         backend.write(Batch { records, ..Batch::default() }, Durability::Synced)?;
         Ok(())
+    }
+
+    /// Waits for the batch being written, if any.
+    fn wait_for_write(&mut self) -> Result<(), Error> {
+        let Some(Writing { thread, .. }) = self.writing.take() else { return Ok(()) };
+        match thread.join() {
+            Ok(written) => Ok(written?),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
     }
 
     /// Writes and makes durable everything checked so far, for the next transfer to
@@ -331,7 +387,16 @@ impl Receiver {
 
     /// The bytes a patch rebuilds from its base: one received earlier in this
     /// transfer (waiting, ready or written), or one stored before.
-    fn rebuild(&self, id: ObjectId, base: &ObjectId, length: u64, patch: &[u8]) -> Result<Vec<u8>, Error> {
+    fn rebuild(
+        &mut self,
+        id: ObjectId,
+        base: &ObjectId,
+        length: u64,
+        patch: &[u8],
+    ) -> Result<Vec<u8>, Error> {
+        if self.writing.as_ref().is_some_and(|writing| writing.objects.contains_key(base)) {
+            self.wait_for_write()?;
+        }
         let length = usize::try_from(length).ok().filter(|&l| l as u64 <= MAX_OBJECT);
         let length = length.ok_or_else(|| Error::Malformed { id, reason: "an impossible length".into() })?;
         let read;
@@ -360,14 +425,26 @@ impl Receiver {
                 return Err(Error::Missing(*id));
             }
         }
-        if let Some(never_sent) = self.needed_by.keys().find(|id| !self.received.contains(id)) {
+        let never_sent = |id: &&ObjectId| self.seen.get(*id).is_none_or(|seen| !seen.has(Seen::RECEIVED));
+        if let Some(never_sent) = self.needed_by.keys().find(never_sent) {
             return Err(Error::Missing(*never_sent));
         }
         self.write_ready()?;
+        self.wait_for_write()?;
         self.store.backend().persist()?;
         let records = vec![(Table::Transfers, UNFINISHED.to_vec(), None)];
         self.store.backend().write(Batch { records, ..Batch::default() }, Durability::Synced)?;
-        Ok(self.received.len())
+        Ok(self.received)
+    }
+}
+
+impl Drop for Receiver {
+    /// A write under way ends before the receiver does (whoever made it may close
+    /// the store next); how it went was for a caller that no longer asks.
+    fn drop(&mut self) {
+        if let Some(writing) = self.writing.take() {
+            let _ = writing.thread.join();
+        }
     }
 }
 

@@ -417,8 +417,8 @@ fn walk_batches(
         &request.wants,
         &request.haves,
         &request.stored,
-        &mut |id, bases| {
-            let object = sent_form(store, &id, &bases)?;
+        &mut |id, stored, bases| {
+            let object = sent_form(store, &id, stored, &bases)?;
             if object.3.len() > BATCH_BYTES {
                 flush(&mut batch)?;
                 batch_bytes = 0;
@@ -460,9 +460,14 @@ fn parts(Sent(id, base, length, data): Sent) -> impl Iterator<Item = Part> {
 /// How an object travels: as stored, unhashed (the receiver checks it); a delta
 /// too when the receiver will have its base (no rebuilding, a fraction of the
 /// bytes on the wire).
-fn sent_form(store: &Store, id: &ObjectId, bases: &negotiate::Bases<'_>) -> Result<Sent, Error> {
+fn sent_form(
+    store: &Store,
+    id: &ObjectId,
+    stored: Stored,
+    bases: &negotiate::Bases<'_>,
+) -> Result<Sent, Error> {
     let bytes = |id: &ObjectId| ByteBuf::from(id.as_bytes().to_vec());
-    Ok(match store.backend().stored(id)?.ok_or(store::Error::Missing(*id))? {
+    Ok(match stored {
         Stored::Delta { base, frame, length } if bases.contains(&base) => {
             Sent(bytes(id), Some(bytes(&base)), length as u64, ByteBuf::from(frame))
         }

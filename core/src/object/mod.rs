@@ -262,10 +262,17 @@ impl Object {
         let (kind, body) = split_header(bytes)?;
         match kind {
             ObjectKind::Blob => Ok(Vec::new()),
-            ObjectKind::Tree => EntriesIn::new(body, IdForm::Pg)
-                .filter(|entry| !matches!(entry, Ok(entry) if entry.mode.kind() == EntryKind::Gitlink))
-                .map(|entry| entry.map(|entry| entry.id))
-                .collect(),
+            ObjectKind::Tree => {
+                // No entry is shorter than this: room for all of them at once.
+                let mut ids = Vec::with_capacity(body.len() / SHORTEST_ENTRY + 1);
+                for entry in EntriesIn::new(body, IdForm::Pg) {
+                    let entry = entry?;
+                    if entry.mode.kind() != EntryKind::Gitlink {
+                        ids.push(entry.id);
+                    }
+                }
+                Ok(ids)
+            }
             _ => Ok(Self::decode_body(kind, body, IdForm::Pg)?.references()),
         }
     }
@@ -345,6 +352,11 @@ impl Object {
         })
     }
 }
+
+/// The fewest bytes a tree entry takes: a five-digit mode, a space, a one-byte
+/// name, its NUL, and the shortest multihash pg knows (git's SHA-1: two bytes of
+/// header and twenty of digest).
+const SHORTEST_ENTRY: usize = 5 + 1 + 1 + 1 + 22;
 
 /// What an id in an object points at, as [`Object::map_ids`] tells its mapper.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

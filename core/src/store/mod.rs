@@ -167,6 +167,13 @@ pub trait Backend: Send + Sync {
     /// peer be sent a delta as it is, or an object without rebuilding or hashing it
     /// (the receiver checks it).
     fn stored(&self, id: &ObjectId) -> Result<Option<Stored>>;
+    /// [`Backend::stored`] and [`Backend::read_object`] at once, where the backend
+    /// can with one lookup: a walk that sends trees as stored reads each once.
+    fn stored_and_read(&self, id: &ObjectId) -> Result<Option<(Stored, Arc<Vec<u8>>)>> {
+        let Some(stored) = self.stored(id)? else { return Ok(None) };
+        let bytes = self.read_object(id)?.ok_or(Error::Missing(*id))?;
+        Ok(Some((stored, Arc::new(bytes))))
+    }
     /// A record of a [`Table`].
     fn read_record(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>>;
     /// Every record of a table whose key starts with `prefix`, sorted by key.

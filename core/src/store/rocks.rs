@@ -209,13 +209,18 @@ impl RocksBackend {
         else {
             return Ok(None);
         };
-        let (bytes, depth) = self.expand(id, &stored, delta::MAX_DEPTH)?;
+        self.rebuild(id, &stored).map(Some)
+    }
+
+    /// An object's bytes and delta depth from what is stored for it.
+    fn rebuild(&self, id: &ObjectId, stored: &[u8]) -> Result<(Arc<Vec<u8>>, u8)> {
+        let (bytes, depth) = self.expand(id, stored, delta::MAX_DEPTH)?;
         let bytes = Arc::new(bytes);
         // Only rebuilt objects are worth keeping; full ones are one read away.
         if depth > 0 {
             self.recent().put(*id, bytes.clone(), depth);
         }
-        Ok(Some((bytes, depth)))
+        Ok((bytes, depth))
     }
 
     /// Stored bytes to object bytes (and delta depth), following at most `budget`
@@ -425,12 +430,20 @@ impl Backend for RocksBackend {
         else {
             return Ok(None);
         };
-        let (_, inner) = split_git_id(&stored);
-        if !delta::is_delta(inner) {
-            return Ok(Some(Stored::Whole(inner.to_vec())));
-        }
-        let delta = delta::parse(inner).map_err(|reason| Error::Corrupt { id: *id, reason })?;
-        Ok(Some(Stored::Delta { base: delta.base, frame: delta.frame().to_vec(), length: delta.length }))
+        parse_stored(id, &stored).map(Some)
+    }
+
+    fn stored_and_read(&self, id: &ObjectId) -> Result<Option<(Stored, Arc<Vec<u8>>)>> {
+        let Some(stored) = self.db.get_pinned_cf(self.cf(OBJECTS), id.as_bytes()).map_err(backend_error)?
+        else {
+            return Ok(None);
+        };
+        let cached = self.recent().get(id);
+        let bytes = match cached {
+            Some((bytes, _)) => bytes,
+            None => self.rebuild(id, &stored)?.0,
+        };
+        Ok(Some((parse_stored(id, &stored)?, bytes)))
     }
 
     fn read_record(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>> {
@@ -559,6 +572,16 @@ impl Drop for RocksBackend {
 /// Stored objects may carry their git id: `0x02`, the 20-byte SHA-1 digest, then
 /// the stored form (full or delta). The id is not part of the object's bytes.
 const GIT_ID_TAG: u8 = 0x02;
+
+/// How an object is stored, from its stored bytes.
+fn parse_stored(id: &ObjectId, stored: &[u8]) -> Result<Stored> {
+    let (_, inner) = split_git_id(stored);
+    if !delta::is_delta(inner) {
+        return Ok(Stored::Whole(inner.to_vec()));
+    }
+    let delta = delta::parse(inner).map_err(|reason| Error::Corrupt { id: *id, reason })?;
+    Ok(Stored::Delta { base: delta.base, frame: delta.frame().to_vec(), length: delta.length })
+}
 
 fn split_git_id(stored: &[u8]) -> (Option<[u8; 20]>, &[u8]) {
     match stored.split_first() {
