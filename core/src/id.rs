@@ -128,8 +128,11 @@ impl Hasher {
     }
 }
 
-/// The longest multihash pg accepts, in bytes (code and length varints plus digest).
-const MAX_ID_LEN: usize = 2 + 1 + 64;
+/// The longest multihash pg accepts, in bytes: a code of up to two varint bytes,
+/// a length byte and the longest digest of a hash function pg knows (32 bytes).
+/// Ids are keys of every table a walk or a transfer fills: kept this small, twice
+/// as many fit in a cache line as with room for 64-byte digests.
+const MAX_ID_LEN: usize = 2 + 1 + 32;
 
 /// The id of an object: a multihash of its canonical encoding.
 ///
@@ -183,13 +186,14 @@ impl ObjectId {
     /// Wraps a digest made by `algorithm`.
     pub fn from_digest(algorithm: HashAlgorithm, digest: &[u8]) -> Self {
         let mh = multihash::Multihash::<64>::wrap(algorithm.code(), digest)
-            .expect("pg's digests are at most 64 bytes");
+            .expect("pg's digests are at most 32 bytes");
         Self::from_multihash(&mh)
     }
 
     fn from_multihash(mh: &multihash::Multihash<64>) -> Self {
         let mut bytes = [0u8; MAX_ID_LEN];
-        let written = mh.write(&mut bytes[..]).expect("a 64-byte multihash fits MAX_ID_LEN");
+        let written =
+            mh.write(&mut bytes[..]).expect("the multihash of a hash function pg knows fits MAX_ID_LEN");
         ObjectId { bytes, len: written as u8 }
     }
 
