@@ -117,15 +117,27 @@ fn stored_form(store: &Store, id: &ObjectId) -> store::Result<Stored> {
     store.backend().stored(id)?.ok_or(store::Error::Missing(*id))
 }
 
-/// Visits the entries of tree `id`, encoded as `bytes`, read in place.
-fn for_each_entry(id: &ObjectId, bytes: &[u8], visit: &mut dyn FnMut(EntryRef<'_>)) -> store::Result<()> {
+/// Visits the entries of tree `id`, encoded as `bytes`, read in place; given the
+/// encoding of a tree whose entries are all walked (`base`), only the entries
+/// that base does not hold as they are.
+fn for_each_entry(
+    id: &ObjectId,
+    bytes: &[u8],
+    base: Option<&[u8]>,
+    visit: &mut dyn FnMut(EntryRef<'_>),
+) -> store::Result<()> {
     let corrupt = |e: DecodeError| store::Error::Corrupt { id: *id, reason: e.to_string() };
-    match object::split_header(bytes).map_err(corrupt)? {
-        (ObjectKind::Tree, body) => {
-            EntriesIn::new(body, IdForm::Pg).try_for_each(|entry| entry.map(&mut *visit)).map_err(corrupt)
+    let body = match object::split_header(bytes).map_err(corrupt)? {
+        (ObjectKind::Tree, body) => body,
+        (actual, _) => return Err(store::Error::WrongKind { id: *id, expected: ObjectKind::Tree, actual }),
+    };
+    match base.map(object::split_header) {
+        Some(Ok((ObjectKind::Tree, base))) => {
+            object::entries_beyond(body, base, IdForm::Pg).try_for_each(|entry| entry.map(&mut *visit))
         }
-        (actual, _) => Err(store::Error::WrongKind { id: *id, expected: ObjectKind::Tree, actual }),
+        _ => EntriesIn::new(body, IdForm::Pg).try_for_each(|entry| entry.map(&mut *visit)),
     }
+    .map_err(corrupt)
 }
 
 fn is_commit(store: &Store, id: &ObjectId) -> bool {
@@ -208,20 +220,26 @@ fn walk_tree<E: From<store::Error>>(
         if !skip.insert(id) {
             continue;
         }
-        let tree = match (&mut send, is_tree) {
+        let (tree, walked_base) = match (&mut send, is_tree) {
             (Some(send), true) => {
                 let (stored, bytes) = backend.stored_and_read(&id)?.ok_or_else(|| missing(&id))?;
+                // A directory's next version, stored as a delta of the version
+                // walked before: only what changed needs a look.
+                let walked_base = match &stored {
+                    Stored::Delta { base, .. } if skip.contains(base) => backend.read_object(base)?,
+                    _ => None,
+                };
                 send(id, stored)?;
-                bytes
+                (bytes, walked_base)
             }
             (Some(send), false) => {
                 send(id, stored_form(store, &id)?)?;
                 continue;
             }
-            (None, true) => Arc::new(backend.read_object(&id)?.ok_or_else(|| missing(&id))?),
+            (None, true) => (Arc::new(backend.read_object(&id)?.ok_or_else(|| missing(&id))?), None),
             (None, false) => continue,
         };
-        for_each_entry(&id, &tree, &mut |entry| match entry.mode.kind() {
+        for_each_entry(&id, &tree, walked_base.as_deref(), &mut |entry| match entry.mode.kind() {
             EntryKind::Gitlink => {}
             EntryKind::Tree => stack.push((entry.id, true)),
             _ => stack.push((entry.id, false)),

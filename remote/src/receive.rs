@@ -23,6 +23,7 @@ use pg_core::store::{self, Batch, Durability, Store, Table};
 use pg_core::ObjectId;
 use rustc_hash::FxHashMap as HashMap;
 use serde_bytes::ByteBuf;
+use std::borrow::Cow;
 
 /// Checked objects are written once this many bytes are ready.
 const WRITE_BYTES: usize = 8 << 20;
@@ -190,12 +191,12 @@ impl Receiver {
         data: Vec<u8>,
     ) -> Result<ObjectId, Error> {
         let id = self.parse_id(claimed)?;
-        let (bytes, patch) = match base {
-            None => (data, None),
+        let (bytes, patch, stored_base) = match base {
+            None => (data, None, None),
             Some(base) => {
                 let base = self.parse_id(base)?;
-                let rebuilt = self.rebuild(id, &base, length, &data)?;
-                (rebuilt, Some((base, data)))
+                let (rebuilt, stored_base) = self.rebuild(id, &base, length, &data)?;
+                (rebuilt, Some((base, data)), stored_base)
             }
         };
         let actual = self.store.algorithm().hash(&bytes);
@@ -207,8 +208,13 @@ impl Receiver {
             _ => return Err(Error::Unexpected(id)),
         }
         self.received += 1;
-        let references =
-            Object::references_in(&bytes).map_err(|e| Error::Malformed { id, reason: e.to_string() })?;
+        // What a stored base refers to is stored: of a directory's next version,
+        // only the new and changed entries need a look.
+        let references = match &stored_base {
+            Some(base) => Object::references_beyond(&bytes, base),
+            None => Object::references_in(&bytes),
+        };
+        let references = references.map_err(|e| Error::Malformed { id, reason: e.to_string() })?;
         self.bytes += bytes.len() as u64;
         let mut missing = 0;
         for &child in &references {
@@ -386,32 +392,33 @@ impl Receiver {
     }
 
     /// The bytes a patch rebuilds from its base: one received earlier in this
-    /// transfer (waiting, ready or written), or one stored before.
+    /// transfer (waiting, ready or written), or one stored before. With them, the
+    /// base's bytes when it is a tree and stored (so is everything it refers to).
     fn rebuild(
         &mut self,
         id: ObjectId,
         base: &ObjectId,
         length: u64,
         patch: &[u8],
-    ) -> Result<Vec<u8>, Error> {
+    ) -> Result<(Vec<u8>, Option<Vec<u8>>), Error> {
         if self.writing.as_ref().is_some_and(|writing| writing.objects.contains_key(base)) {
             self.wait_for_write()?;
         }
         let length = usize::try_from(length).ok().filter(|&l| l as u64 <= MAX_OBJECT);
         let length = length.ok_or_else(|| Error::Malformed { id, reason: "an impossible length".into() })?;
-        let read;
-        let base_bytes = if let Some(waiting) = self.waiting.get(base) {
-            &waiting.bytes
+        let (base_bytes, stored) = if let Some(waiting) = self.waiting.get(base) {
+            (Cow::Borrowed(waiting.bytes.as_slice()), false)
         } else if let Some(&at) = self.ready_at.get(base) {
-            &self.ready.objects[at].1
-        } else if self.store.backend().has_object(base)? {
-            read = self.store.read_raw(base)?;
-            &read
+            (Cow::Borrowed(self.ready.objects[at].1.as_slice()), true)
         } else {
-            return Err(Error::Missing(*base));
+            // Unverified: what it rebuilds is checked against its id.
+            let read = self.store.backend().read_object(base)?.ok_or(Error::Missing(*base))?;
+            (Cow::Owned(read), true)
         };
-        pg_core::store::delta::apply_patch(base_bytes, patch, length)
-            .map_err(|reason| Error::Malformed { id, reason })
+        let rebuilt = pg_core::store::delta::apply_patch(&base_bytes, patch, length)
+            .map_err(|reason| Error::Malformed { id, reason })?;
+        let stored_tree = (stored && base_bytes.starts_with(b"tree ")).then(|| base_bytes.into_owned());
+        Ok((rebuilt, stored_tree))
     }
 
     /// Checks that `tips` and everything the received objects refer to are stored,

@@ -17,7 +17,7 @@ pub use conflict::{Conflict, Version};
 pub use headers::Header;
 pub use signature::Signature;
 pub use tag::Tag;
-pub use tree::{EntriesIn, EntryKind, EntryRef, Mode, Tree, TreeEntry};
+pub use tree::{entries_beyond, EntriesBeyond, EntriesIn, EntryKind, EntryRef, Mode, Tree, TreeEntry};
 
 use crate::id::{HashAlgorithm, IdError, ObjectId};
 use std::fmt;
@@ -113,6 +113,18 @@ impl IdForm {
                     .ok_or_else(|| DecodeError::Id(IdError::Malformed("a git id needs 20 bytes".into())))?;
                 Ok((ObjectId::from_git_sha1(digest), 20))
             }
+        }
+    }
+
+    /// How many bytes the id at the start of `bytes` takes, read from its header
+    /// only (`None` when that takes more: a multihash code of two bytes or more).
+    fn binary_len(self, bytes: &[u8]) -> Option<usize> {
+        match self {
+            IdForm::Pg => match bytes {
+                [code, size, ..] if *code < 0x80 && *size < 0x80 => Some(2 + *size as usize),
+                _ => None,
+            },
+            IdForm::Git => Some(20),
         }
     }
 
@@ -274,6 +286,27 @@ impl Object {
                 Ok(ids)
             }
             _ => Ok(Self::decode_body(kind, body, IdForm::Pg)?.references()),
+        }
+    }
+
+    /// [`Object::references_in`], less what `base` holds too: `base` encodes an
+    /// object whose references are all stored (the one `bytes` came as a patch
+    /// of), so for a tree, a directory's next version, only its new and changed
+    /// entries need a look. Checks that `bytes` decode all the same.
+    pub fn references_beyond(bytes: &[u8], base: &[u8]) -> Result<Vec<ObjectId>, DecodeError> {
+        let (kind, body) = split_header(bytes)?;
+        match (kind, split_header(base)) {
+            (ObjectKind::Tree, Ok((ObjectKind::Tree, base))) => {
+                let mut ids = Vec::new();
+                for entry in entries_beyond(body, base, IdForm::Pg) {
+                    let entry = entry?;
+                    if entry.mode.kind() != EntryKind::Gitlink {
+                        ids.push(entry.id);
+                    }
+                }
+                Ok(ids)
+            }
+            _ => Self::references_in(bytes),
         }
     }
 
@@ -538,6 +571,45 @@ mod tests {
             bytes[at] ^= flip.1;
             let decoded = Object::decode(&bytes).map(|object| object.references());
             prop_assert_eq!(Object::references_in(&bytes), decoded);
+        }
+
+        /// Beyond a base, a tree's references are those the base lacks: no fewer
+        /// (whatever the order of either), and, both in git order, exactly the
+        /// entries the base does not hold as they are.
+        #[test]
+        fn references_beyond_a_base_are_what_it_lacks(
+            mut base in strategies::tree(),
+            kept in proptest::collection::vec(any::<bool>(), 1..8),
+            mut next in strategies::tree(),
+            sort in any::<bool>(),
+            flip in any::<(usize, u8)>(),
+        ) {
+            let kept = base.entries.iter().zip(kept.iter().cycle()).filter(|(_, keep)| **keep);
+            next.entries.extend(kept.map(|(entry, _)| entry.clone()).collect::<Vec<_>>());
+            let unique_names = |tree: &Tree| {
+                tree.entries.iter().map(|e| &e.name).collect::<std::collections::HashSet<_>>().len() == tree.entries.len()
+            };
+            let exact = sort && unique_names(&base) && unique_names(&next);
+            if sort {
+                base.sort();
+                next.sort();
+            }
+            let (base, next) = (Object::Tree(base), Object::Tree(next));
+            let (all, base_refs) = (next.references(), base.references());
+            let beyond = Object::references_beyond(&next.encode(), &base.encode()).unwrap();
+            prop_assert!(beyond.iter().all(|id| all.contains(id)));
+            prop_assert!(all.iter().all(|id| beyond.contains(id) || base_refs.contains(id)));
+            let mut damaged = next.encode();
+            let at = flip.0 % damaged.len();
+            damaged[at] ^= flip.1;
+            let beyond_damaged = Object::references_beyond(&damaged, &base.encode());
+            prop_assert_eq!(beyond_damaged.is_err(), Object::decode(&damaged).is_err());
+            if let (true, Object::Tree(base), Object::Tree(next)) = (exact, &base, &next) {
+                let lacked = next.entries.iter().filter(|e| !base.entries.contains(e));
+                let lacked: Vec<ObjectId> =
+                    lacked.filter(|e| e.mode.kind() != EntryKind::Gitlink).map(|e| e.id).collect();
+                prop_assert_eq!(beyond, lacked);
+            }
         }
 
         /// Canonical: any bytes that decode re-encode to themselves, so one value has

@@ -150,8 +150,11 @@ impl TreeEntry {
 
 /// Compares two entry names in git's tree order.
 pub fn git_order(a: &[u8], a_is_tree: bool, b: &[u8], b_is_tree: bool) -> Ordering {
-    let tail = |is_tree: bool| if is_tree { Some(b'/') } else { None };
-    a.iter().copied().chain(tail(a_is_tree)).cmp(b.iter().copied().chain(tail(b_is_tree)))
+    let common = a.len().min(b.len());
+    // Past the common part, the first byte that differs is a name's next byte or
+    // a tree's '/' (never both '/': names hold none).
+    let next = |name: &[u8], is_tree: bool| name.get(common).copied().or(is_tree.then_some(b'/'));
+    a[..common].cmp(&b[..common]).then_with(|| next(a, a_is_tree).cmp(&next(b, b_is_tree)))
 }
 
 /// A directory.
@@ -222,6 +225,35 @@ impl<'a> EntriesIn<'a> {
         EntriesIn { body, at: 0, form }
     }
 
+    /// The length of the next entry, when `other`'s next entry is the same bytes
+    /// (then both parse alike: the bytes decide where an entry ends).
+    fn same_next(&self, other: &EntriesIn<'_>) -> Option<usize> {
+        let rest = &self.body[self.at..];
+        let nul = rest.iter().position(|&b| b == 0)?;
+        let len = nul + 1 + self.form.binary_len(&rest[nul + 1..])?;
+        let mine = rest.get(..len)?;
+        let theirs = other.body.get(other.at..other.at + len)?;
+        (mine == theirs).then_some(len)
+    }
+
+    /// Moves past the entries before `entry` in git order, and past `entry` itself
+    /// when it comes next: whether it did.
+    fn take_if_next(&mut self, entry: &EntryRef<'_>) -> bool {
+        let is_tree = |e: &EntryRef<'_>| e.mode.kind() == EntryKind::Tree;
+        loop {
+            let at = self.at;
+            let Some(Ok(next)) = self.next() else { return false };
+            match git_order(next.name, is_tree(&next), entry.name, is_tree(entry)) {
+                Ordering::Less => continue,
+                Ordering::Equal if next == *entry => return true,
+                _ => {
+                    self.at = at;
+                    return false;
+                }
+            }
+        }
+    }
+
     fn read_entry(&mut self) -> Result<EntryRef<'a>, DecodeError> {
         let at = self.at;
         let fail = |what: &str| DecodeError::TreeEntry { offset: at, what: what.into() };
@@ -236,6 +268,44 @@ impl<'a> EntriesIn<'a> {
         let (id, id_len) = self.form.read_binary(&rest[nul + 1..])?;
         self.at += nul + 1 + id_len;
         Ok(EntryRef { mode, name, id })
+    }
+}
+
+/// The entries of tree `body` that its base (`base`, another tree's body in the
+/// same id form) does not hold as they are: of a directory's next version, what
+/// is new or changed. Both are read in git order; out of order, more entries come
+/// out, never fewer (an entry is left out only when the base holds it exactly).
+/// The base's own damage only stops the comparison early.
+pub fn entries_beyond<'a>(body: &'a [u8], base: &'a [u8], form: IdForm) -> EntriesBeyond<'a> {
+    EntriesBeyond { new: EntriesIn::new(body, form), old: EntriesIn::new(base, form) }
+}
+
+/// The iterator of [`entries_beyond`].
+pub struct EntriesBeyond<'a> {
+    new: EntriesIn<'a>,
+    old: EntriesIn<'a>,
+}
+
+impl<'a> Iterator for EntriesBeyond<'a> {
+    type Item = Result<EntryRef<'a>, DecodeError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            // Most of a next version is its base byte for byte, at the same place:
+            // such entries pass without being parsed.
+            if let Some(len) = self.new.same_next(&self.old) {
+                self.new.at += len;
+                self.old.at += len;
+                continue;
+            }
+            let entry = match self.new.next()? {
+                Ok(entry) => entry,
+                error => return Some(error),
+            };
+            if !self.old.take_if_next(&entry) {
+                return Some(Ok(entry));
+            }
+        }
     }
 }
 
@@ -258,6 +328,21 @@ impl<'a> Iterator for EntriesIn<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// git's order is the byte order of names with '/' after a tree's.
+        #[test]
+        fn git_order_compares_names_as_paths(
+            a in proptest::collection::vec(1u8..=255, 0..6),
+            b in proptest::collection::vec(1u8..=255, 0..6),
+            a_is_tree: bool,
+            b_is_tree: bool,
+        ) {
+            let path = |name: &[u8], is_tree: bool| [name, if is_tree { b"/" } else { b"" }].concat();
+            let (a, b): (Vec<u8>, Vec<u8>) = (a.into_iter().filter(|&c| c != b'/').collect(), b.into_iter().filter(|&c| c != b'/').collect());
+            proptest::prop_assert_eq!(git_order(&a, a_is_tree, &b, b_is_tree), path(&a, a_is_tree).cmp(&path(&b, b_is_tree)));
+        }
+    }
 
     #[test]
     fn git_order_puts_trees_after_same_prefixed_files() {
