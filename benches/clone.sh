@@ -4,7 +4,8 @@
 #   benches/clone.sh [COMMITS]     (default 10000 commits; benches/gen_history.py)
 #
 # Serves one repository with `pg serve` (libp2p, TCP on loopback) and the same with
-# `git daemon` (git:// on loopback); times `pg clone` against `git clone`, then one
+# `git daemon` (git:// on loopback); times `pg clone` against `git clone` (median of
+# three each, taking turns), then one
 # new commit and `pg fetch` against `git fetch`. Prints time ratios pg/git and bytes
 # moved (pg: the sync frames; git: the pack it received).
 set -euo pipefail
@@ -37,9 +38,20 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 sync
 # The client is another node: its own key.
 export PG_HOME="$work/client-home"
-pg_clone=$(seconds "$pg" clone "$url" "$work/pg-clone")
-pg_clone_bytes=$(grep -o 'wire [0-9]*' "$work/last.out" | awk '{ print $2 }')
-git_clone=$(seconds git clone -q "git://127.0.0.1:$port/source.git" "$work/git-clone")
+# Three clones each, taking turns (the first of each warms the servers' caches),
+# into directories kept until the end: deleting thousands of files just before
+# creating as many slows the filesystem for whoever comes next. The median counts.
+median() { printf '%s\n' "$@" | sort -n | sed -n 2p; }
+pg_times=() git_times=()
+for round in 1 2 3; do
+  pg_times+=("$(seconds "$pg" clone "$url" "$work/pg-clone-$round")")
+  [ "$round" = 1 ] && pg_clone_bytes=$(grep -o 'wire [0-9]*' "$work/last.out" | awk '{ print $2 }')
+  git_times+=("$(seconds git clone -q "git://127.0.0.1:$port/source.git" "$work/git-clone-$round")")
+done
+pg_clone=$(median "${pg_times[@]}")
+git_clone=$(median "${git_times[@]}")
+mv "$work/pg-clone-1" "$work/pg-clone"
+mv "$work/git-clone-1" "$work/git-clone"
 git_clone_bytes=$(du -cb "$work"/git-clone/.git/objects/pack/*.pack | tail -1 | cut -f1)
 
 # One new commit, the same in both origins.
@@ -53,7 +65,8 @@ git_fetch=$(cd "$work/git-clone" && seconds git fetch -q origin)
 after=$(du -cb "$work"/git-clone/.git/objects/pack/*.pack "$work"/git-clone/.git/objects/??/* 2>/dev/null | tail -1 | cut -f1)
 git_fetch_bytes=$((after - before))
 
-printf 'clone          pg %7.2fs  git %7.2fs  time ratio pg/git %s\n' "$pg_clone" "$git_clone" "$(ratio "$pg_clone" "$git_clone")"
+printf 'clone rounds   pg %s  git %s\n' "${pg_times[*]}" "${git_times[*]}"
+printf 'clone (median) pg %7.2fs  git %7.2fs  time ratio pg/git %s\n' "$pg_clone" "$git_clone" "$(ratio "$pg_clone" "$git_clone")"
 printf 'clone bytes    pg %9d  git %9d  ratio pg/git %s\n' "$pg_clone_bytes" "$git_clone_bytes" "$(ratio "$pg_clone_bytes" "$git_clone_bytes")"
 printf 'fetch (1 commit) pg %5.3fs  git %5.3fs  time ratio pg/git %s\n' "$pg_fetch" "$git_fetch" "$(ratio "$pg_fetch" "$git_fetch")"
 printf 'fetch bytes    pg %9d  git %9d\n' "$pg_fetch_bytes" "$git_fetch_bytes"

@@ -578,14 +578,14 @@ pub fn checkout(
         remove_file(root, &change.path)?;
         outcome.deleted += usize::from(change.new.is_none());
     }
-    for change in &changes {
-        if let Some(new) = &change.new {
-            let stat = write_file(store, root, &change.path, new)?;
-            index.upsert(IndexEntry { path: change.path.clone(), mode: new.mode, id: new.id, stat });
-            outcome.written += 1;
-        }
-        progress.advance(1);
+    let writes: Vec<(&[u8], &FileState)> =
+        changes.iter().filter_map(|c| c.new.as_ref().map(|new| (c.path.as_slice(), new))).collect();
+    progress.advance((changes.len() - writes.len()) as u64);
+    let stats = write_files(store, root, &writes, progress)?;
+    for ((path, new), stat) in writes.iter().zip(stats) {
+        index.upsert(IndexEntry { path: path.to_vec(), mode: new.mode, id: new.id, stat });
     }
+    outcome.written = writes.len();
     // A clean switch leaves the index equal to `to`, whose trees are stored:
     // cache them so the next status and commit need not rebuild them.
     let build = index.write_tree(store);
@@ -603,7 +603,7 @@ pub fn restore(repo: &Repository, index: &mut Index, path: &[u8], state: Option<
     index.remove_within(path);
     match state {
         Some(state) => {
-            let stat = write_file(repo.store(), root, path, state)?;
+            let stat = FileWriter::new(repo.store(), root).write(path, state)?;
             index.upsert(IndexEntry { path: path.to_vec(), mode: state.mode, id: state.id, stat });
         }
         None => remove_file(root, path)?,
@@ -654,35 +654,84 @@ fn blocked_paths(store: &Store, root: &Path, index: &Index, changes: &[FileChang
     Ok(blocked)
 }
 
-/// Writes one file of a tree and returns its stat data.
-fn write_file(store: &Store, root: &Path, path: &[u8], state: &FileState) -> Result<Stat> {
-    use std::os::unix::fs::PermissionsExt;
-    let full = abs(root, path);
-    let parent = full.parent().expect("a file path has a parent");
-    std::fs::create_dir_all(parent).map_err(io(parent))?;
-    match std::fs::symlink_metadata(&full) {
-        Ok(m) if m.is_dir() => std::fs::remove_dir_all(&full).map_err(io(&full))?,
-        Ok(_) => std::fs::remove_file(&full).map_err(io(&full))?,
-        Err(_) => {}
+/// Writes files of a tree on several threads, returning their stat data in
+/// order: creating thousands of files costs the filesystem more than reading
+/// their blobs costs the store, and the filesystem takes them on every core.
+fn write_files(
+    store: &Store,
+    root: &Path,
+    files: &[(&[u8], &FileState)],
+    progress: &dyn Progress,
+) -> Result<Vec<Stat>> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    // Neighbours share directories: each thread takes a run of them.
+    let run = files.len().div_ceil(threads).max(256);
+    let parts = std::thread::scope(|s| {
+        let workers: Vec<_> = files
+            .chunks(run)
+            .map(|part| {
+                s.spawn(move || {
+                    let mut writer = FileWriter::new(store, root);
+                    let write = |(path, state): &(&[u8], &FileState)| {
+                        let stat = writer.write(path, state);
+                        progress.advance(1);
+                        stat
+                    };
+                    part.iter().map(write).collect::<Result<Vec<Stat>>>()
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().expect("checkout writers do not panic")).collect::<Vec<_>>()
+    });
+    Ok(parts.into_iter().collect::<Result<Vec<_>>>()?.into_iter().flatten().collect())
+}
+
+/// Writes files of a tree, remembering the last directory it made so that the
+/// files of one directory make it once.
+struct FileWriter<'a> {
+    store: &'a Store,
+    root: &'a Path,
+    made: Option<PathBuf>,
+}
+
+impl<'a> FileWriter<'a> {
+    fn new(store: &'a Store, root: &'a Path) -> Self {
+        FileWriter { store, root, made: None }
     }
-    match state.mode.kind() {
-        EntryKind::Gitlink => {
-            std::fs::create_dir_all(&full).map_err(io(&full))?;
-            return Ok(Stat::default());
+
+    /// Writes one file and returns its stat data.
+    fn write(&mut self, path: &[u8], state: &FileState) -> Result<Stat> {
+        use std::os::unix::fs::PermissionsExt;
+        let full = abs(self.root, path);
+        let parent = full.parent().expect("a file path has a parent");
+        if self.made.as_deref() != Some(parent) {
+            std::fs::create_dir_all(parent).map_err(io(parent))?;
+            self.made = Some(parent.to_owned());
         }
-        EntryKind::Symlink => {
-            let target = store.read_blob(&state.id)?;
-            std::os::unix::fs::symlink(std::ffi::OsStr::from_bytes(&target), &full).map_err(io(&full))?;
+        match std::fs::symlink_metadata(&full) {
+            Ok(m) if m.is_dir() => std::fs::remove_dir_all(&full).map_err(io(&full))?,
+            Ok(_) => std::fs::remove_file(&full).map_err(io(&full))?,
+            Err(_) => {}
         }
-        EntryKind::File | EntryKind::Executable => {
-            std::fs::write(&full, store.read_blob(&state.id)?).map_err(io(&full))?;
-            if state.mode.kind() == EntryKind::Executable {
-                let mut perms = std::fs::metadata(&full).map_err(io(&full))?.permissions();
-                perms.set_mode(perms.mode() | ((perms.mode() & 0o444) >> 2));
-                std::fs::set_permissions(&full, perms).map_err(io(&full))?;
+        match state.mode.kind() {
+            EntryKind::Gitlink => {
+                std::fs::create_dir_all(&full).map_err(io(&full))?;
+                return Ok(Stat::default());
             }
+            EntryKind::Symlink => {
+                let target = self.store.read_blob(&state.id)?;
+                std::os::unix::fs::symlink(std::ffi::OsStr::from_bytes(&target), &full).map_err(io(&full))?;
+            }
+            EntryKind::File | EntryKind::Executable => {
+                std::fs::write(&full, self.store.read_blob(&state.id)?).map_err(io(&full))?;
+                if state.mode.kind() == EntryKind::Executable {
+                    let mut perms = std::fs::metadata(&full).map_err(io(&full))?.permissions();
+                    perms.set_mode(perms.mode() | ((perms.mode() & 0o444) >> 2));
+                    std::fs::set_permissions(&full, perms).map_err(io(&full))?;
+                }
+            }
+            EntryKind::Tree => unreachable!("diff_trees yields files only"),
         }
-        EntryKind::Tree => unreachable!("diff_trees yields files only"),
+        Ok(FileMeta::lstat(&full).map_err(io(&full))?.stat)
     }
-    Ok(FileMeta::lstat(&full).map_err(io(&full))?.stat)
 }
