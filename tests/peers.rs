@@ -413,3 +413,19 @@ fn a_clone_over_quic() {
     other.ok(&["clone", &server.url, "copy"]);
     assert_eq!(std::fs::read_to_string(other.file("copy/q.txt")).unwrap(), "over udp\n");
 }
+
+#[test]
+fn restarting_a_server_leaves_no_files_behind_in_the_store() {
+    let origin = Repo::new();
+    origin.commit_files(&[("r.txt", "restarted\n")], "first");
+    let logs = || {
+        let db = std::fs::read_dir(origin.file(".pg/db")).unwrap();
+        db.filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".log")).count()
+    };
+    drop(serve(&origin));
+    let after_one = logs();
+    for _ in 0..3 {
+        drop(serve(&origin));
+    }
+    assert_eq!(logs(), after_one, "each start of pg serve left a log file in the store");
+}

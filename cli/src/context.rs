@@ -8,7 +8,7 @@ use pg_core::config::Config;
 use pg_core::index::Index;
 use pg_core::object::Signature;
 use pg_core::oplog::OpContext;
-use pg_core::Repository;
+use pg_core::{ObjectId, Repository};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
@@ -62,6 +62,20 @@ impl Context {
     /// The repository around the working directory, to change.
     pub fn repo(&self) -> Result<Repository> {
         Ok(Repository::discover(&self.cwd)?)
+    }
+
+    /// The id and working copy of the repository around `path`, made if it has
+    /// none. Opened for writing only then: a writable open that writes nothing
+    /// leaves a log file behind in the store, and a node restarts often.
+    pub fn repository_id_at(&self, path: &Path) -> Result<(ObjectId, PathBuf)> {
+        let repo = Repository::discover_read_only(path)?;
+        if let Some(id) = repo.repository_id()? {
+            return Ok((id, repo.workdir().to_owned()));
+        }
+        drop(repo);
+        let mut repo = Repository::discover(path)?;
+        let id = repo.ensure_repository_id(&self.op_context(Some(&repo)))?;
+        Ok((id, repo.workdir().to_owned()))
     }
 
     /// The repository around the working directory, to read.

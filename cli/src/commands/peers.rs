@@ -71,10 +71,9 @@ pub fn serve(context: &Context, args: ServeArgs) -> Outcome {
     }
     let mut repositories = Vec::new();
     for path in &paths {
-        let mut repo = Repository::discover(&context.cwd.join(path))?;
-        let id = repo.ensure_repository_id(&context.op_context(Some(&repo)))?;
-        repositories.push((id, repo.workdir().to_owned()));
-        served.add(id, repo.workdir().to_owned());
+        let (id, workdir) = context.repository_id_at(&context.cwd.join(path))?;
+        repositories.push((id, workdir.clone()));
+        served.add(id, workdir);
     }
     let follow = match &args.follow {
         Some(url) => {

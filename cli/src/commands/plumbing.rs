@@ -170,8 +170,7 @@ pub fn config(context: &Context, args: ConfigArgs) -> Outcome {
 
 /// `pg repo-id`: the repository's id (made now for a repository from before ids).
 pub fn repo_id(context: &Context) -> Outcome {
-    let mut repo = context.repo()?;
-    let id = repo.ensure_repository_id(&context.op_context(Some(&repo)))?;
+    let (id, _) = context.repository_id_at(&context.cwd)?;
     println!("{id}");
     Ok(ExitCode::SUCCESS)
 }
