@@ -71,13 +71,10 @@ pub fn objects_to_send<E: From<store::Error>>(
             }
         }
     }
-    let (commits, boundary) = new_commits(store, &want_commits, &haves)?;
-    for (id, tree) in commits {
-        if !sent.contains(&id) {
-            send(id, stored_form(store, &id)?, &mut sent, &known)?;
-            roots.push(tree);
-        }
-    }
+    // New commits leave as the walk finds them, while it goes on.
+    let mut send_commit = |id: ObjectId| send(id, stored_form(store, &id)?, &mut sent, &known);
+    let (commits, boundary) = new_commits(store, &want_commits, &haves, &mut send_commit)?;
+    roots.extend(commits.into_iter().map(|(_, tree)| tree));
     for commit in boundary {
         let tree = read_commit(store, &commit)?.tree;
         walk_tree::<E>(store, tree, &mut known, None)?;
@@ -154,7 +151,13 @@ type Walked = (Vec<(ObjectId, ObjectId)>, Vec<ObjectId>);
 /// walk does: what a have reaches is painted uninteresting, and the walk stops once
 /// only uninteresting commits are queued, so the asker's history is walked only as
 /// far back as the new commits reach, not to its root.
-fn new_commits(store: &Store, wants: &[ObjectId], haves: &[ObjectId]) -> store::Result<Walked> {
+/// Each new commit is handed to `found` as soon as it is known to be new.
+fn new_commits<E: From<store::Error>>(
+    store: &Store,
+    wants: &[ObjectId],
+    haves: &[ObjectId],
+    found: &mut dyn FnMut(ObjectId) -> Result<(), E>,
+) -> Result<Walked, E> {
     const WANTED: u8 = 1;
     const HAD: u8 = 2;
     let mut flags: HashMap<ObjectId, u8> = HashMap::default();
@@ -191,6 +194,7 @@ fn new_commits(store: &Store, wants: &[ObjectId], haves: &[ObjectId]) -> store::
             }
         }
         if !had && seen.insert(id) {
+            found(id)?;
             taken.push((id, tree, parents));
         }
     }
