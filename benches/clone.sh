@@ -28,7 +28,7 @@ server=$!
 port=$((20000 + RANDOM % 20000))
 git daemon --export-all --base-path="$work" --listen=127.0.0.1 --port="$port" --reuseaddr 2>/dev/null &
 daemon=$!
-trap 'kill $server $daemon 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill $server $daemon 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 50); do [ -s "$work/serve.out" ] && break; sleep 0.1; done
 url=$(awk '{ print $2 }' "$work/serve.out")
 sleep 0.5

@@ -62,7 +62,7 @@ step tag -m "first release" v0.1
 # peer, then commit here and fetch there.
 "$pg" serve --listen /ip4/127.0.0.1/tcp/0 --no-mdns > "$work/serve.out" 2>/dev/null &
 server=$!
-trap 'kill $server 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 50); do [ -s "$work/serve.out" ] && break; sleep 0.1; done
 printf '\n%s$ pg serve --listen /ip4/127.0.0.1/tcp/0 --no-mdns%s\n' "$bold" "$plain"
 cat "$work/serve.out"
