@@ -184,6 +184,12 @@ impl Context {
         crate::render::spinner(self.progress)
     }
 
+    /// A running count of objects on stderr when it is a terminal (for work whose
+    /// total is not known before), nothing otherwise.
+    pub fn counter(&self, label: &'static str) -> Bar {
+        Bar::counter(label, self.progress)
+    }
+
     /// A progress bar on stderr when it is a terminal, nothing otherwise.
     pub fn progress(&self, label: &'static str) -> Bar {
         Bar::new(label, self.progress)

@@ -58,13 +58,39 @@ pub struct Bar(Option<indicatif::ProgressBar>);
 
 impl Bar {
     pub fn new(label: &'static str, visible: bool) -> Bar {
+        Bar::styled(
+            || indicatif::ProgressBar::new(0),
+            label,
+            "{msg:>10} [{bar:30}] {pos}/{len} ({per_sec}, {eta})",
+            visible,
+        )
+    }
+
+    /// A count of objects whose total is not known before.
+    pub fn counter(label: &'static str, visible: bool) -> Bar {
+        let bar = Bar::styled(
+            indicatif::ProgressBar::new_spinner,
+            label,
+            "{msg:>10} {spinner} {human_pos} objects, {elapsed}",
+            visible,
+        );
+        if let Some(bar) = &bar.0 {
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        }
+        bar
+    }
+
+    fn styled(
+        make: impl FnOnce() -> indicatif::ProgressBar,
+        label: &'static str,
+        template: &str,
+        visible: bool,
+    ) -> Bar {
         Bar(visible.then(|| {
-            let bar = indicatif::ProgressBar::new(0);
-            let style = indicatif::ProgressStyle::with_template(
-                "{msg:>10} [{bar:30}] {pos}/{len} ({per_sec}, {eta})",
-            )
-            .expect("the template is valid")
-            .progress_chars("=> ");
+            let bar = make();
+            let style = indicatif::ProgressStyle::with_template(template)
+                .expect("the template is valid")
+                .progress_chars("=> ");
             bar.set_style(style);
             bar.set_message(label);
             bar

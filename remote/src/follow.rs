@@ -115,7 +115,7 @@ pub async fn mirror(node: &Node, url: &Url, workdir: &Path) -> Result<Mirrored, 
     let haves: Vec<ObjectId> = branches_and_tags(&repo)?.into_iter().map(|(_, id)| id).collect();
     let session = sync::connect(node, url).await?;
     let advertised = session.advertised.refs.clone();
-    let fetched = session.fetch(repo.store(), &haves).await?;
+    let fetched = session.fetch(repo.store(), &haves, &NoProgress).await?;
     let checked_out = repo.head()?.branch().map(|b| format!("refs/heads/{b}"));
     let mut updates = Vec::new();
     for (name, id) in &advertised {

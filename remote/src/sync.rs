@@ -9,6 +9,7 @@ use futures::{AsyncRead, AsyncWrite};
 use libp2p::{Multiaddr, PeerId};
 use pg_core::refs::RefTarget;
 use pg_core::store::{self, RefUpdate, Store, Stored};
+use pg_core::worktree::{NoProgress, Progress};
 use pg_core::{HashAlgorithm, ObjectId, Repository};
 use serde_bytes::ByteBuf;
 use std::collections::HashMap;
@@ -227,7 +228,7 @@ impl Served {
                 change.name
             )));
         }
-        receive_objects(stream, repo.store(), &[change.new], IDLE_TIMEOUT).await?;
+        receive_objects(stream, repo.store(), &[change.new], IDLE_TIMEOUT, &NoProgress).await?;
         let current = repo.resolve_ref(&change.name)?;
         if current != change.old {
             return Err(Error::Refused(format!(
@@ -273,11 +274,12 @@ async fn receive_objects<S: AsyncRead + Unpin>(
     store: &Store,
     wants: &[ObjectId],
     idle: Duration,
+    progress: &dyn Progress,
 ) -> Result<Fetched, Error> {
     let receiver = Receiver::new(store, wants)?;
     let (batches, incoming) = tokio::sync::mpsc::channel::<Message>(READ_AHEAD);
     let checking = tokio::task::spawn_blocking(move || check_batches(receiver, incoming));
-    let read = read_batches(stream, &batches, idle).await;
+    let read = read_batches(stream, &batches, idle, progress).await;
     drop(batches);
     let (mut receiver, checked) =
         checking.await.map_err(|e| Error::Refused(format!("checking stopped: {e}")))?;
@@ -326,6 +328,7 @@ async fn read_batches<S: AsyncRead + Unpin>(
     stream: &mut S,
     batches: &tokio::sync::mpsc::Sender<Message>,
     idle: Duration,
+    progress: &dyn Progress,
 ) -> Result<u64, Error> {
     let mut wire_bytes = 0;
     loop {
@@ -334,6 +337,11 @@ async fn read_batches<S: AsyncRead + Unpin>(
         wire_bytes += size as u64;
         match message {
             Message::Objects(_) | Message::Part(_) => {
+                progress.advance(match &message {
+                    Message::Objects(batch) => batch.objects.len() as u64,
+                    Message::Part(part) => u64::from(part.offset == 0),
+                    _ => 0,
+                });
                 if batches.send(message).await.is_err() {
                     return Ok(wire_bytes);
                 }
@@ -623,8 +631,14 @@ impl Session {
     /// Fetches what the advertised refs reach that `store` lacks, telling the peer
     /// about `haves` (commits the store has) and about the commits an unfinished
     /// transfer stored. Each object is checked before it is stored, and the fetch
-    /// fails unless everything the refs need is here.
-    pub async fn fetch(mut self, store: &Store, haves: &[ObjectId]) -> Result<Fetched, Error> {
+    /// fails unless everything the refs need is here. `progress` is told of the
+    /// objects as they arrive (their number is not known before).
+    pub async fn fetch(
+        mut self,
+        store: &Store,
+        haves: &[ObjectId],
+        progress: &dyn Progress,
+    ) -> Result<Fetched, Error> {
         let mut wants = Vec::new();
         for (_, id) in &self.advertised.refs {
             if !store.backend().has_object(id)? && !wants.contains(id) {
@@ -645,6 +659,6 @@ impl Session {
         let bytes = |ids: &[ObjectId]| ids.iter().map(|id| ByteBuf::from(id.as_bytes().to_vec())).collect();
         let want = Want { wants: bytes(&wants), haves: bytes(&haves), stored: bytes(&stored) };
         wire::write(&mut self.stream, &Message::Want(want)).await?;
-        receive_objects(&mut self.stream, store, &wants, self.idle_timeout).await
+        receive_objects(&mut self.stream, store, &wants, self.idle_timeout, progress).await
     }
 }

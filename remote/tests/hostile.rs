@@ -7,6 +7,7 @@ use futures::{AsyncReadExt, AsyncWriteExt, StreamExt};
 use pg_core::object::Object;
 use pg_core::oplog::OpContext;
 use pg_core::repo::InitOptions;
+use pg_core::worktree::NoProgress;
 use pg_core::{fsck, HashAlgorithm, ObjectId, Repository};
 use pg_remote::node::Node;
 use pg_remote::protocol::{Done, Message, Objects, Part, Refs, Sent};
@@ -129,7 +130,8 @@ async fn fetch_from(how: Misbehaviour) -> sync::Error {
     let mut session = sync::connect(&client, &url).await.unwrap();
     assert_eq!(session.advertised.peer, hostile.peer_id, "errors can name the peer");
     session.idle_timeout = Duration::from_secs(2);
-    let error = session.fetch(repo.store(), &[]).await.expect_err("a hostile transfer is refused");
+    let error =
+        session.fetch(repo.store(), &[], &NoProgress).await.expect_err("a hostile transfer is refused");
     let report = fsck::check(&repo);
     assert!(report.problems.is_empty(), "{how:?}: fsck found {:?}", report.problems);
     assert_eq!(report.objects, objects_before, "{how:?}: nothing was stored");

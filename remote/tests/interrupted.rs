@@ -8,6 +8,7 @@ use pg_core::oplog::OpContext;
 use pg_core::refs::RefTarget;
 use pg_core::repo::InitOptions;
 use pg_core::store::RefUpdate;
+use pg_core::worktree::Progress;
 use pg_core::{fsck, ObjectId, Repository};
 use pg_remote::node::Node;
 use pg_remote::receive;
@@ -119,6 +120,18 @@ async fn serve(served: Served, cut: Option<usize>) -> Node {
     node
 }
 
+/// Counts the objects a fetch says arrived.
+#[derive(Default)]
+struct Counted(std::sync::atomic::AtomicU64);
+
+impl Progress for Counted {
+    fn start(&self, _: u64) {}
+
+    fn advance(&self, n: u64) {
+        self.0.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 async fn fetch(
     client: &Node,
     server: &Node,
@@ -126,7 +139,10 @@ async fn fetch(
     id: ObjectId,
 ) -> Result<sync::Fetched, sync::Error> {
     let url = Url { address: server.url_address(&server.listen_addresses[0]), repository: id };
-    sync::connect(client, &url).await?.fetch(repo.store(), &[]).await
+    let counted = Counted::default();
+    let fetched = sync::connect(client, &url).await?.fetch(repo.store(), &[], &counted).await?;
+    assert_eq!(counted.0.into_inner(), fetched.objects as u64, "progress counts every object received");
+    Ok(fetched)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

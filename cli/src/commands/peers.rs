@@ -244,8 +244,9 @@ pub fn clone(context: &Context, args: CloneArgs) -> Outcome {
         };
         repo.config_mut().set("remote.origin.url", &url.to_string())?;
         let peer = advertised.peer;
+        let receiving = context.counter("receiving");
         let fetched = session
-            .fetch(repo.store(), &[])
+            .fetch(repo.store(), &[], &receiving)
             .await
             .with_context(|| format!("refused what peer {peer} sent"))?;
         let mut updates = tracking_updates(&repo, "origin", &advertised.refs)?;
@@ -350,8 +351,9 @@ pub fn fetch(context: &Context, args: FetchArgs) -> Outcome {
         }
         let advertised = session.advertised.clone();
         let peer = advertised.peer;
+        let receiving = context.counter("receiving");
         let fetched = session
-            .fetch(repo.store(), &haves)
+            .fetch(repo.store(), &haves, &receiving)
             .await
             .with_context(|| format!("refused what peer {peer} sent"))?;
         let updates = tracking_updates(&repo, &args.remote, &advertised.refs)?;
