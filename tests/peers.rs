@@ -83,6 +83,15 @@ fn a_clone_has_the_same_history_id_and_files() {
     assert_eq!(text(&["status", "--short"]), "");
     assert!(text(&["fsck"]).ends_with(": ok\n"));
     assert!(text(&["remote", "list"]).starts_with(&format!("origin\t{}", server.url)));
+    let json = |args: &[&str]| -> serde_json::Value { serde_json::from_str(&text(args)).unwrap() };
+    assert_eq!(
+        json(&["remote", "list", "--json"]),
+        serde_json::json!([{ "name": "origin", "url": server.url }])
+    );
+    assert_eq!(json(&["repo-id", "--json"])["repository_id"], text(&["repo-id"]).trim());
+    let node = json(&["id", "--json"]);
+    assert_eq!(node["peer_id"], text(&["id"]).lines().next().unwrap());
+    assert!(node["listen"].as_array().is_some_and(|listen| !listen.is_empty()), "{node}");
 }
 
 #[test]

@@ -72,7 +72,7 @@ enum Command {
     /// Merge three files line by line (as `git merge-file`); exits with the number of conflicts.
     MergeFile(commands::merge_file::Args),
     /// Print this node's peer id and the addresses `pg serve` listens on by default.
-    Id,
+    Id(commands::peers::JsonArgs),
     /// Serve repositories to peers until stopped.
     Serve(commands::peers::ServeArgs),
     /// Copy a served repository (with its id, history and branches).
@@ -86,7 +86,7 @@ enum Command {
     /// Add, remove or list remotes.
     Remote(commands::peers::RemoteArgs),
     /// Print the repository's id, which its clones share.
-    RepoId,
+    RepoId(commands::peers::JsonArgs),
     /// Verify the integrity of every object, ref and operation.
     Fsck(commands::plumbing::FsckArgs),
     /// Get or set a configuration value.
@@ -130,14 +130,14 @@ fn main() -> ExitCode {
         Command::MergeFunctions(args) => commands::merge::functions(&context, args),
         Command::BenchMerge(args) => commands::bench_merge::run(&context, args),
         Command::MergeFile(args) => commands::merge_file::run(&context, args),
-        Command::Id => commands::peers::id(&context),
+        Command::Id(args) => commands::peers::id(&context, args),
         Command::Serve(args) => commands::peers::serve(&context, args),
         Command::Clone(args) => commands::peers::clone(&context, args),
         Command::Fetch(args) => commands::peers::fetch(&context, args),
         Command::Push(args) => commands::peers::push(&context, args),
         Command::Pull(args) => commands::peers::pull(&context, args),
         Command::Remote(args) => commands::peers::remote(&context, args),
-        Command::RepoId => commands::plumbing::repo_id(&context),
+        Command::RepoId(args) => commands::plumbing::repo_id(&context, args),
         Command::Fsck(args) => commands::plumbing::fsck(&context, args),
         Command::Config(args) => commands::plumbing::config(&context, args),
         Command::Op(args) => commands::oplog::op(&context, args),

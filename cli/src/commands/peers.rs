@@ -35,9 +35,22 @@ fn keypair(context: &Context) -> Result<libp2p::identity::Keypair> {
 }
 
 /// `pg id`: this node's peer id and the addresses `pg serve` listens on by default.
-pub fn id(context: &Context) -> Outcome {
-    let key = keypair(context)?;
-    println!("{}", key.public().to_peer_id());
+/// The options of a read command with nothing to choose but its output's form.
+#[derive(clap::Args, Debug)]
+pub struct JsonArgs {
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn id(context: &Context, args: JsonArgs) -> Outcome {
+    let peer = keypair(context)?.public().to_peer_id();
+    if args.json {
+        let listen: Vec<&str> = DEFAULT_LISTEN.to_vec();
+        println!("{}", serde_json::json!({ "peer_id": peer.to_string(), "listen": listen }));
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("{peer}");
     for address in DEFAULT_LISTEN {
         println!("listen {address}");
     }
@@ -497,40 +510,55 @@ enum RemoteCommand {
         name: String,
     },
     /// Lists remotes with their URLs.
-    List,
+    List(JsonArgs),
 }
 
 /// `pg remote add|remove|list`.
 pub fn remote(context: &Context, args: RemoteArgs) -> Outcome {
-    let mut repo = context.repo()?;
     match args.command {
-        RemoteCommand::Add { name, url } => {
-            pg_core::refs::check_name(&format!("refs/remotes/{name}"), "remote name")?;
-            url.parse::<Url>().map_err(anyhow::Error::msg)?;
-            let key = format!("remote.{name}.url");
-            if repo.config().get(&key)?.is_some() {
-                bail!("remote '{name}' exists already");
-            }
-            repo.config_mut().set(&key, &url)?;
-        }
-        RemoteCommand::Remove { name } => {
-            if !repo.config_mut().remove(&format!("remote.{name}.url"))? {
-                bail!("no remote '{name}'");
-            }
-            let tracking = repo.list_refs(&format!("refs/remotes/{name}/"))?;
-            let updates = tracking
-                .into_iter()
-                .map(|(name, target)| RefUpdate { name, expected: Some(target), new: None })
-                .collect();
-            repo.update_refs(&context.op_context(Some(&repo)), Vec::new(), updates)?;
-        }
-        RemoteCommand::List => {
-            for (name, url) in repo.config().section("remote") {
-                if let Some(name) = name.strip_suffix(".url") {
-                    println!("{name}\t{url}");
-                }
-            }
-        }
+        RemoteCommand::Add { name, url } => add_remote(context, &name, &url),
+        RemoteCommand::Remove { name } => remove_remote(context, &name),
+        RemoteCommand::List(args) => list_remotes(context, args),
+    }
+}
+
+fn add_remote(context: &Context, name: &str, url: &str) -> Outcome {
+    pg_core::refs::check_name(&format!("refs/remotes/{name}"), "remote name")?;
+    url.parse::<Url>().map_err(anyhow::Error::msg)?;
+    let mut repo = context.repo()?;
+    let key = format!("remote.{name}.url");
+    if repo.config().get(&key)?.is_some() {
+        bail!("remote '{name}' exists already");
+    }
+    repo.config_mut().set(&key, url)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn remove_remote(context: &Context, name: &str) -> Outcome {
+    let mut repo = context.repo()?;
+    if !repo.config_mut().remove(&format!("remote.{name}.url"))? {
+        bail!("no remote '{name}'");
+    }
+    let tracking = repo.list_refs(&format!("refs/remotes/{name}/"))?;
+    let updates = tracking
+        .into_iter()
+        .map(|(name, target)| RefUpdate { name, expected: Some(target), new: None })
+        .collect();
+    repo.update_refs(&context.op_context(Some(&repo)), Vec::new(), updates)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn list_remotes(context: &Context, args: JsonArgs) -> Outcome {
+    let repo = context.repo_to_read()?;
+    let section = repo.config().section("remote");
+    let remotes: Vec<(&str, &str)> =
+        section.iter().filter_map(|(name, url)| Some((name.strip_suffix(".url")?, url.as_str()))).collect();
+    if args.json {
+        let list = remotes.iter().map(|(name, url)| serde_json::json!({ "name": name, "url": url }));
+        println!("{}", serde_json::Value::Array(list.collect()));
+    }
+    for (name, url) in remotes.iter().filter(|_| !args.json) {
+        println!("{name}\t{url}");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -169,8 +169,11 @@ pub fn config(context: &Context, args: ConfigArgs) -> Outcome {
 }
 
 /// `pg repo-id`: the repository's id (made now for a repository from before ids).
-pub fn repo_id(context: &Context) -> Outcome {
+pub fn repo_id(context: &Context, args: super::peers::JsonArgs) -> Outcome {
     let (id, _) = context.repository_id_at(&context.cwd)?;
-    println!("{id}");
+    match args.json {
+        true => println!("{}", serde_json::json!({ "repository_id": id.to_string() })),
+        false => println!("{id}"),
+    }
     Ok(ExitCode::SUCCESS)
 }
