@@ -141,14 +141,9 @@ fn in_copy(other: &Repo, args: &[&str]) -> std::process::Output {
     other.command(args).current_dir(other.file("copy")).output().unwrap()
 }
 
-fn text(output: std::process::Output) -> String {
-    assert!(
-        output.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
+/// `pg args` in `other`'s clone, which must succeed: its stdout.
+fn ok_in_copy(other: &Repo, args: &[&str]) -> String {
+    common::succeeded(in_copy(other, args), args)
 }
 
 #[test]
@@ -160,23 +155,23 @@ fn two_machines_clone_commit_push_and_pull() {
     b.ok(&["clone", &server.url, "copy"]);
     let write = |path: &str, content: &str| std::fs::write(b.file("copy").join(path), content).unwrap();
     // B works on a branch and pushes it; A merges it.
-    text(in_copy(&b, &["switch", "-c", "feature"]));
+    ok_in_copy(&b, &["switch", "-c", "feature"]);
     write("shared.txt", "one\ntwo\nthree\nfour\nFIVE\n");
-    text(in_copy(&b, &["commit", "-a", "-m", "from b"]));
-    let pushed = text(in_copy(&b, &["push", "origin", "feature"]));
+    ok_in_copy(&b, &["commit", "-a", "-m", "from b"]);
+    let pushed = ok_in_copy(&b, &["push", "origin", "feature"]);
     assert!(pushed.contains("(new)..") && pushed.contains("objects sent"), "{pushed}");
-    assert_eq!(a.ok(&["rev-parse", "feature"]), text(in_copy(&b, &["rev-parse", "feature"])));
+    assert_eq!(a.ok(&["rev-parse", "feature"]), ok_in_copy(&b, &["rev-parse", "feature"]));
     assert!(a.ok(&["fsck"]).ends_with(": ok\n"));
     // Meanwhile A changed main; A merges B's work.
     a.commit_files(&[("a-only.txt", "a\n")], "from a");
     a.ok(&["merge", "feature"]);
     assert_eq!(a.read("shared.txt"), "one\ntwo\nthree\nfour\nFIVE\n");
     // B pulls main: a fast-forward that brings both.
-    text(in_copy(&b, &["switch", "main"]));
-    let pulled = text(in_copy(&b, &["pull"]));
+    ok_in_copy(&b, &["switch", "main"]);
+    let pulled = ok_in_copy(&b, &["pull"]);
     assert!(pulled.contains("Fast-forward"), "{pulled}");
     assert_eq!(std::fs::read_to_string(b.file("copy/a-only.txt")).unwrap(), "a\n");
-    assert_eq!(text(in_copy(&b, &["rev-parse", "main"])), a.ok(&["rev-parse", "main"]));
+    assert_eq!(ok_in_copy(&b, &["rev-parse", "main"]), a.ok(&["rev-parse", "main"]));
 }
 
 #[test]
@@ -187,16 +182,16 @@ fn pushes_that_would_lose_work_or_are_not_allowed_are_refused() {
     let read_only = serve(&a);
     let b = elsewhere();
     b.ok(&["clone", &read_only.url, "copy"]);
-    text(in_copy(&b, &["switch", "-c", "shared", "origin/shared"]));
+    ok_in_copy(&b, &["switch", "-c", "shared", "origin/shared"]);
     std::fs::write(b.file("copy/f"), "2\n").unwrap();
-    text(in_copy(&b, &["commit", "-a", "-m", "b"]));
+    ok_in_copy(&b, &["commit", "-a", "-m", "b"]);
     let refused = in_copy(&b, &["push", "origin", "shared"]);
     assert!(String::from_utf8_lossy(&refused.stderr).contains("without --allow-push"), "{refused:?}");
     drop(read_only);
 
     let server = serve_with(&a, &["--allow-push"]);
-    text(in_copy(&b, &["remote", "remove", "origin"]));
-    text(in_copy(&b, &["remote", "add", "origin", &server.url]));
+    ok_in_copy(&b, &["remote", "remove", "origin"]);
+    ok_in_copy(&b, &["remote", "add", "origin", &server.url]);
     // A moved `shared` meanwhile: B's push is not a fast-forward.
     a.ok(&["switch", "shared"]);
     a.commit_files(&[("g", "a\n")], "a moved shared");
@@ -205,10 +200,10 @@ fn pushes_that_would_lose_work_or_are_not_allowed_are_refused() {
     let said = String::from_utf8_lossy(&diverged.stderr).into_owned();
     assert!(!diverged.status.success() && said.contains("pull (or fetch and merge) first"), "{said}");
     // The checked-out branch of the served repository is not pushed to.
-    text(in_copy(&b, &["switch", "main"]));
+    ok_in_copy(&b, &["switch", "main"]);
     std::fs::write(b.file("copy/h"), "h\n").unwrap();
-    text(in_copy(&b, &["add", "h"]));
-    text(in_copy(&b, &["commit", "-m", "on main"]));
+    ok_in_copy(&b, &["add", "h"]);
+    ok_in_copy(&b, &["commit", "-m", "on main"]);
     let checked_out = in_copy(&b, &["push", "origin", "main"]);
     assert!(String::from_utf8_lossy(&checked_out.stderr).contains("is checked out"), "{checked_out:?}");
     // A pre-receive hook can refuse; --force overrides only the fast-forward rule.
@@ -219,8 +214,8 @@ fn pushes_that_would_lose_work_or_are_not_allowed_are_refused() {
     let hooked = in_copy(&b, &["push", "--force", "origin", "shared"]);
     assert!(String::from_utf8_lossy(&hooked.stderr).contains("no pushes to refs/heads/shared"), "{hooked:?}");
     std::fs::remove_file(&hook).unwrap();
-    text(in_copy(&b, &["push", "--force", "origin", "shared"]));
-    assert_eq!(a.ok(&["rev-parse", "shared"]), text(in_copy(&b, &["rev-parse", "shared"])));
+    ok_in_copy(&b, &["push", "--force", "origin", "shared"]);
+    assert_eq!(a.ok(&["rev-parse", "shared"]), ok_in_copy(&b, &["rev-parse", "shared"]));
     assert!(a.ok(&["fsck"]).ends_with(": ok\n"));
 }
 
@@ -243,15 +238,15 @@ fn a_chain_of_followers_gets_a_commit_without_anyone_running_a_command() {
 
     let commit = a.commit_files(&[("a.txt", "two\n")], "second");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while text(in_copy(&c, &["rev-parse", "main"])).trim() != commit {
+    while ok_in_copy(&c, &["rev-parse", "main"]).trim() != commit {
         assert!(std::time::Instant::now() < deadline, "the commit did not reach C in 60 s");
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     for follower in [&b, &c] {
-        assert_eq!(text(in_copy(follower, &["rev-parse", "main"])).trim(), commit);
+        assert_eq!(ok_in_copy(follower, &["rev-parse", "main"]).trim(), commit);
         assert_eq!(std::fs::read_to_string(follower.file("copy/a.txt")).unwrap(), "two\n", "checked out");
-        assert_eq!(text(in_copy(follower, &["status", "--short"])), "");
-        assert!(text(in_copy(follower, &["fsck"])).ends_with(": ok\n"));
+        assert_eq!(ok_in_copy(follower, &["status", "--short"]), "");
+        assert!(ok_in_copy(follower, &["fsck"]).ends_with(": ok\n"));
     }
 }
 
@@ -291,7 +286,7 @@ fn a_killed_clone_leaves_a_sound_repository_and_running_it_again_finishes() {
             let fsck = in_copy(&other, &["fsck"]);
             assert!(fsck.status.success(), "fsck after a kill: {}", String::from_utf8_lossy(&fsck.stdout));
             // Killed after the transfer (checking out): the refs are the served ones.
-            let refs = text(in_copy(&other, &["show-ref"]));
+            let refs = ok_in_copy(&other, &["show-ref"]);
             if !refs.is_empty() {
                 assert!(refs.starts_with(&origin.ok(&["rev-parse", "main"]).trim().to_string()), "{refs}");
                 return;
@@ -300,9 +295,9 @@ fn a_killed_clone_leaves_a_sound_repository_and_running_it_again_finishes() {
     }
     let finished = other.ok(&["clone", &server.url, "copy"]);
     assert!(finished.starts_with("Cloned "), "{finished}");
-    assert_eq!(text(in_copy(&other, &["rev-parse", "main"])), origin.ok(&["rev-parse", "main"]));
-    assert_eq!(text(in_copy(&other, &["status", "--short"])), "");
-    assert!(text(in_copy(&other, &["fsck"])).ends_with(": ok\n"));
+    assert_eq!(ok_in_copy(&other, &["rev-parse", "main"]), origin.ok(&["rev-parse", "main"]));
+    assert_eq!(ok_in_copy(&other, &["status", "--short"]), "");
+    assert!(ok_in_copy(&other, &["fsck"]).ends_with(": ok\n"));
 }
 
 /// A served address without the repository: what `--peer` takes.
@@ -325,8 +320,8 @@ fn a_bare_repository_id_is_cloned_from_a_provider_found_through_kademlia() {
     let c = elsewhere();
     let out = c.ok(&["clone", &id, "copy", "--no-mdns", "--peer", &peer_address(&serving_b)]);
     assert!(out.starts_with("Cloned "), "{out}");
-    assert_eq!(text(in_copy(&c, &["rev-parse", "main"])), a.ok(&["rev-parse", "main"]));
-    assert!(text(in_copy(&c, &["remote", "list"])).contains(&peer_address(&serving_a)), "origin is A itself");
+    assert_eq!(ok_in_copy(&c, &["rev-parse", "main"]), a.ok(&["rev-parse", "main"]));
+    assert!(ok_in_copy(&c, &["remote", "list"]).contains(&peer_address(&serving_a)), "origin is A itself");
 
     // Asking A directly works too (two nodes), and an unknown id fails clearly.
     let d = elsewhere();
@@ -379,7 +374,7 @@ kill %1
         .unwrap();
     let said = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success() && said.contains("Cloned "), "{said}");
-    assert_eq!(text(in_copy(&c, &["rev-parse", "main"])), a.ok(&["rev-parse", "main"]));
+    assert_eq!(ok_in_copy(&c, &["rev-parse", "main"]), a.ok(&["rev-parse", "main"]));
 }
 
 #[test]
@@ -403,13 +398,13 @@ fn objects_larger_than_a_frame_travel_in_parts() {
     big[1000..1010].copy_from_slice(b"0123456789");
     std::fs::write(origin.file("big.bin"), &big).unwrap();
     origin.ok(&["commit", "-a", "-m", "ten bytes"]);
-    let fetched = text(in_copy(&other, &["fetch"]));
+    let fetched = ok_in_copy(&other, &["fetch"]);
     let wire: u64 =
         fetched.split("(wire ").nth(1).and_then(|w| w.split(' ').next()).unwrap().parse().unwrap();
     assert!(wire < 100_000, "the patch, not the file: {fetched}");
-    text(in_copy(&other, &["pull"]));
+    ok_in_copy(&other, &["pull"]);
     assert!(std::fs::read(other.file("copy/big.bin")).unwrap() == big);
-    assert!(text(in_copy(&other, &["fsck"])).ends_with(": ok\n"));
+    assert!(ok_in_copy(&other, &["fsck"]).ends_with(": ok\n"));
 }
 
 #[test]

@@ -61,14 +61,7 @@ impl Repo {
 
     /// Runs pg, asserts success, returns stdout.
     pub fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "pg {args:?} failed: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        succeeded(self.run(args), args)
     }
 
     /// Runs pg, asserts failure with exit code 1, returns stderr.
@@ -110,4 +103,15 @@ impl Repo {
         self.ok(&["commit", "-m", message]);
         self.ok(&["rev-parse", "HEAD"]).trim().to_owned()
     }
+}
+
+/// The stdout of `pg args`, which must have succeeded.
+pub fn succeeded(out: Output, args: &[&str]) -> String {
+    assert!(
+        out.status.success(),
+        "pg {args:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
 }
