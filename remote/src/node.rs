@@ -49,8 +49,8 @@ struct Behaviour {
     identify: identify::Behaviour,
     ping: ping::Behaviour,
     stream: libp2p_stream::Behaviour,
-    gossipsub: gossipsub::Behaviour,
-    kad: kad::Behaviour<kad::store::MemoryStore>,
+    gossipsub: Toggle<gossipsub::Behaviour>,
+    kad: Toggle<kad::Behaviour<kad::store::MemoryStore>>,
     mdns: Toggle<mdns::tokio::Behaviour>,
 }
 
@@ -66,16 +66,24 @@ pub struct Announcement {
 }
 
 /// How a node finds others: on the LAN (mDNS) and through Kademlia, starting from
-/// known peers.
+/// known peers. A node without any (the default: a client that is given its peer's
+/// address) runs neither Kademlia nor gossipsub, and spends no bytes on them.
 #[derive(Debug, Clone, Default)]
 pub struct Discovery {
     /// Find and announce peers on the local network (mDNS).
     pub mdns: bool,
     /// Peers to start Kademlia from, each `<multiaddr>/p2p/<peer id>`.
     pub peers: Vec<Multiaddr>,
-    /// Answer Kademlia queries and keep provider records (Kademlia server mode),
-    /// as a serving node does.
+    /// Serve: answer Kademlia queries and keep provider records (Kademlia server
+    /// mode), and publish and hear ref announcements on gossipsub.
     pub serve: bool,
+}
+
+impl Discovery {
+    /// Whether the node runs Kademlia.
+    fn uses_kademlia(&self) -> bool {
+        self.serve || self.mdns || !self.peers.is_empty()
+    }
 }
 
 /// Connections idle this long are closed (libp2p's default, 10 s, would cut a
@@ -155,7 +163,9 @@ impl Node {
         for address in &discovery.peers {
             let peer = peer_of(address)
                 .ok_or_else(|| Error::Setup(format!("{address} does not end in /p2p/<peer id>")))?;
-            swarm.behaviour_mut().kad.add_address(&peer, address.clone());
+            if let Some(kad) = swarm.behaviour_mut().kad.as_mut() {
+                kad.add_address(&peer, address.clone());
+            }
             let _ = swarm.dial(DialOpts::peer_id(peer).addresses(vec![address.clone()]).build());
         }
         let peer_id = *swarm.local_peer_id();
@@ -255,14 +265,11 @@ fn build_swarm(keypair: Keypair, discovery: &Discovery) -> Result<libp2p::Swarm<
         .with_quic()
         .with_behaviour(|key| {
             let peer = key.public().to_peer_id();
-            let config =
-                gossipsub::ConfigBuilder::default().heartbeat_interval(Duration::from_millis(500)).build()?;
-            let gossipsub =
-                gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Signed(key.clone()), config)?;
-            let mut kad_config = kad::Config::new(StreamProtocol::new(KAD_PROTOCOL));
-            kad_config.set_query_timeout(KAD_QUERY_TIMEOUT);
-            let mut kad = kad::Behaviour::with_config(peer, kad::store::MemoryStore::new(peer), kad_config);
-            kad.set_mode(Some(if discovery.serve { kad::Mode::Server } else { kad::Mode::Client }));
+            let gossipsub = match discovery.serve {
+                true => Some(gossipsub_behaviour(key)?),
+                false => None,
+            };
+            let kad = discovery.uses_kademlia().then(|| kademlia(peer, discovery.serve));
             let mdns = match discovery.mdns {
                 true => Some(mdns::tokio::Behaviour::new(mdns::Config::default(), peer)?),
                 false => None,
@@ -271,8 +278,8 @@ fn build_swarm(keypair: Keypair, discovery: &Discovery) -> Result<libp2p::Swarm<
                 identify: identify::Behaviour::new(identify::Config::new("/pg/1".into(), key.public())),
                 ping: ping::Behaviour::default(),
                 stream: libp2p_stream::Behaviour::new(),
-                gossipsub,
-                kad,
+                gossipsub: Toggle::from(gossipsub),
+                kad: Toggle::from(kad),
                 mdns: Toggle::from(mdns),
             })
         })
@@ -280,6 +287,23 @@ fn build_swarm(keypair: Keypair, discovery: &Discovery) -> Result<libp2p::Swarm<
         .with_swarm_config(|config| config.with_idle_connection_timeout(IDLE_TIMEOUT))
         .build();
     Ok(swarm)
+}
+
+fn gossipsub_behaviour(
+    key: &Keypair,
+) -> Result<gossipsub::Behaviour, Box<dyn std::error::Error + Send + Sync>> {
+    let config =
+        gossipsub::ConfigBuilder::default().heartbeat_interval(Duration::from_millis(500)).build()?;
+    Ok(gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Signed(key.clone()), config)?)
+}
+
+/// pg's Kademlia, in server mode on a serving node.
+fn kademlia(peer: PeerId, serve: bool) -> kad::Behaviour<kad::store::MemoryStore> {
+    let mut config = kad::Config::new(StreamProtocol::new(KAD_PROTOCOL));
+    config.set_query_timeout(KAD_QUERY_TIMEOUT);
+    let mut kad = kad::Behaviour::with_config(peer, kad::store::MemoryStore::new(peer), config);
+    kad.set_mode(Some(if serve { kad::Mode::Server } else { kad::Mode::Client }));
+    kad
 }
 
 /// A providers query under way.
@@ -341,20 +365,34 @@ impl Driver {
                     }
                 }
             }
+            // A node without gossipsub or Kademlia (see Discovery) has nothing to
+            // announce or look up: it hears nothing and finds nobody.
             Command::Subscribe(topic) => {
-                let _ = behaviour.gossipsub.subscribe(&gossipsub::IdentTopic::new(topic));
+                if let Some(gossipsub) = behaviour.gossipsub.as_mut() {
+                    let _ = gossipsub.subscribe(&gossipsub::IdentTopic::new(topic));
+                }
             }
             Command::Publish(topic, data) => {
-                let _ = behaviour.gossipsub.publish(gossipsub::IdentTopic::new(topic), data);
+                if let Some(gossipsub) = behaviour.gossipsub.as_mut() {
+                    let _ = gossipsub.publish(gossipsub::IdentTopic::new(topic), data);
+                }
             }
             Command::Provide(key) => {
-                let _ = behaviour.kad.start_providing(kad::RecordKey::new(&key));
+                if let Some(kad) = behaviour.kad.as_mut() {
+                    let _ = kad.start_providing(kad::RecordKey::new(&key));
+                }
             }
-            Command::FindProviders(key, reply) => {
-                let query = behaviour.kad.get_providers(kad::RecordKey::new(&key));
-                let finding = Finding { reply, dialling: HashSet::new(), found: Vec::new(), ended: false };
-                self.finding.insert(query, finding);
-            }
+            Command::FindProviders(key, reply) => match behaviour.kad.as_mut() {
+                Some(kad) => {
+                    let query = kad.get_providers(kad::RecordKey::new(&key));
+                    let finding =
+                        Finding { reply, dialling: HashSet::new(), found: Vec::new(), ended: false };
+                    self.finding.insert(query, finding);
+                }
+                None => {
+                    let _ = reply.send(Vec::new());
+                }
+            },
         }
     }
 
@@ -391,8 +429,10 @@ impl Driver {
                 });
             }
             SwarmEvent::Behaviour(BehaviourEvent::Mdns(mdns::Event::Discovered(found))) => {
-                for (peer, address) in found {
-                    self.swarm.behaviour_mut().kad.add_address(&peer, address);
+                if let Some(kad) = self.swarm.behaviour_mut().kad.as_mut() {
+                    for (peer, address) in found {
+                        kad.add_address(&peer, address);
+                    }
                 }
             }
             SwarmEvent::Behaviour(BehaviourEvent::Kad(kad::Event::OutboundQueryProgressed {
