@@ -69,9 +69,18 @@ impl Function {
         }
     }
 
-    /// The descriptor: `pg protocol\nname <name>\nversion 1\n`.
+    /// The version of the function's payload: a new version is a new function.
+    pub fn version(self) -> u32 {
+        match self {
+            // Objects without their ids, whole ones compressed (version 1 sent ids).
+            Function::Objects | Function::Part => 2,
+            _ => 1,
+        }
+    }
+
+    /// The descriptor: `pg protocol\nname <name>\nversion <version>\n`.
     pub fn descriptor(self) -> String {
-        format!("pg protocol\nname {}\nversion 1\n", self.name())
+        format!("pg protocol\nname {}\nversion {}\n", self.name(), self.version())
     }
 
     /// The function id: the BLAKE3 multihash of the descriptor.
@@ -118,15 +127,19 @@ pub struct Want {
     pub stored: Vec<ByteBuf>,
 }
 
-/// One object in `sync/objects`: its id, and either its canonical encoding
-/// (`base` absent) or a zstd patch frame that rebuilds the encoding from `base` (an
-/// object sent earlier in the transfer, or one the receiver has), of `length`
-/// bytes. Written as a CBOR array `[id, base / null, length, data]`.
+/// One object in `sync/objects`, whose canonical encoding is `length` bytes long:
+/// with a `base` (an object sent earlier in the transfer, or one the receiver
+/// has), `data` is a zstd patch frame that rebuilds the encoding from it; without,
+/// `data` is the encoding itself when it is `length` bytes long, else a zstd frame
+/// of it. Written as a CBOR array `[base / null, length, data]`.
+///
+/// The object's id is not sent: the receiver hashes what it rebuilds anyway, and
+/// takes the object only if that id is one it expects.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Sent(pub ByteBuf, pub Option<ByteBuf>, pub u64, pub ByteBuf);
+pub struct Sent(pub Option<ByteBuf>, pub u64, pub ByteBuf);
 
-/// `sync/objects`: a batch of objects; the receiver checks that each rebuilds to
-/// bytes that hash to its id before storing it.
+/// `sync/objects`: a batch of objects; the receiver takes each only if the bytes
+/// it rebuilds hash to an id it expects.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Objects {
     /// The objects.
@@ -135,7 +148,9 @@ pub struct Objects {
 
 /// `sync/part`: a piece of one object whose `data` (as in [`Sent`]) is too large
 /// for a frame: bytes `offset..offset + data.len()` of it, `total` bytes in all.
-/// Parts of one object come in order, one object at a time.
+/// Parts of one object come in order, one object at a time. The object's id comes
+/// with each, so that the receiver knows it expects the object before it gathers
+/// what may be up to 2 GiB.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Part {
     /// The object's id.

@@ -1,7 +1,7 @@
-//! Taking objects from a peer: each is checked against its id and decoded as it
-//! arrives, and stored only once everything it refers to is stored, so the store
-//! never holds an object whose references are missing, whenever the transfer
-//! stops. Refs move only after the whole transfer is checked (the caller's job).
+//! Taking objects from a peer: each is hashed as it arrives, taken only if its id
+//! is one the transfer expects (and the id it came with, if any), decoded, and
+//! stored only once everything it refers to is stored, so the store never holds
+//! an object whose references are missing, whenever the transfer stops. Refs move only after the whole transfer is checked (the caller's job).
 //!
 //! An object arrives before what it refers to (commits first, each tree before
 //! its entries), so it waits in memory until its references are stored: blobs are
@@ -19,7 +19,7 @@
 
 use crate::protocol::Part;
 use pg_core::object::Object;
-use pg_core::store::{self, Batch, Durability, Store, Table};
+use pg_core::store::{self, delta, Batch, Durability, Store, Table};
 use pg_core::ObjectId;
 use rustc_hash::FxHashMap as HashMap;
 use serde_bytes::ByteBuf;
@@ -59,10 +59,10 @@ pub enum Error {
         reason: String,
     },
     /// Bytes that are not an object.
-    #[error("object {id} does not decode: {reason}")]
+    #[error("{object} is malformed: {reason}")]
     Malformed {
-        /// Its id.
-        id: ObjectId,
+        /// Which object: its id, or how it came when its id is not known yet.
+        object: String,
         /// Why.
         reason: String,
     },
@@ -87,6 +87,15 @@ struct Waiting {
     missing: usize,
     /// What it refers to (to keep the roots).
     references: Vec<ObjectId>,
+}
+
+/// An object's bytes as they came in, with what it came as.
+struct Unpacked {
+    bytes: Vec<u8>,
+    /// The base and patch it came as.
+    patch: Option<(ObjectId, Vec<u8>)>,
+    /// The base's bytes, when it is a tree stored before.
+    stored_base: Option<Vec<u8>>,
 }
 
 /// A batch being written on a thread of its own.
@@ -180,28 +189,26 @@ impl Receiver {
         self.received
     }
 
-    /// Checks one object (its id, that its bytes, rebuilt from `base` when it came
-    /// as a patch, hash to it, that it decodes) and stores it once what it refers
-    /// to is stored.
-    pub fn add(
+    /// Checks one object of `length` bytes that came as `data` (see
+    /// [`crate::protocol::Sent`]): that what it rebuilds to hashes to an id this
+    /// transfer expects and decodes; stores it once what it refers to is stored.
+    /// Returns its id.
+    pub fn add(&mut self, base: Option<&[u8]>, length: u64, data: Vec<u8>) -> Result<ObjectId, Error> {
+        self.take(None, base, length, data)
+    }
+
+    /// [`Receiver::add`] for an object sent with the id it claims.
+    fn take(
         &mut self,
-        claimed: &[u8],
+        claimed: Option<ObjectId>,
         base: Option<&[u8]>,
         length: u64,
         data: Vec<u8>,
     ) -> Result<ObjectId, Error> {
-        let id = self.parse_id(claimed)?;
-        let (bytes, patch, stored_base) = match base {
-            None => (data, None, None),
-            Some(base) => {
-                let base = self.parse_id(base)?;
-                let (rebuilt, stored_base) = self.rebuild(id, &base, length, &data)?;
-                (rebuilt, Some((base, data)), stored_base)
-            }
-        };
-        let actual = self.store.algorithm().hash(&bytes);
-        if actual != id {
-            return Err(Error::Mismatch { claimed: id.to_string(), actual });
+        let Unpacked { bytes, patch, stored_base } = self.unpack(claimed, base, length, data)?;
+        let id = self.store.algorithm().hash(&bytes);
+        if let Some(claimed) = claimed.filter(|claimed| *claimed != id) {
+            return Err(Error::Mismatch { claimed: claimed.to_string(), actual: id });
         }
         match self.seen.get_mut(&id) {
             Some(seen) if !seen.has(Seen::RECEIVED) => seen.set(Seen::RECEIVED),
@@ -214,7 +221,8 @@ impl Receiver {
             Some(base) => Object::references_beyond(&bytes, base),
             None => Object::references_in(&bytes),
         };
-        let references = references.map_err(|e| Error::Malformed { id, reason: e.to_string() })?;
+        let references = references
+            .map_err(|e| Error::Malformed { object: format!("object {id}"), reason: e.to_string() })?;
         self.bytes += bytes.len() as u64;
         let mut missing = 0;
         for &child in &references {
@@ -244,7 +252,10 @@ impl Receiver {
     /// [`MAX_OBJECT`].
     pub fn add_part(&mut self, part: Part) -> Result<(), Error> {
         let id = self.parse_id(&part.id)?;
-        let out_of_order = |reason: &str| Error::Malformed { id, reason: format!("its parts {reason}") };
+        let out_of_order = |reason: &str| Error::Malformed {
+            object: format!("object {id}"),
+            reason: format!("its parts {reason}"),
+        };
         let mut whole = match self.assembling.take() {
             None if part.offset != 0 => return Err(out_of_order("do not start at 0")),
             None if part.total > MAX_OBJECT => {
@@ -266,8 +277,8 @@ impl Receiver {
         match whole.data.len() as u64 {
             n if n > whole.total => Err(out_of_order("are longer than announced")),
             n if n == whole.total => {
-                let Part { id, base, length, data, .. } = whole;
-                self.add(&id, base.as_ref().map(|b| b.as_slice()), length, data.into_vec()).map(|_| ())
+                let Part { base, length, data, .. } = whole;
+                self.take(Some(id), base.as_ref().map(|b| b.as_slice()), length, data.into_vec()).map(|_| ())
             }
             _ => {
                 self.assembling = Some(whole);
@@ -391,34 +402,60 @@ impl Receiver {
         Ok(id)
     }
 
-    /// The bytes a patch rebuilds from its base: one received earlier in this
-    /// transfer (waiting, ready or written), or one stored before. With them, the
-    /// base's bytes when it is a tree and stored (so is everything it refers to).
-    fn rebuild(
+    /// The bytes of an object as it came (whole, compressed or as a patch of
+    /// `base`): `length` of them, or an error naming the object as `claimed` (or
+    /// by how it came).
+    fn unpack(
         &mut self,
-        id: ObjectId,
-        base: &ObjectId,
+        claimed: Option<ObjectId>,
+        base: Option<&[u8]>,
         length: u64,
-        patch: &[u8],
-    ) -> Result<(Vec<u8>, Option<Vec<u8>>), Error> {
+        data: Vec<u8>,
+    ) -> Result<Unpacked, Error> {
+        let base = base.map(|base| self.parse_id(base)).transpose()?;
+        let malformed = |reason: String| {
+            let object = match (claimed, base) {
+                (Some(id), _) => format!("object {id}"),
+                (None, Some(base)) => format!("an object sent as a patch of {base}"),
+                (None, None) => "an object sent whole".to_owned(),
+            };
+            Error::Malformed { object, reason }
+        };
+        let length = usize::try_from(length).ok().filter(|&l| l as u64 <= MAX_OBJECT);
+        let length = length.ok_or_else(|| malformed("an impossible length".into()))?;
+        match base {
+            None if data.len() == length => Ok(Unpacked { bytes: data, patch: None, stored_base: None }),
+            None => {
+                let bytes = delta::decompress(&data, length).map_err(malformed)?;
+                Ok(Unpacked { bytes, patch: None, stored_base: None })
+            }
+            Some(base) => {
+                let (base_bytes, stored) = self.base(&base)?;
+                let bytes = delta::apply_patch(&base_bytes, &data, length).map_err(malformed)?;
+                // A stored tree's entries are stored: see `references_beyond`.
+                let stored_base =
+                    (stored && base_bytes.starts_with(b"tree ")).then(|| base_bytes.into_owned());
+                Ok(Unpacked { bytes, patch: Some((base, data)), stored_base })
+            }
+        }
+    }
+
+    /// A patch's base: an object received earlier in this transfer (waiting,
+    /// ready or written), or one stored before; with whether it is stored (then so
+    /// is everything it refers to).
+    fn base(&mut self, base: &ObjectId) -> Result<(Cow<'_, [u8]>, bool), Error> {
         if self.writing.as_ref().is_some_and(|writing| writing.objects.contains_key(base)) {
             self.wait_for_write()?;
         }
-        let length = usize::try_from(length).ok().filter(|&l| l as u64 <= MAX_OBJECT);
-        let length = length.ok_or_else(|| Error::Malformed { id, reason: "an impossible length".into() })?;
-        let (base_bytes, stored) = if let Some(waiting) = self.waiting.get(base) {
+        Ok(if let Some(waiting) = self.waiting.get(base) {
             (Cow::Borrowed(waiting.bytes.as_slice()), false)
         } else if let Some(&at) = self.ready_at.get(base) {
             (Cow::Borrowed(self.ready.objects[at].1.as_slice()), true)
         } else {
             // Unverified: what it rebuilds is checked against its id.
-            let read = self.store.backend().read_object(base)?.ok_or(Error::Missing(*base))?;
-            (Cow::Owned(read), true)
-        };
-        let rebuilt = pg_core::store::delta::apply_patch(&base_bytes, patch, length)
-            .map_err(|reason| Error::Malformed { id, reason })?;
-        let stored_tree = (stored && base_bytes.starts_with(b"tree ")).then(|| base_bytes.into_owned());
-        Ok((rebuilt, stored_tree))
+            let read = self.store.backend().read_object(base)?;
+            (Cow::Owned(read.ok_or(Error::Missing(*base))?), true)
+        })
     }
 
     /// Checks that `tips` and everything the received objects refer to are stored,

@@ -8,6 +8,7 @@ use crate::{negotiate, wire};
 use futures::{AsyncRead, AsyncWrite};
 use libp2p::{Multiaddr, PeerId};
 use pg_core::refs::RefTarget;
+use pg_core::store::delta::Compressor;
 use pg_core::store::{self, RefUpdate, Store, Stored};
 use pg_core::worktree::{NoProgress, Progress};
 use pg_core::{HashAlgorithm, ObjectId, Repository};
@@ -304,13 +305,9 @@ fn check_batches(
 ) -> (Receiver, Result<(), Error>) {
     while let Some(message) = incoming.blocking_recv() {
         let checked = match message {
-            Message::Objects(batch) => {
-                batch.objects.into_iter().try_for_each(|Sent(id, base, length, data)| {
-                    receiver
-                        .add(&id, base.as_ref().map(|b| b.as_slice()), length, data.into_vec())
-                        .map(|_| ())
-                })
-            }
+            Message::Objects(batch) => batch.objects.into_iter().try_for_each(|Sent(base, length, data)| {
+                receiver.add(base.as_ref().map(|b| b.as_slice()), length, data.into_vec()).map(|_| ())
+            }),
             Message::Part(part) => receiver.add_part(part),
             _ => Ok(()),
         };
@@ -420,19 +417,20 @@ fn walk_batches(
     };
     let mut batch = Vec::new();
     let mut batch_bytes = 0;
+    let mut compressor = Compressor::default();
     let walked = negotiate::objects_to_send(
         store,
         &request.wants,
         &request.haves,
         &request.stored,
         &mut |id, stored, bases| {
-            let object = sent_form(store, &id, stored, &bases)?;
-            if object.3.len() > BATCH_BYTES {
+            let object = sent_form(store, &id, stored, &bases, &mut compressor)?;
+            if object.2.len() > BATCH_BYTES {
                 flush(&mut batch)?;
                 batch_bytes = 0;
-                return parts(object).try_for_each(|part| send(Message::Part(part)));
+                return parts(&id, object).try_for_each(|part| send(Message::Part(part)));
             }
-            batch_bytes += object.3.len();
+            batch_bytes += object.2.len();
             batch.push(object);
             if batch_bytes >= BATCH_BYTES {
                 batch_bytes = 0;
@@ -448,7 +446,8 @@ fn walk_batches(
 }
 
 /// An object's data cut into `sync/part`s of [`BATCH_BYTES`].
-fn parts(Sent(id, base, length, data): Sent) -> impl Iterator<Item = Part> {
+fn parts(id: &ObjectId, Sent(base, length, data): Sent) -> impl Iterator<Item = Part> {
+    let id = ByteBuf::from(id.as_bytes().to_vec());
     let total = data.len() as u64;
     let pieces: Vec<(u64, Vec<u8>)> = data
         .chunks(BATCH_BYTES)
@@ -467,24 +466,24 @@ fn parts(Sent(id, base, length, data): Sent) -> impl Iterator<Item = Part> {
 
 /// How an object travels: as stored, unhashed (the receiver checks it); a delta
 /// too when the receiver will have its base (no rebuilding, a fraction of the
-/// bytes on the wire).
+/// bytes on the wire); a whole object compressed when that makes it shorter.
 fn sent_form(
     store: &Store,
     id: &ObjectId,
     stored: Stored,
     bases: &negotiate::Bases<'_>,
+    compressor: &mut Compressor,
 ) -> Result<Sent, Error> {
-    let bytes = |id: &ObjectId| ByteBuf::from(id.as_bytes().to_vec());
-    Ok(match stored {
+    let full = match stored {
         Stored::Delta { base, frame, length } if bases.contains(&base) => {
-            Sent(bytes(id), Some(bytes(&base)), length as u64, ByteBuf::from(frame))
+            let base = ByteBuf::from(base.as_bytes().to_vec());
+            return Ok(Sent(Some(base), length as u64, ByteBuf::from(frame)));
         }
-        Stored::Whole(full) => Sent(bytes(id), None, full.len() as u64, ByteBuf::from(full)),
-        Stored::Delta { .. } => {
-            let full = store.read_raw(id)?;
-            Sent(bytes(id), None, full.len() as u64, ByteBuf::from(full))
-        }
-    })
+        Stored::Whole(full) => full,
+        Stored::Delta { .. } => store.read_raw(id)?,
+    };
+    let length = full.len() as u64;
+    Ok(Sent(None, length, ByteBuf::from(compressor.compress(&full).unwrap_or(full))))
 }
 
 /// What a peer advertised for a repository.

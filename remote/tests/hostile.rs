@@ -25,8 +25,10 @@ enum Misbehaviour {
     Silence,
     /// Valid objects nobody asked for, without end.
     Endless,
-    /// An object whose bytes are not those of its id.
+    /// An object whose bytes are not those of the id it is sent with.
     WrongBytes,
+    /// An object said to be compressed that does not decompress.
+    BadCompression,
     /// `done` without sending what the advertised ref needs.
     MissingObjects,
     /// A frame of random bytes.
@@ -42,8 +44,20 @@ fn blob(text: &str) -> (ObjectId, Vec<u8>) {
     (HashAlgorithm::Blake3.hash(&bytes), bytes)
 }
 
-fn whole((id, bytes): (ObjectId, Vec<u8>)) -> Sent {
-    Sent(ByteBuf::from(id.as_bytes().to_vec()), None, bytes.len() as u64, ByteBuf::from(bytes))
+fn whole((_, bytes): (ObjectId, Vec<u8>)) -> Sent {
+    Sent(None, bytes.len() as u64, ByteBuf::from(bytes))
+}
+
+/// The whole of an object's data in one part, sent as the object `id`.
+fn one_part(id: &ObjectId, data: &[u8], length: usize) -> Message {
+    Message::Part(Part {
+        id: ByteBuf::from(id.as_bytes().to_vec()),
+        base: None,
+        length: length as u64,
+        total: data.len() as u64,
+        offset: 0,
+        data: ByteBuf::from(data.to_vec()),
+    })
 }
 
 /// Serves one stream the hostile way: a ref to blob "wanted", then `how`.
@@ -76,7 +90,11 @@ async fn misbehave(mut stream: libp2p::Stream, how: Misbehaviour) {
         }
         Misbehaviour::WrongBytes => {
             let (_, other) = blob("something else\n");
-            let _ = wire::write(&mut stream, &objects(vec![(wanted, other)])).await;
+            let _ = wire::write(&mut stream, &one_part(&wanted, &other, other.len())).await;
+        }
+        Misbehaviour::BadCompression => {
+            let sent = Sent(None, 1000, ByteBuf::from(b"not a zstd frame".to_vec()));
+            let _ = wire::write(&mut stream, &Message::Objects(Objects { objects: vec![sent] })).await;
         }
         Misbehaviour::MissingObjects => {
             let _ = wire::write(&mut stream, &Message::Done(Done { objects: 0 })).await;
@@ -161,6 +179,14 @@ async fn a_stream_of_objects_nobody_asked_for_is_cut_at_the_first() {
 async fn bytes_that_do_not_match_their_id_are_refused() {
     let error = fetch_from(Misbehaviour::WrongBytes).await;
     assert!(matches!(error, sync::Error::Receive(receive::Error::Mismatch { .. })), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn objects_that_do_not_decompress_are_refused() {
+    let error = fetch_from(Misbehaviour::BadCompression).await;
+    let said = error.to_string();
+    assert!(matches!(error, sync::Error::Receive(receive::Error::Malformed { .. })), "{said}");
+    assert!(said.contains("an object sent whole") && said.contains("decompress"), "{said}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
