@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
 # Clone and fetch, pg against git, on the same history in the same run.
 #
-#   benches/clone.sh [COMMITS]     (default 10000 commits; benches/gen_history.py)
+#   benches/clone.sh [COMMITS]     (default 12000 commits, ~57 MB of blobs;
+#                                   benches/gen_history.py)
 #
 # Serves one repository with `pg serve` (libp2p, TCP on loopback) and the same with
 # `git daemon` (git:// on loopback); times `pg clone` against `git clone` (median of
-# three each, taking turns), then one
-# new commit and `pg fetch` against `git fetch`. Prints time ratios pg/git and bytes
-# moved (pg: the sync frames; git: the pack it received).
+# three each, taking turns), then one new commit and `pg fetch` against
+# `git fetch`. Prints time ratios pg/git, and bytes two ways, each measured from a
+# fourth, untimed clone (and its fetch) through a counting TCP relay
+# (benches/tcp_count.py):
+#   objects: what carries the objects (pg: its sync/objects and sync/done frames;
+#            git: the pack, as GIT_TRACE_PACKFILE records it);
+#   wire:    every byte of the TCP connections, both ways (pg: noise, yamux,
+#            identify and ping included; git://: none of that exists).
 set -euo pipefail
-commits=${1:-10000}
+commits=${1:-12000}
 source "$(dirname "$0")/common.sh"
 
 echo "generating $commits commits..."
@@ -25,12 +31,20 @@ mkdir "$work/origin"
 (cd "$work/origin" && "$pg" init >/dev/null && "$pg" import git "$work/source.git" >/dev/null 2>&1)
 (cd "$work/origin" && exec "$pg" serve --listen /ip4/127.0.0.1/tcp/0 --no-mdns > "$work/serve.out" 2>/dev/null) &
 server=$!
-port=$((20000 + RANDOM % 20000))
+port=$((20000 + RANDOM % 10000))
 git daemon --export-all --base-path="$work" --listen=127.0.0.1 --port="$port" --reuseaddr 2>/dev/null &
 daemon=$!
-trap 'kill $server $daemon 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 50); do [ -s "$work/serve.out" ] && break; sleep 0.1; done
 url=$(awk '{ print $2 }' "$work/serve.out")
+pg_port=$(echo "$url" | sed 's,.*/tcp/\([0-9]*\)/.*,\1,')
+# The relays the byte counts go through: one in front of each server.
+pg_relay=$((30000 + RANDOM % 5000)) git_relay=$((35000 + RANDOM % 5000))
+python3 "$here/tcp_count.py" "$pg_relay" "$pg_port" "$work/pg.wire" &
+relays=$!
+python3 "$here/tcp_count.py" "$git_relay" "$port" "$work/git.wire" &
+relays="$relays $!"
+trap 'kill $server $daemon $relays 2>/dev/null || true; rm -rf "$work"' EXIT
+relayed_url=$(echo "$url" | sed "s,/tcp/$pg_port/,/tcp/$pg_relay/,")
 sleep 0.5
 
 seconds() { local start end; start=$(date +%s.%N); "$@" >"$work/last.out" 2>&1; end=$(date +%s.%N); awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }'; }
@@ -45,28 +59,38 @@ median() { printf '%s\n' "$@" | sort -n | sed -n 2p; }
 pg_times=() git_times=()
 for round in 1 2 3; do
   pg_times+=("$(seconds "$pg" clone "$url" "$work/pg-clone-$round")")
-  [ "$round" = 1 ] && pg_clone_bytes=$(grep -o 'wire [0-9]*' "$work/last.out" | awk '{ print $2 }')
   git_times+=("$(seconds git clone -q "git://127.0.0.1:$port/source.git" "$work/git-clone-$round")")
 done
 pg_clone=$(median "${pg_times[@]}")
 git_clone=$(median "${git_times[@]}")
-mv "$work/pg-clone-1" "$work/pg-clone"
-mv "$work/git-clone-1" "$work/git-clone"
-git_clone_bytes=$(du -cb "$work"/git-clone/.git/objects/pack/*.pack | tail -1 | cut -f1)
+
+# Bytes: relayed wire totals (the relay logs a connection when it closes).
+wire_total() { sleep 0.3; awk '{ s += $1 + $2 } END { print s + 0 }' "$1"; : > "$1"; }
+"$pg" clone "$relayed_url" "$work/pg-relayed" >"$work/last.out" 2>&1
+pg_clone_objects=$(grep -o 'wire [0-9]*' "$work/last.out" | awk '{ print $2 }')
+pg_clone_wire=$(wire_total "$work/pg.wire")
+GIT_TRACE_PACKFILE="$work/clone.pack" git clone -q "git://127.0.0.1:$git_relay/source.git" "$work/git-relayed"
+git_clone_objects=$(stat -c %s "$work/clone.pack")
+git_clone_wire=$(wire_total "$work/git.wire")
 
 # One new commit, the same in both origins.
 printf 'commit refs/heads/main\ncommitter B <b@example.com> 1800000000 +0000\ndata 4\nnew\nfrom refs/heads/main^0\nM 644 inline bench-new.txt\ndata 6\nfresh\n\n' \
   | git -C "$work/source.git" fast-import --quiet
 (cd "$work/origin" && "$pg" import git "$work/source.git" >/dev/null 2>&1)
-pg_fetch=$(cd "$work/pg-clone" && seconds "$pg" fetch)
-pg_fetch_bytes=$(grep -o 'wire [0-9]*' "$work/last.out" | awk '{ print $2 }')
-before=$(du -cb "$work"/git-clone/.git/objects/pack/*.pack 2>/dev/null | tail -1 | cut -f1)
-git_fetch=$(cd "$work/git-clone" && seconds git fetch -q origin)
-after=$(du -cb "$work"/git-clone/.git/objects/pack/*.pack "$work"/git-clone/.git/objects/??/* 2>/dev/null | tail -1 | cut -f1)
-git_fetch_bytes=$((after - before))
+pg_fetch=$(cd "$work/pg-clone-1" && seconds "$pg" fetch)
+git_fetch=$(cd "$work/git-clone-1" && seconds git fetch -q origin)
+(cd "$work/pg-relayed" && "$pg" fetch >"$work/last.out" 2>&1)
+pg_fetch_objects=$(grep -o 'wire [0-9]*' "$work/last.out" | awk '{ print $2 }')
+pg_fetch_wire=$(wire_total "$work/pg.wire")
+(cd "$work/git-relayed" && GIT_TRACE_PACKFILE="$work/fetch.pack" git fetch -q origin)
+git_fetch_objects=$(stat -c %s "$work/fetch.pack")
+git_fetch_wire=$(wire_total "$work/git.wire")
 
-printf 'clone rounds   pg %s  git %s\n' "${pg_times[*]}" "${git_times[*]}"
-printf 'clone (median) pg %7.2fs  git %7.2fs  time ratio pg/git %s\n' "$pg_clone" "$git_clone" "$(ratio "$pg_clone" "$git_clone")"
-printf 'clone bytes    pg %9d  git %9d  ratio pg/git %s\n' "$pg_clone_bytes" "$git_clone_bytes" "$(ratio "$pg_clone_bytes" "$git_clone_bytes")"
-printf 'fetch (1 commit) pg %5.3fs  git %5.3fs  time ratio pg/git %s\n' "$pg_fetch" "$git_fetch" "$(ratio "$pg_fetch" "$git_fetch")"
-printf 'fetch bytes    pg %9d  git %9d\n' "$pg_fetch_bytes" "$git_fetch_bytes"
+bytes() { printf '%-16s pg %9d  git %9d  ratio pg/git %s\n' "$1" "$2" "$3" "$(ratio "$2" "$3")"; }
+printf 'clone rounds     pg %s  git %s\n' "${pg_times[*]}" "${git_times[*]}"
+printf 'clone (median)   pg %8.2fs  git %8.2fs  time ratio pg/git %s\n' "$pg_clone" "$git_clone" "$(ratio "$pg_clone" "$git_clone")"
+bytes 'clone objects' "$pg_clone_objects" "$git_clone_objects"
+bytes 'clone wire' "$pg_clone_wire" "$git_clone_wire"
+printf 'fetch (1 commit) pg %8.3fs  git %8.3fs  time ratio pg/git %s\n' "$pg_fetch" "$git_fetch" "$(ratio "$pg_fetch" "$git_fetch")"
+bytes 'fetch objects' "$pg_fetch_objects" "$git_fetch_objects"
+bytes 'fetch wire' "$pg_fetch_wire" "$git_fetch_wire"
