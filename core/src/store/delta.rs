@@ -90,8 +90,12 @@ impl Compressor {
         frame_to_delta(bytes.len(), base_id, base_depth, frame)
     }
 
-    /// `bytes` as a plain zstd frame, when that is shorter.
+    /// `bytes` as a plain zstd frame, when that is shorter (never for fewer than
+    /// 64 bytes: a frame's header and tables would eat what it saves).
     pub fn compress(&mut self, bytes: &[u8]) -> Option<Vec<u8>> {
+        if bytes.len() < 64 {
+            return None;
+        }
         let mut frame = Vec::with_capacity(zstd::zstd_safe::compress_bound(bytes.len()));
         // A window set for an earlier patch would limit this frame: back to the
         // level's own.

@@ -4,8 +4,8 @@ use super::{delta, Backend, Batch, Durability, Error, Result, Stored, Table};
 use crate::id::ObjectId;
 use crate::refs::RefTarget;
 use rocksdb::{
-    BlockBasedOptions, ColumnFamilyDescriptor, DBCompressionType, Direction, IteratorMode, LogLevel, Options,
-    WriteBatch, WriteOptions, DB,
+    BlockBasedOptions, ColumnFamilyDescriptor, DBCompressionType, DataBlockIndexType, Direction,
+    IteratorMode, LogLevel, Options, WriteBatch, WriteOptions, DB,
 };
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::borrow::Cow;
@@ -138,6 +138,9 @@ impl RocksBackend {
             table.set_block_cache(&cache);
         }
         table.set_bloom_filter(10.0, false);
+        // A point lookup finds its key in a 64 KiB block by hash, not by a binary
+        // search over the block's restart points and a scan after it.
+        table.set_data_block_index_type(DataBlockIndexType::BinaryAndHash);
         objects.set_block_based_table_factory(&table);
 
         let descriptors = |names: &[&str]| -> Vec<ColumnFamilyDescriptor> {
