@@ -386,12 +386,16 @@ fn wire_bytes(out: &str) -> u64 {
 fn whole_objects_travel_compressed() {
     let origin = Repo::new();
     let text: String = (0..5000).map(|i| format!("line {i} of a text that repeats itself\n")).collect();
-    origin.commit_files(&[("text.txt", &text)], "a text of 200 kB");
+    // Over 16 MiB, yet a few kB compressed: it goes in parts, with its id.
+    let same = "the same line again\n".repeat(900_000);
+    origin
+        .commit_files(&[("text.txt", &text), ("same.txt", &same)], "a text of 200 kB, and 18 MB of one line");
     let server = serve(&origin);
     let other = elsewhere();
     let out = other.ok(&["clone", &server.url, "copy"]);
     assert!(wire_bytes(&out) < text.len() as u64 / 4, "{} bytes of text: {out}", text.len());
     assert_eq!(std::fs::read_to_string(other.file("copy/text.txt")).unwrap(), text);
+    assert!(std::fs::read_to_string(other.file("copy/same.txt")).unwrap() == same);
 }
 
 #[test]

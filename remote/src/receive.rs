@@ -36,6 +36,12 @@ const CHECKPOINT_BYTES: usize = 64 << 20;
 /// rebuilds to): objects are checked in memory.
 pub const MAX_OBJECT: u64 = 1 << 31;
 
+/// The largest object a `sync/objects` batch may carry (what it rebuilds to);
+/// larger ones come in parts, with their id. An object in a batch is hashed only
+/// once rebuilt, so this bounds what a peer can make the receiver inflate before
+/// it finds the object was never asked for.
+pub const MAX_BATCHED_OBJECT: u64 = 16 << 20;
+
 /// The key of the unfinished-transfer record in [`Table::Transfers`].
 const UNFINISHED: &[u8] = b"unfinished";
 
@@ -194,6 +200,11 @@ impl Receiver {
     /// transfer expects and decodes; stores it once what it refers to is stored.
     /// Returns its id.
     pub fn add(&mut self, base: Option<&[u8]>, length: u64, data: Vec<u8>) -> Result<ObjectId, Error> {
+        if length > MAX_BATCHED_OBJECT {
+            let reason =
+                format!("{length} bytes in a batch (objects over {MAX_BATCHED_OBJECT} come in parts)");
+            return Err(Error::Malformed { object: "an object sent in a batch".into(), reason });
+        }
         self.take(None, base, length, data)
     }
 

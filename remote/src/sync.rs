@@ -403,7 +403,8 @@ async fn send_objects<S: AsyncWrite + Unpin>(
 }
 
 /// Walks `request`'s objects into `sync/objects` batches of about
-/// [`BATCH_BYTES`] on `messages`, an object larger than that in `sync/part`s of
+/// [`BATCH_BYTES`] on `messages`, an object whose data is larger than that, or
+/// that rebuilds to more than [`receive::MAX_BATCHED_OBJECT`], in `sync/part`s of
 /// its own (stopping quietly if nobody takes them any more).
 fn walk_batches(
     store: &Store,
@@ -425,7 +426,7 @@ fn walk_batches(
         &request.stored,
         &mut |id, stored, bases| {
             let object = sent_form(store, &id, stored, &bases, &mut compressor)?;
-            if object.2.len() > BATCH_BYTES {
+            if object.2.len() > BATCH_BYTES || object.1 > receive::MAX_BATCHED_OBJECT {
                 flush(&mut batch)?;
                 batch_bytes = 0;
                 return parts(&id, object).try_for_each(|part| send(Message::Part(part)));

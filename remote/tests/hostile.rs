@@ -29,6 +29,8 @@ enum Misbehaviour {
     WrongBytes,
     /// An object said to be compressed that does not decompress.
     BadCompression,
+    /// A small frame said to rebuild to a gigabyte, in a batch.
+    Inflated,
     /// `done` without sending what the advertised ref needs.
     MissingObjects,
     /// A frame of random bytes.
@@ -92,8 +94,9 @@ async fn misbehave(mut stream: libp2p::Stream, how: Misbehaviour) {
             let (_, other) = blob("something else\n");
             let _ = wire::write(&mut stream, &one_part(&wanted, &other, other.len())).await;
         }
-        Misbehaviour::BadCompression => {
-            let sent = Sent(None, 1000, ByteBuf::from(b"not a zstd frame".to_vec()));
+        Misbehaviour::BadCompression | Misbehaviour::Inflated => {
+            let length = if matches!(how, Misbehaviour::Inflated) { 1 << 30 } else { 1000 };
+            let sent = Sent(None, length, ByteBuf::from(b"not a zstd frame".to_vec()));
             let _ = wire::write(&mut stream, &Message::Objects(Objects { objects: vec![sent] })).await;
         }
         Misbehaviour::MissingObjects => {
@@ -187,6 +190,14 @@ async fn objects_that_do_not_decompress_are_refused() {
     let said = error.to_string();
     assert!(matches!(error, sync::Error::Receive(receive::Error::Malformed { .. })), "{said}");
     assert!(said.contains("an object sent whole") && said.contains("decompress"), "{said}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn big_objects_in_a_batch_are_refused_before_they_are_rebuilt() {
+    let error = fetch_from(Misbehaviour::Inflated).await;
+    let said = error.to_string();
+    assert!(matches!(error, sync::Error::Receive(receive::Error::Malformed { .. })), "{said}");
+    assert!(said.contains("1073741824 bytes in a batch"), "{said}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
