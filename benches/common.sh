@@ -2,7 +2,8 @@
 # makes a scratch directory removed on exit. Sets $here, $root, $pg and $work.
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
-cargo build --release --quiet --manifest-path "$root/Cargo.toml" -p pg-cli
+# From the root, where .cargo/config.toml (how RocksDB is linked) is read.
+(cd "$root" && cargo build --release --quiet -p pg-cli)
 pg="${CARGO_TARGET_DIR:-$root/target}/release/pg"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -7,7 +7,9 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/setup.sh"
-cargo build --quiet --locked --manifest-path "$root/Cargo.toml" -p pg-cli
+# From the root: .cargo/config.toml there (how RocksDB is linked) is read from the
+# directory cargo runs in, not from the manifest's.
+(cd "$root" && cargo build --quiet --locked -p pg-cli)
 pg="${CARGO_TARGET_DIR:-$root/target}/debug/pg"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
