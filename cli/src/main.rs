@@ -98,6 +98,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    tune_allocator();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => return usage_error(error),
@@ -169,3 +170,22 @@ fn report(error: anyhow::Error) -> ExitCode {
     eprintln!("error: {error:#}");
     ExitCode::FAILURE
 }
+
+/// Bulk work (a clone, an import) takes memory megabytes at a time, and glibc's
+/// defaults grow each heap 128 KiB at a time and give memory back as soon as
+/// 128 KiB are free at its top: the same pages are mapped, faulted in and
+/// unmapped again and again (a quarter of a clone's system time, measured). Heaps
+/// grow by 64 MiB of address space (pages still come only as they are touched),
+/// and up to 256 MiB freed stays for reuse.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn tune_allocator() {
+    // SAFETY: mallopt only sets glibc's tuning parameters; this runs first, before
+    // any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_TOP_PAD, 64 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 256 << 20);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn tune_allocator() {}
