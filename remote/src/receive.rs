@@ -95,6 +95,15 @@ struct Waiting {
     references: Vec<ObjectId>,
 }
 
+/// An object as a peer sent it (see [`crate::protocol::Sent`]).
+struct Arrived<'a> {
+    /// The id it came with: parts carry one, objects in batches do not.
+    claimed: Option<ObjectId>,
+    base: Option<&'a [u8]>,
+    length: u64,
+    data: Vec<u8>,
+}
+
 /// An object's bytes as they came in, with what it came as.
 struct Unpacked {
     bytes: Vec<u8>,
@@ -205,18 +214,13 @@ impl Receiver {
                 format!("{length} bytes in a batch (objects over {MAX_BATCHED_OBJECT} come in parts)");
             return Err(Error::Malformed { object: "an object sent in a batch".into(), reason });
         }
-        self.take(None, base, length, data)
+        self.take(Arrived { claimed: None, base, length, data })
     }
 
-    /// [`Receiver::add`] for an object sent with the id it claims.
-    fn take(
-        &mut self,
-        claimed: Option<ObjectId>,
-        base: Option<&[u8]>,
-        length: u64,
-        data: Vec<u8>,
-    ) -> Result<ObjectId, Error> {
-        let Unpacked { bytes, patch, stored_base } = self.unpack(claimed, base, length, data)?;
+    /// [`Receiver::add`] for an object as it arrived, with the id it claims if any.
+    fn take(&mut self, arrived: Arrived<'_>) -> Result<ObjectId, Error> {
+        let claimed = arrived.claimed;
+        let Unpacked { bytes, patch, stored_base } = self.unpack(arrived)?;
         let id = self.store.algorithm().hash(&bytes);
         if let Some(claimed) = claimed.filter(|claimed| *claimed != id) {
             return Err(Error::Mismatch { claimed: claimed.to_string(), actual: id });
@@ -289,7 +293,8 @@ impl Receiver {
             n if n > whole.total => Err(out_of_order("are longer than announced")),
             n if n == whole.total => {
                 let Part { base, length, data, .. } = whole;
-                self.take(Some(id), base.as_ref().map(|b| b.as_slice()), length, data.into_vec()).map(|_| ())
+                let base = base.as_ref().map(|b| b.as_slice());
+                self.take(Arrived { claimed: Some(id), base, length, data: data.into_vec() }).map(|_| ())
             }
             _ => {
                 self.assembling = Some(whole);
@@ -416,13 +421,7 @@ impl Receiver {
     /// The bytes of an object as it came (whole, compressed or as a patch of
     /// `base`): `length` of them, or an error naming the object as `claimed` (or
     /// by how it came).
-    fn unpack(
-        &mut self,
-        claimed: Option<ObjectId>,
-        base: Option<&[u8]>,
-        length: u64,
-        data: Vec<u8>,
-    ) -> Result<Unpacked, Error> {
+    fn unpack(&mut self, Arrived { claimed, base, length, data }: Arrived<'_>) -> Result<Unpacked, Error> {
         let base = base.map(|base| self.parse_id(base)).transpose()?;
         let malformed = |reason: String| {
             let object = match (claimed, base) {
