@@ -289,6 +289,7 @@ fn build_swarm(keypair: Keypair, discovery: &Discovery) -> Result<libp2p::Swarm<
     Ok(swarm)
 }
 
+/// Gossipsub for ref announcements, every message signed by its publisher.
 fn gossipsub_behaviour(
     key: &Keypair,
 ) -> Result<gossipsub::Behaviour, Box<dyn std::error::Error + Send + Sync>> {

@@ -52,7 +52,7 @@ pub enum Error {
     #[error("object {claimed} does not match its id (its bytes hash to {actual})")]
     Mismatch {
         /// The id it was sent as.
-        claimed: String,
+        claimed: ObjectId,
         /// What its bytes hash to.
         actual: ObjectId,
     },
@@ -223,7 +223,7 @@ impl Receiver {
         let Unpacked { bytes, patch, stored_base } = self.unpack(arrived)?;
         let id = self.store.algorithm().hash(&bytes);
         if let Some(claimed) = claimed.filter(|claimed| *claimed != id) {
-            return Err(Error::Mismatch { claimed: claimed.to_string(), actual: id });
+            return Err(Error::Mismatch { claimed, actual: id });
         }
         match self.seen.get_mut(&id) {
             Some(seen) if !seen.has(Seen::RECEIVED) => seen.set(Seen::RECEIVED),
