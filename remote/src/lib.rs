@@ -8,6 +8,7 @@
 //! them ([`follow`]).
 #![warn(missing_docs)]
 
+pub mod compress;
 pub mod follow;
 pub mod key;
 pub mod negotiate;

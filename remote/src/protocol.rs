@@ -3,7 +3,7 @@
 //!
 //! A fetch: the client sends `list-refs`; the server answers `refs`; the client
 //! sends `want` (the ids it lacks, and the commits it has); the server streams
-//! `objects` batches and ends with `done`. Either side may send `error` and close.
+//! `objects` batches, the last marked done. Either side may send `error` and close.
 //! See docs/PROTOCOL.md.
 
 use pg_core::{HashAlgorithm, ObjectId};
@@ -22,10 +22,8 @@ pub enum Function {
     Refs,
     /// The objects wanted, and the commits the asker has.
     Want,
-    /// A batch of objects.
+    /// A batch of objects (the last of a transfer says so).
     Objects,
-    /// The end of a transfer.
-    Done,
     /// A refusal or failure, with a message for people.
     Error,
     /// Asks to move a ref; the objects it needs follow.
@@ -40,12 +38,11 @@ pub enum Function {
 
 impl Function {
     /// Every function.
-    pub const ALL: [Function; 10] = [
+    pub const ALL: [Function; 9] = [
         Function::ListRefs,
         Function::Refs,
         Function::Want,
         Function::Objects,
-        Function::Done,
         Function::Error,
         Function::Push,
         Function::Pushed,
@@ -60,7 +57,6 @@ impl Function {
             Function::Refs => "sync/refs",
             Function::Want => "sync/want",
             Function::Objects => "sync/objects",
-            Function::Done => "sync/done",
             Function::Error => "sync/error",
             Function::Push => "sync/push",
             Function::Pushed => "sync/pushed",
@@ -72,8 +68,10 @@ impl Function {
     /// The version of the function's payload: a new version is a new function.
     pub fn version(self) -> u32 {
         match self {
-            // Objects without their ids, whole ones compressed (version 1 sent ids).
-            Function::Objects | Function::Part => 2,
+            // Version 1 sent every object's id, and whole objects as they are;
+            // version 2 compressed each whole object alone, and ended with
+            // `sync/done`; version 3 compresses them as one stream.
+            Function::Objects | Function::Part => 3,
             _ => 1,
         }
     }
@@ -130,8 +128,8 @@ pub struct Want {
 /// One object in `sync/objects`, whose canonical encoding is `length` bytes long:
 /// with a `base` (an object sent earlier in the transfer, or one the receiver
 /// has), `data` is a zstd patch frame that rebuilds the encoding from it; without,
-/// `data` is the encoding itself when it is `length` bytes long, else a zstd frame
-/// of it. Written as a CBOR array `[base / null, length, data]`.
+/// `data` is the object's piece of the transfer's compression stream (see
+/// [`crate::compress`]). Written as a CBOR array `[base / null, length, data]`.
 ///
 /// The object's id is not sent: the receiver hashes what it rebuilds anyway, and
 /// takes the object only if that id is one it expects.
@@ -140,10 +138,18 @@ pub struct Sent(pub Option<ByteBuf>, pub u64, pub ByteBuf);
 
 /// `sync/objects`: a batch of objects; the receiver takes each only if the bytes
 /// it rebuilds hash to an id it expects.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Objects {
     /// The objects.
     pub objects: Vec<Sent>,
+    /// In a transfer's first message only: the commits whose encodings prime its
+    /// compression stream, as positions in the list of commits the receiver named
+    /// (its haves for a fetch; the refs it advertised for a push).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bases: Vec<u64>,
+    /// The transfer's last message: every object was sent.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub done: bool,
 }
 
 /// `sync/part`: a piece of one object whose `data` (as in [`Sent`]) is too large
@@ -167,13 +173,6 @@ pub struct Part {
     pub data: ByteBuf,
 }
 
-/// `sync/done`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Done {
-    /// How many objects were sent.
-    pub objects: u64,
-}
-
 /// `sync/error`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Failure {
@@ -181,8 +180,7 @@ pub struct Failure {
     pub message: String,
 }
 
-/// `sync/push`: move `name` from `old` to `new`; `sync/objects` and `sync/done`
-/// follow with what `new` reaches that the server lacks.
+/// `sync/push`: move `name` from `old` to `new`; `sync/objects` batches follow with what `new` reaches that the server lacks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Push {
     /// The ref (`refs/heads/<branch>`).
@@ -228,8 +226,6 @@ pub enum Message {
     Want(Want),
     /// See [`Objects`].
     Objects(Objects),
-    /// See [`Done`].
-    Done(Done),
     /// See [`Failure`].
     Error(Failure),
     /// See [`Push`].
@@ -250,7 +246,6 @@ impl Message {
             Message::Refs(_) => Function::Refs,
             Message::Want(_) => Function::Want,
             Message::Objects(_) => Function::Objects,
-            Message::Done(_) => Function::Done,
             Message::Error(_) => Function::Error,
             Message::Push(_) => Function::Push,
             Message::Pushed(_) => Function::Pushed,
@@ -265,7 +260,6 @@ impl Message {
             Message::Refs(m) => ciborium::into_writer(m, &mut *out),
             Message::Want(m) => ciborium::into_writer(m, &mut *out),
             Message::Objects(m) => ciborium::into_writer(m, &mut *out),
-            Message::Done(m) => ciborium::into_writer(m, &mut *out),
             Message::Error(m) => ciborium::into_writer(m, &mut *out),
             Message::Push(m) => ciborium::into_writer(m, &mut *out),
             Message::Pushed(m) => ciborium::into_writer(m, &mut *out),
@@ -284,7 +278,6 @@ impl Message {
             Function::Refs => Message::Refs(decode(payload)?),
             Function::Want => Message::Want(decode(payload)?),
             Function::Objects => Message::Objects(decode(payload)?),
-            Function::Done => Message::Done(decode(payload)?),
             Function::Error => Message::Error(decode(payload)?),
             Function::Push => Message::Push(decode(payload)?),
             Function::Pushed => Message::Pushed(decode(payload)?),

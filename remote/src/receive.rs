@@ -17,6 +17,7 @@
 //! ([`unfinished`]): commits as haves, the rest as stored, and is sent only what is
 //! missing. A finished transfer clears the record.
 
+use crate::compress::{self, Decompressing};
 use crate::protocol::Part;
 use pg_core::object::Object;
 use pg_core::store::{self, delta, Batch, Durability, Store, Table};
@@ -41,6 +42,9 @@ pub const MAX_OBJECT: u64 = 1 << 31;
 /// once rebuilt, so this bounds what a peer can make the receiver inflate before
 /// it finds the object was never asked for.
 pub const MAX_BATCHED_OBJECT: u64 = 16 << 20;
+
+/// A transfer's stream is primed with at most this many commits.
+pub const MAX_BASES: usize = 4;
 
 /// The key of the unfinished-transfer record in [`Table::Transfers`].
 const UNFINISHED: &[u8] = b"unfinished";
@@ -174,13 +178,19 @@ pub struct Receiver {
     /// Whether the store held no object when the transfer began (a clone): then
     /// only what this transfer stored is there, and nothing need be looked up.
     was_empty: bool,
+    /// The commits this side named to the sender (its haves, or the refs it
+    /// advertised), which may prime the compression stream.
+    named: Vec<ObjectId>,
+    /// The transfer's compression stream, once it started.
+    stream: Option<Decompressing>,
     /// Bytes received.
     pub bytes: u64,
 }
 
 impl Receiver {
-    /// A receiver into `store` for the objects `wants` reach.
-    pub fn new(store: &Store, wants: &[ObjectId]) -> Result<Receiver, Error> {
+    /// A receiver into `store` for the objects `wants` reach, from a sender told
+    /// of the commits `named` (which it may prime the compression stream with).
+    pub fn new(store: &Store, wants: &[ObjectId], named: Vec<ObjectId>) -> Result<Receiver, Error> {
         let was_empty = store.backend().ids_with_prefix(&[], 1)?.is_empty();
         Ok(Receiver {
             store: store.clone(),
@@ -195,8 +205,30 @@ impl Receiver {
             received: 0,
             assembling: None,
             was_empty,
+            named,
+            stream: None,
             bytes: 0,
         })
+    }
+
+    /// Primes the transfer's compression stream with the named commits at
+    /// `positions` (see [`compress::primer`]); only before any object came.
+    pub fn prime(&mut self, positions: &[u64]) -> Result<(), Error> {
+        let malformed = |reason: String| Error::Malformed { object: "the transfer's stream".into(), reason };
+        if self.stream.is_some() || self.received > 0 || self.assembling.is_some() {
+            return Err(malformed("primed after objects came".into()));
+        }
+        if positions.len() > MAX_BASES {
+            return Err(malformed(format!("primed with {} commits (at most {MAX_BASES})", positions.len())));
+        }
+        let bases = positions
+            .iter()
+            .map(|&at| self.named.get(at as usize).copied())
+            .collect::<Option<Vec<ObjectId>>>()
+            .ok_or_else(|| malformed(format!("primed with commits {positions:?} of the {} named", self.named.len())))?;
+        let primer = compress::primer(&self.store, &bases)?;
+        self.stream = Some(Decompressing::new(&primer).map_err(malformed)?);
+        Ok(())
     }
 
     /// How many objects were taken.
@@ -434,9 +466,12 @@ impl Receiver {
         let length = usize::try_from(length).ok().filter(|&l| l as u64 <= MAX_OBJECT);
         let length = length.ok_or_else(|| malformed("an impossible length".into()))?;
         match base {
-            None if data.len() == length => Ok(Unpacked { bytes: data, patch: None, stored_base: None }),
             None => {
-                let bytes = delta::decompress(&data, length).map_err(malformed)?;
+                let stream = match &mut self.stream {
+                    Some(stream) => stream,
+                    None => self.stream.insert(Decompressing::new(&[]).map_err(&malformed)?),
+                };
+                let bytes = stream.next(&data, length).map_err(malformed)?;
                 Ok(Unpacked { bytes, patch: None, stored_base: None })
             }
             Some(base) => {

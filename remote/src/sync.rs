@@ -2,13 +2,13 @@
 //! fetching them.
 
 use crate::node::{self, Node};
-use crate::protocol::{Done, Failure, ListRefs, Message, Objects, Part, Push, Pushed, Refs, Sent, Want};
+use crate::compress::{self, Compressing};
+use crate::protocol::{Failure, ListRefs, Message, Objects, Part, Push, Pushed, Refs, Sent, Want};
 use crate::receive::{self, Receiver};
 use crate::{negotiate, wire};
 use futures::{AsyncRead, AsyncWrite};
 use libp2p::{Multiaddr, PeerId};
 use pg_core::refs::RefTarget;
-use pg_core::store::delta::Compressor;
 use pg_core::store::{self, RefUpdate, Store, Stored};
 use pg_core::worktree::{NoProgress, Progress};
 use pg_core::{HashAlgorithm, ObjectId, Repository};
@@ -54,6 +54,12 @@ pub enum Error {
     /// An advertised ref or id makes no sense.
     #[error("the peer advertised {0}")]
     BadAdvertisement(String),
+    /// A request that makes no sense.
+    #[error("the peer sent a malformed request: {0}")]
+    BadRequest(String),
+    /// Compressing what is sent failed.
+    #[error("cannot compress the objects to send: {0}")]
+    Compress(String),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] store::Error),
@@ -158,22 +164,26 @@ impl Served {
             return Err(Error::Refused(message));
         };
         let repo = Repository::discover_read_only(workdir)?;
-        wire::write(stream, &Message::Refs(advertise(&repo, repository.into_vec())?)).await?;
+        let (refs, advertised) = advertise(&repo, repository.into_vec())?;
+        wire::write(stream, &Message::Refs(refs)).await?;
         let want = match wire::read(stream).await {
             Ok(Message::Want(want)) => want,
             Ok(Message::Push(push)) => {
                 drop(repo);
-                return self.receive_push(stream, workdir, push).await;
+                return self.receive_push(stream, workdir, push, advertised).await;
             }
             Ok(other) => return Err(Error::Unexpected { expected: "sync/want", got: name_of(&other) }),
             // The asker had everything and hung up.
             Err(wire::Error::Io(_)) => return Ok(()),
             Err(e) => return Err(e.into()),
         };
-        let ids = |list: &[ByteBuf]| -> Vec<ObjectId> {
-            list.iter().filter_map(|b| ObjectId::from_bytes(b).ok()).collect()
+        let ids = |list: &[ByteBuf]| -> Result<Vec<ObjectId>, Error> {
+            list.iter()
+                .map(|b| ObjectId::from_bytes(b).map_err(|e| Error::BadRequest(format!("sync/want: {e}"))))
+                .collect()
         };
-        let request = Request { wants: ids(&want.wants), haves: ids(&want.haves), stored: ids(&want.stored) };
+        let haves = ids(&want.haves)?;
+        let request = Request { wants: ids(&want.wants)?, named: haves.clone(), haves, stored: ids(&want.stored)? };
         send_objects(stream, repo.store(), request).await.map(|_| ())
     }
 }
@@ -181,14 +191,16 @@ impl Served {
 impl Served {
     /// Takes a push: its objects, checked as a fetch checks them, then the ref
     /// update if it still applies, is a fast-forward (unless forced) and the hooks
-    /// agree. Refusals are answered with `sync/error`.
+    /// agree. Refusals are answered with `sync/error`. `advertised`: the ids of
+    /// the refs this side advertised, in order.
     async fn receive_push<S: AsyncRead + AsyncWrite + Unpin>(
         &self,
         stream: &mut S,
         workdir: &std::path::Path,
         push: Push,
+        advertised: Vec<ObjectId>,
     ) -> Result<(), Error> {
-        let outcome = self.apply_push(stream, workdir, &push).await;
+        let outcome = self.apply_push(stream, workdir, &push, advertised).await;
         let reply = match &outcome {
             Ok(()) => Message::Pushed(Pushed { name: push.name.clone() }),
             Err(error) => Message::Error(Failure { message: error.to_string() }),
@@ -202,6 +214,7 @@ impl Served {
         stream: &mut S,
         workdir: &std::path::Path,
         push: &Push,
+        advertised: Vec<ObjectId>,
     ) -> Result<(), Error> {
         let Some(hooks) = &self.pushes else {
             return Err(Error::Refused(
@@ -229,7 +242,7 @@ impl Served {
                 change.name
             )));
         }
-        receive_objects(stream, repo.store(), &[change.new], IDLE_TIMEOUT, &NoProgress).await?;
+        receive_objects(stream, repo.store(), &[change.new], advertised, IDLE_TIMEOUT, &NoProgress).await?;
         let current = repo.resolve_ref(&change.name)?;
         if current != change.old {
             return Err(Error::Refused(format!(
@@ -266,18 +279,20 @@ pub(crate) fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
-/// Reads `sync/objects` batches up to `sync/done` into `store`, checked, and
-/// stores them as they complete (see [`Receiver`]). Reading and checking run side
-/// by side: the stream is read (and the sender kept busy) while a blocking thread
-/// checks and stores what came before.
+/// Reads `sync/objects` batches up to the last into `store`, checked, and
+/// stores them as they complete (see [`Receiver`]), from a sender told of the
+/// commits `named`. Reading and checking run side by side: the stream is read
+/// (and the sender kept busy) while a blocking thread checks and stores what
+/// came before.
 async fn receive_objects<S: AsyncRead + Unpin>(
     stream: &mut S,
     store: &Store,
     wants: &[ObjectId],
+    named: Vec<ObjectId>,
     idle: Duration,
     progress: &dyn Progress,
 ) -> Result<Fetched, Error> {
-    let receiver = Receiver::new(store, wants)?;
+    let receiver = Receiver::new(store, wants, named)?;
     let (batches, incoming) = tokio::sync::mpsc::channel::<Message>(READ_AHEAD);
     let checking = tokio::task::spawn_blocking(move || check_batches(receiver, incoming));
     let read = read_batches(stream, &batches, idle, progress).await;
@@ -305,9 +320,17 @@ fn check_batches(
 ) -> (Receiver, Result<(), Error>) {
     while let Some(message) = incoming.blocking_recv() {
         let checked = match message {
-            Message::Objects(batch) => batch.objects.into_iter().try_for_each(|Sent(base, length, data)| {
-                receiver.add(base.as_ref().map(|b| b.as_slice()), length, data.into_vec()).map(|_| ())
-            }),
+            Message::Objects(batch) => {
+                let primed = match batch.bases.is_empty() {
+                    true => Ok(()),
+                    false => receiver.prime(&batch.bases),
+                };
+                primed.and_then(|()| {
+                    batch.objects.into_iter().try_for_each(|Sent(base, length, data)| {
+                        receiver.add(base.as_ref().map(|b| b.as_slice()), length, data.into_vec()).map(|_| ())
+                    })
+                })
+            }
             Message::Part(part) => receiver.add_part(part),
             _ => Ok(()),
         };
@@ -318,8 +341,8 @@ fn check_batches(
     (receiver, Ok(()))
 }
 
-/// Reads `sync/objects` batches and `sync/part`s up to `sync/done` into
-/// `batches`; returns the bytes of the frames read. Stops early, without error,
+/// Reads `sync/objects` batches and `sync/part`s up to the batch marked done
+/// into `batches`; returns the bytes of the frames read. Stops early, without error,
 /// if the checking side stopped.
 async fn read_batches<S: AsyncRead + Unpin>(
     stream: &mut S,
@@ -334,50 +357,56 @@ async fn read_batches<S: AsyncRead + Unpin>(
         wire_bytes += size as u64;
         match message {
             Message::Objects(_) | Message::Part(_) => {
+                let done = matches!(&message, Message::Objects(batch) if batch.done);
                 progress.advance(match &message {
                     Message::Objects(batch) => batch.objects.len() as u64,
                     Message::Part(part) => u64::from(part.offset == 0),
                     _ => 0,
                 });
-                if batches.send(message).await.is_err() {
+                if batches.send(message).await.is_err() || done {
                     return Ok(wire_bytes);
                 }
             }
-            Message::Done(_) => return Ok(wire_bytes),
             Message::Error(failure) => return Err(Error::Refused(failure.message)),
             other => return Err(Error::Unexpected { expected: "sync/objects", got: name_of(&other) }),
         }
     }
 }
 
-/// The refs message for a repository: branches and tags, and `HEAD`'s branch.
-fn advertise(repo: &Repository, repository: Vec<u8>) -> Result<Refs, Error> {
+/// The refs message for a repository: branches and tags, and `HEAD`'s branch;
+/// with the ids it lists, in order.
+fn advertise(repo: &Repository, repository: Vec<u8>) -> Result<(Refs, Vec<ObjectId>), Error> {
     let mut refs = Vec::new();
+    let mut ids = Vec::new();
     for prefix in ["refs/heads/", "refs/tags/"] {
         for (name, target) in repo.list_refs(prefix)? {
             if let RefTarget::Object(id) = target {
                 refs.push((name, ByteBuf::from(id.as_bytes().to_vec())));
+                ids.push(id);
             }
         }
     }
-    Ok(Refs {
+    let refs = Refs {
         repository: ByteBuf::from(repository),
         algorithm: repo.store().algorithm().name().to_owned(),
         head: repo.head()?.branch().map(str::to_owned),
         refs,
-    })
+    };
+    Ok((refs, ids))
 }
 
 /// What a peer is to be sent: the objects `wants` reach beyond `haves` (commits)
-/// and `stored` (trees and blobs it has whole).
+/// and `stored` (trees and blobs it has whole). `named`: the commits the peer
+/// named (its haves, or the refs it advertised), which may prime the stream.
 struct Request {
     wants: Vec<ObjectId>,
     haves: Vec<ObjectId>,
     stored: Vec<ObjectId>,
+    named: Vec<ObjectId>,
 }
 
 /// Sends what `request` asks for in `sync/objects` batches (and `sync/part`s of
-/// objects too large for a batch), then `sync/done`; returns how many objects
+/// objects too large for a batch), the last marked done; returns how many objects
 /// went. The walk runs on a blocking thread and hands over messages as it goes,
 /// so objects leave while later trees are being read.
 async fn send_objects<S: AsyncWrite + Unpin>(
@@ -398,52 +427,76 @@ async fn send_objects<S: AsyncWrite + Unpin>(
         wire::write(stream, &message).await?;
     }
     walking.await.map_err(|e| Error::Refused(format!("the walk stopped: {e}")))??;
-    wire::write(stream, &Message::Done(Done { objects: count as u64 })).await?;
     Ok(count)
 }
 
 /// Walks `request`'s objects into `sync/objects` batches of about
 /// [`BATCH_BYTES`] on `messages`, an object whose data is larger than that, or
 /// that rebuilds to more than [`receive::MAX_BATCHED_OBJECT`], in `sync/part`s of
-/// its own (stopping quietly if nobody takes them any more).
+/// its own (stopping quietly if nobody takes them any more). The first batch
+/// names the commits that prime the compression stream, the last is marked done.
 fn walk_batches(
     store: &Store,
     request: &Request,
     messages: &tokio::sync::mpsc::Sender<Message>,
 ) -> Result<(), Error> {
     let send = |message: Message| messages.blocking_send(message).map_err(|_| Error::Stopped);
-    let flush = |batch: &mut Vec<Sent>| match batch.is_empty() {
-        true => Ok(()),
-        false => send(Message::Objects(Objects { objects: std::mem::take(batch) })),
-    };
-    let mut batch = Vec::new();
+    let bases = stream_bases(store, &request.named, &request.wants);
+    let base_ids: Vec<ObjectId> = bases.iter().map(|&at| request.named[at as usize]).collect();
+    let mut stream = Compressing::new(&compress::primer(store, &base_ids)?).map_err(Error::Compress)?;
+    let mut batch = Objects { bases, ..Objects::default() };
     let mut batch_bytes = 0;
-    let mut compressor = Compressor::default();
     let walked = negotiate::objects_to_send(
         store,
         &request.wants,
         &request.haves,
         &request.stored,
         &mut |id, stored, bases| {
-            let object = sent_form(store, &id, stored, &bases, &mut compressor)?;
+            let object = sent_form(store, &id, stored, &bases, &mut stream)?;
             if object.2.len() > BATCH_BYTES || object.1 > receive::MAX_BATCHED_OBJECT {
-                flush(&mut batch)?;
+                if !batch.objects.is_empty() || !batch.bases.is_empty() {
+                    send(Message::Objects(std::mem::take(&mut batch)))?;
+                }
                 batch_bytes = 0;
                 return parts(&id, object).try_for_each(|part| send(Message::Part(part)));
             }
             batch_bytes += object.2.len();
-            batch.push(object);
+            batch.objects.push(object);
             if batch_bytes >= BATCH_BYTES {
                 batch_bytes = 0;
-                flush(&mut batch)?;
+                send(Message::Objects(std::mem::take(&mut batch)))?;
             }
             Ok(())
         },
     );
-    match walked.and_then(|()| flush(&mut batch)) {
+    batch.done = true;
+    match walked.and_then(|()| send(Message::Objects(batch))) {
         Err(Error::Stopped) => Ok(()),
         other => other,
     }
+}
+
+/// Which of the commits the receiver named prime the transfer's stream: up to
+/// [`receive::MAX_BASES`] that this side has, the wanted commits' parents first
+/// (a new commit then costs little more than what is new in it); as positions in
+/// `named`.
+fn stream_bases(store: &Store, named: &[ObjectId], wants: &[ObjectId]) -> Vec<u64> {
+    let parents: Vec<ObjectId> = wants
+        .iter()
+        .filter_map(|id| match store.read_unverified(id) {
+            Ok(pg_core::object::Object::Commit(commit)) => Some(commit.parents),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    let mut positions: Vec<usize> = (0..named.len()).collect();
+    positions.sort_by_key(|&at| !parents.contains(&named[at]));
+    positions
+        .into_iter()
+        .filter(|&at| matches!(store.kind(&named[at]), Ok(pg_core::object::ObjectKind::Commit)))
+        .take(receive::MAX_BASES)
+        .map(|at| at as u64)
+        .collect()
 }
 
 /// An object's data cut into `sync/part`s of [`BATCH_BYTES`].
@@ -467,13 +520,13 @@ fn parts(id: &ObjectId, Sent(base, length, data): Sent) -> impl Iterator<Item = 
 
 /// How an object travels: as stored, unhashed (the receiver checks it); a delta
 /// too when the receiver will have its base (no rebuilding, a fraction of the
-/// bytes on the wire); a whole object compressed when that makes it shorter.
+/// bytes on the wire); a whole object as its piece of the compression stream.
 fn sent_form(
     store: &Store,
     id: &ObjectId,
     stored: Stored,
     bases: &negotiate::Bases<'_>,
-    compressor: &mut Compressor,
+    stream: &mut Compressing,
 ) -> Result<Sent, Error> {
     let full = match stored {
         Stored::Delta { base, frame, length } if bases.contains(&base) => {
@@ -483,8 +536,8 @@ fn sent_form(
         Stored::Whole(full) => full,
         Stored::Delta { .. } => store.read_raw(id)?,
     };
-    let length = full.len() as u64;
-    Ok(Sent(None, length, ByteBuf::from(compressor.compress(&full).unwrap_or(full))))
+    let piece = stream.next(&full).map_err(Error::Compress)?;
+    Ok(Sent(None, full.len() as u64, ByteBuf::from(piece)))
 }
 
 /// What a peer advertised for a repository.
@@ -615,7 +668,8 @@ impl Session {
         wire::write(&mut self.stream, &Message::Push(request)).await?;
         // A server that refuses at once answers while the objects are still on their
         // way, and closes: its answer says why better than the broken stream does.
-        let request = Request { wants: vec![new], haves, stored: Vec::new() };
+        let named = self.advertised.refs.iter().map(|(_, id)| *id).collect();
+        let request = Request { wants: vec![new], haves, stored: Vec::new(), named };
         let sending = send_objects(&mut self.stream, store, request).await;
         let reply = tokio::time::timeout(self.idle_timeout, wire::read(&mut self.stream)).await;
         match (sending, reply) {
@@ -659,6 +713,6 @@ impl Session {
         let bytes = |ids: &[ObjectId]| ids.iter().map(|id| ByteBuf::from(id.as_bytes().to_vec())).collect();
         let want = Want { wants: bytes(&wants), haves: bytes(&haves), stored: bytes(&stored) };
         wire::write(&mut self.stream, &Message::Want(want)).await?;
-        receive_objects(&mut self.stream, store, &wants, self.idle_timeout, progress).await
+        receive_objects(&mut self.stream, store, &wants, haves, self.idle_timeout, progress).await
     }
 }

@@ -10,7 +10,8 @@ use pg_core::repo::InitOptions;
 use pg_core::worktree::NoProgress;
 use pg_core::{fsck, HashAlgorithm, ObjectId, Repository};
 use pg_remote::node::Node;
-use pg_remote::protocol::{Done, Message, Objects, Part, Refs, Sent};
+use pg_remote::compress::Compressing;
+use pg_remote::protocol::{Message, Objects, Part, Refs, Sent};
 use pg_remote::sync::{self, Url};
 use pg_remote::{receive, wire};
 use serde_bytes::ByteBuf;
@@ -39,6 +40,8 @@ enum Misbehaviour {
     HugeObject,
     /// An object's parts with a gap between them.
     PartsWithAGap,
+    /// A compression stream primed with a commit the client never named.
+    UnnamedBase,
 }
 
 fn blob(text: &str) -> (ObjectId, Vec<u8>) {
@@ -46,8 +49,9 @@ fn blob(text: &str) -> (ObjectId, Vec<u8>) {
     (HashAlgorithm::Blake3.hash(&bytes), bytes)
 }
 
-fn whole((_, bytes): (ObjectId, Vec<u8>)) -> Sent {
-    Sent(None, bytes.len() as u64, ByteBuf::from(bytes))
+/// An object sent whole: its piece of the transfer's compression `stream`.
+fn whole(stream: &mut Compressing, (_, bytes): (ObjectId, Vec<u8>)) -> Sent {
+    Sent(None, bytes.len() as u64, ByteBuf::from(stream.next(&bytes).unwrap()))
 }
 
 /// The whole of an object's data in one part, sent as the object `id`.
@@ -74,8 +78,10 @@ async fn misbehave(mut stream: libp2p::Stream, how: Misbehaviour) {
     };
     let _ = wire::write(&mut stream, &Message::Refs(refs)).await;
     let _want = wire::read(&mut stream).await;
-    let objects = |list: Vec<(ObjectId, Vec<u8>)>| {
-        Message::Objects(Objects { objects: list.into_iter().map(whole).collect() })
+    let mut compressing = Compressing::new(&[]).unwrap();
+    let mut objects = |list: Vec<(ObjectId, Vec<u8>)>| {
+        let objects = list.into_iter().map(|object| whole(&mut compressing, object)).collect();
+        Message::Objects(Objects { objects, ..Objects::default() })
     };
     match how {
         Misbehaviour::HugeFrame => {
@@ -92,15 +98,22 @@ async fn misbehave(mut stream: libp2p::Stream, how: Misbehaviour) {
         }
         Misbehaviour::WrongBytes => {
             let (_, other) = blob("something else\n");
-            let _ = wire::write(&mut stream, &one_part(&wanted, &other, other.len())).await;
+            let piece = Compressing::new(&[]).unwrap().next(&other).unwrap();
+            let _ = wire::write(&mut stream, &one_part(&wanted, &piece, other.len())).await;
         }
         Misbehaviour::BadCompression | Misbehaviour::Inflated => {
             let length = if matches!(how, Misbehaviour::Inflated) { 1 << 30 } else { 1000 };
             let sent = Sent(None, length, ByteBuf::from(b"not a zstd frame".to_vec()));
-            let _ = wire::write(&mut stream, &Message::Objects(Objects { objects: vec![sent] })).await;
+            let batch = Objects { objects: vec![sent], ..Objects::default() };
+            let _ = wire::write(&mut stream, &Message::Objects(batch)).await;
         }
         Misbehaviour::MissingObjects => {
-            let _ = wire::write(&mut stream, &Message::Done(Done { objects: 0 })).await;
+            let done = Objects { done: true, ..Objects::default() };
+            let _ = wire::write(&mut stream, &Message::Objects(done)).await;
+        }
+        Misbehaviour::UnnamedBase => {
+            let primed = Objects { bases: vec![3], ..Objects::default() };
+            let _ = wire::write(&mut stream, &Message::Objects(primed)).await;
         }
         Misbehaviour::HugeObject | Misbehaviour::PartsWithAGap => {
             let (id, bytes) = blob("wanted\n");
@@ -196,6 +209,11 @@ async fn refused_as_malformed(how: Misbehaviour, words: &[&str]) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn objects_that_do_not_decompress_are_refused() {
     refused_as_malformed(Misbehaviour::BadCompression, &["an object sent whole", "decompress"]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_primed_with_commits_never_named_is_refused() {
+    refused_as_malformed(Misbehaviour::UnnamedBase, &["stream", "primed with commits [3] of the 0 named"]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -43,18 +43,6 @@ pub fn apply_patch(base: &[u8], frame: &[u8], length: usize) -> Result<Vec<u8>, 
     Ok(bytes)
 }
 
-/// Decompresses a plain zstd frame (made by [`Compressor::compress`]) that must
-/// give exactly `length` bytes; a frame that would give more fails without
-/// producing them.
-pub fn decompress(frame: &[u8], length: usize) -> Result<Vec<u8>, String> {
-    let bytes = decompress_with_prefix(frame, &[], length)
-        .map_err(|code| format!("does not decompress: {}", zstd::zstd_safe::get_error_name(code)))?;
-    if bytes.len() != length {
-        return Err(format!("decompresses to {} bytes, not {length}", bytes.len()));
-    }
-    Ok(bytes)
-}
-
 /// Whether stored bytes are a delta.
 pub fn is_delta(stored: &[u8]) -> bool {
     stored.first() == Some(&TAG)
@@ -88,27 +76,6 @@ impl Compressor {
         }
         let frame = self.compress_with_prefix(bytes, base)?;
         frame_to_delta(bytes.len(), base_id, base_depth, frame)
-    }
-
-    /// `bytes` as a plain zstd frame, when that is shorter (never for fewer than
-    /// 64 bytes: a frame's header and tables would eat what it saves).
-    pub fn compress(&mut self, bytes: &[u8]) -> Option<Vec<u8>> {
-        if bytes.len() < 64 {
-            return None;
-        }
-        let mut frame = Vec::with_capacity(zstd::zstd_safe::compress_bound(bytes.len()));
-        // A window set for an earlier patch would limit this frame: back to the
-        // level's own.
-        let done = self
-            .context
-            .set_parameter(CParameter::WindowLog(0))
-            .and_then(|_| self.context.set_parameter(CParameter::EnableLongDistanceMatching(false)))
-            .and_then(|_| self.context.compress2(&mut frame, bytes));
-        if done.is_err() {
-            *self = Compressor::default();
-            return None;
-        }
-        (frame.len() < bytes.len()).then_some(frame)
     }
 
     /// zstd with the base as a raw prefix: no dictionary to build, so it costs
@@ -242,22 +209,6 @@ mod tests {
         assert!(delta.apply(b"some other base").is_err() || delta.apply(b"some other base").unwrap() != next);
         // The reused context makes the same delta again.
         assert_eq!(compressor.encode(&next, &base_id, &base, 0).unwrap(), stored);
-    }
-
-    #[test]
-    fn plain_frames_round_trip_only_to_their_exact_length() {
-        let text: Vec<u8> = (0..50).flat_map(|i| format!("line {i}\n").into_bytes()).collect();
-        let base: Vec<u8> = (0..300).flat_map(|i| format!("base {i}\n").into_bytes()).collect();
-        let mut compressor = Compressor::default();
-        // After a patch (which sets a window for its base), a plain frame still works.
-        compressor.encode(&base[1..], &crate::HashAlgorithm::Blake3.hash(&base), &base, 0).unwrap();
-        let frame = compressor.compress(&text).expect("repetitive text compresses");
-        assert!(frame.len() < text.len() / 2, "{} bytes for {}", frame.len(), text.len());
-        assert_eq!(decompress(&frame, text.len()).unwrap(), text);
-        assert!(decompress(&frame, text.len() - 1).is_err(), "more bytes than announced");
-        assert!(decompress(&frame, text.len() + 1).is_err(), "fewer bytes than announced");
-        assert!(decompress(b"not a frame", 10).is_err());
-        assert_eq!(compressor.compress(b"tiny"), None, "a frame longer than its input is not made");
     }
 
     #[test]
