@@ -10,7 +10,7 @@
 # `git fetch`. Prints time ratios pg/git, and bytes two ways, each measured from a
 # fourth, untimed clone (and its fetch) through a counting TCP relay
 # (benches/tcp_count.py):
-#   objects: what carries the objects (pg: its sync/objects and sync/done frames;
+#   objects: what carries the objects (pg: its sync/objects and sync/part frames;
 #            git: the pack, as GIT_TRACE_PACKFILE records it);
 #   wire:    every byte of the TCP connections, both ways (pg: noise, yamux,
 #            identify and ping included; git://: none of that exists).

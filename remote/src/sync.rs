@@ -716,3 +716,34 @@ impl Session {
         receive_objects(&mut self.stream, store, &wants, haves, self.idle_timeout, progress).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pg_core::object::Object;
+
+    /// A commit of the empty tree with `parents` and `message`, written to `store`.
+    fn commit(store: &Store, parents: &[ObjectId], message: &str) -> ObjectId {
+        let tree = store.write(&Object::decode(b"tree 0\0").unwrap()).unwrap();
+        let mut body = format!("tree {tree}\n");
+        parents.iter().for_each(|parent| body.push_str(&format!("parent {parent}\n")));
+        body.push_str("author A <a@example.com> 1700000000 +0000\ncommitter A <a@example.com> 1700000000 +0000\n\n");
+        body.push_str(message);
+        let encoding = format!("commit {}\0{body}", body.len());
+        store.write(&Object::decode(encoding.as_bytes()).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn the_stream_is_primed_with_named_commits_it_has_the_wanted_ones_parents_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let context = pg_core::oplog::OpContext { command: "test".into(), user: "t".into(), time: 0 };
+        let repo = Repository::init(dir.path(), &pg_core::repo::InitOptions::default(), &context).unwrap();
+        let store = repo.store();
+        let [a, b, c, d, e] = ["a", "b", "c", "d", "e"].map(|m| commit(store, &[], m));
+        let child = commit(store, &[b], "child");
+        let unknown = HashAlgorithm::Blake3.hash(b"not stored");
+        let named = [a, unknown, b, c, d, e];
+        assert_eq!(stream_bases(store, &named, &[child]), vec![2, 0, 3, 4]);
+        assert_eq!(stream_bases(store, &[], &[child]), Vec::<u64>::new());
+    }
+}
