@@ -111,6 +111,10 @@ fn a_fetch_after_one_commit_moves_only_that_commit() {
     assert!(fetch.status.success(), "{out}{}", String::from_utf8_lossy(&fetch.stderr));
     // The commit, the root tree, d3/, and the file: nothing else.
     assert!(out.contains("received 4 objects"), "{out}");
+    // The commit costs little more than its new tree id (its parent's text is in
+    // the primer), and d3/ little more than its changed entry (a patch of the
+    // copy's d3/): a fraction of the objects' 1.7 kB (whole, each a kB).
+    assert!(wire_bytes(&out) < 400, "{out}");
     let again = other.command(&["fetch"]).current_dir(other.file("copy")).output().unwrap();
     assert!(String::from_utf8(again.stdout).unwrap().contains("received 0 objects"));
     let tracked =

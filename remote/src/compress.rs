@@ -114,9 +114,10 @@ fn zstd_error(code: usize) -> String {
 /// The bytes a transfer's stream is primed with, given commits the receiver has
 /// (`bases`): for each, its id in text form and a newline, then for each its
 /// encoding and its root tree's; cut at [`MAX_PRIMER`] bytes. Both sides build it
-/// from their own store.
-pub fn primer(store: &Store, bases: &[ObjectId]) -> Result<Vec<u8>, store::Error> {
+/// from their own store. With the root trees it holds.
+pub fn primer(store: &Store, bases: &[ObjectId]) -> Result<(Vec<u8>, Vec<ObjectId>), store::Error> {
     let mut primer: Vec<u8> = bases.iter().flat_map(|id| format!("{id}\n").into_bytes()).collect();
+    let mut trees = Vec::new();
     for id in bases {
         let commit = store.read_raw(id)?;
         let tree = match Object::decode(&commit) {
@@ -125,12 +126,13 @@ pub fn primer(store: &Store, bases: &[ObjectId]) -> Result<Vec<u8>, store::Error
         };
         primer.extend_from_slice(&commit);
         primer.extend_from_slice(&store.read_raw(&tree)?);
+        trees.push(tree);
         if primer.len() >= MAX_PRIMER {
             break;
         }
     }
     primer.truncate(MAX_PRIMER);
-    Ok(primer)
+    Ok((primer, trees))
 }
 
 #[cfg(test)]

@@ -22,6 +22,11 @@ pub struct Bases<'a> {
     pub sent: &'a HashSet<ObjectId>,
     /// Had by the asker.
     pub known: &'a HashSet<ObjectId>,
+    /// The asker's version of the object: what was at the same path in the tree
+    /// of the commit it builds on (for the new commits whose first parent the
+    /// asker has), if that was of the same kind. The base a patch made for the
+    /// asker would be made against.
+    pub previous: Option<ObjectId>,
 }
 
 impl Bases<'_> {
@@ -47,9 +52,13 @@ pub fn objects_to_send<E: From<store::Error>>(
     let haves: Vec<ObjectId> = haves.iter().copied().filter(|id| is_commit(store, id)).collect();
     let mut sent = HashSet::default();
     let mut known: HashSet<ObjectId> = HashSet::default();
-    let mut send = |id: ObjectId, stored: Stored, sent: &mut HashSet<ObjectId>, known: &HashSet<ObjectId>| {
+    let mut send = |id: ObjectId,
+                    stored: Stored,
+                    previous: Option<ObjectId>,
+                    sent: &mut HashSet<ObjectId>,
+                    known: &HashSet<ObjectId>| {
         if sent.insert(id) {
-            emit(id, stored, Bases { sent, known })?;
+            emit(id, stored, Bases { sent, known, previous })?;
         }
         Ok::<_, E>(())
     };
@@ -62,27 +71,32 @@ pub fn objects_to_send<E: From<store::Error>>(
         loop {
             match store.read_unverified(&id)? {
                 Object::Tag(tag) => {
-                    send(id, stored_form(store, &id)?, &mut sent, &known)?;
+                    send(id, stored_form(store, &id)?, None, &mut sent, &known)?;
                     id = tag.object;
                 }
                 Object::Commit(_) => break want_commits.push(id),
-                Object::Tree(_) | Object::Blob(_) => break roots.push(id),
-                Object::Conflict(_) => break send(id, stored_form(store, &id)?, &mut sent, &known)?,
+                Object::Tree(_) | Object::Blob(_) => break roots.push((id, None)),
+                Object::Conflict(_) => break send(id, stored_form(store, &id)?, None, &mut sent, &known)?,
             }
         }
     }
     // New commits leave as the walk finds them, while it goes on.
-    let mut send_commit = |id: ObjectId| send(id, stored_form(store, &id)?, &mut sent, &known);
+    let mut send_commit = |id: ObjectId| send(id, stored_form(store, &id)?, None, &mut sent, &known);
     let (commits, boundary) = new_commits(store, &want_commits, &haves, &mut send_commit)?;
-    roots.extend(commits.into_iter().map(|(_, tree)| tree));
+    let mut boundary_trees = HashMap::default();
     for commit in boundary {
         let tree = read_commit(store, &commit)?.tree;
-        walk_tree::<E>(store, tree, &mut known, None)?;
+        walk_tree::<E>(store, tree, None, &mut known, None)?;
+        boundary_trees.insert(commit, tree);
     }
+    // A new commit on top of the asker's history changes its parent's tree: what
+    // was at each changed path is the asker's version of what is there now.
+    let previous = |parent: Option<ObjectId>| parent.and_then(|p| boundary_trees.get(&p).copied());
+    roots.extend(commits.into_iter().map(|(_, tree, parent)| (tree, previous(parent))));
     // What the asker says it has whole; only what is here can be walked.
     for id in stored {
         match store.kind(id) {
-            Ok(ObjectKind::Tree) => walk_tree::<E>(store, *id, &mut known, None)?,
+            Ok(ObjectKind::Tree) => walk_tree::<E>(store, *id, None, &mut known, None)?,
             _ => {
                 known.insert(*id);
             }
@@ -92,8 +106,9 @@ pub fn objects_to_send<E: From<store::Error>>(
     // is kept apart, as the only safe delta bases besides objects already sent.
     let mut skip = known.clone();
     // Commits were walked newest first: their trees go oldest first.
-    for root in roots.into_iter().rev() {
-        walk_tree(store, root, &mut skip, Some(&mut |id, stored| send(id, stored, &mut sent, &known)))?;
+    for (root, previous) in roots.into_iter().rev() {
+        let mut send_entry = |id, stored, previous| send(id, stored, previous, &mut sent, &known);
+        walk_tree(store, root, previous, &mut skip, Some(&mut send_entry))?;
     }
     Ok(())
 }
@@ -137,13 +152,27 @@ fn for_each_entry(
     .map_err(corrupt)
 }
 
+/// The entries of tree `id` by name (but gitlinks), with whether each is a tree.
+fn entries_by_name(store: &Store, id: &ObjectId) -> store::Result<HashMap<Vec<u8>, (ObjectId, bool)>> {
+    let bytes = store.backend().read_object(id)?.ok_or(store::Error::Missing(*id))?;
+    let mut entries = HashMap::default();
+    for_each_entry(id, &bytes, None, &mut |entry| match entry.mode.kind() {
+        // Another repository's commit: not here, so nobody's version of anything.
+        EntryKind::Gitlink => {}
+        kind => {
+            entries.insert(entry.name.to_vec(), (entry.id, kind == EntryKind::Tree));
+        }
+    })?;
+    Ok(entries)
+}
+
 fn is_commit(store: &Store, id: &ObjectId) -> bool {
     matches!(store.kind(id), Ok(ObjectKind::Commit))
 }
 
-/// New commits (with their trees), newest first, and the boundary: commits of the
-/// haves' history that new commits have as parents.
-type Walked = (Vec<(ObjectId, ObjectId)>, Vec<ObjectId>);
+/// New commits (with their trees and first parents), newest first, and the
+/// boundary: commits of the haves' history that new commits have as parents.
+type Walked = (Vec<(ObjectId, ObjectId, Option<ObjectId>)>, Vec<ObjectId>);
 
 /// The commits reachable from `wants` but not from `haves`.
 ///
@@ -205,22 +234,30 @@ fn new_commits<E: From<store::Error>>(
             boundary.push(*parent);
         }
     }
-    Ok((taken.into_iter().map(|(id, tree, _)| (id, tree)).collect(), boundary))
+    let commits = taken.into_iter().map(|(id, tree, parents)| (id, tree, parents.first().copied())).collect();
+    Ok((commits, boundary))
 }
+
+/// What an object sent by [`walk_tree`] is handed to: its id, how it is stored,
+/// and the asker's version of it (see [`Bases::previous`]).
+type SendEntry<'a, E> = &'a mut dyn FnMut(ObjectId, Stored, Option<ObjectId>) -> Result<(), E>;
 
 /// Visits `root` and everything below it not in `skip` (which grows), entries
 /// after their tree, handing each with how it is stored to `send` (without one,
 /// only trees are read); gitlinks (other repositories' commits) are not followed.
+/// `previous`: the asker's version of `root`, whose entries are the asker's
+/// versions of the entries of the same names.
 fn walk_tree<E: From<store::Error>>(
     store: &Store,
     root: ObjectId,
+    previous: Option<ObjectId>,
     skip: &mut HashSet<ObjectId>,
-    mut send: Option<&mut dyn FnMut(ObjectId, Stored) -> Result<(), E>>,
+    mut send: Option<SendEntry<'_, E>>,
 ) -> Result<(), E> {
     let backend = store.backend();
     let missing = |id: &ObjectId| store::Error::Missing(*id);
-    let mut stack = vec![(root, true)];
-    while let Some((id, is_tree)) = stack.pop() {
+    let mut stack = vec![(root, true, previous)];
+    while let Some((id, is_tree, previous)) = stack.pop() {
         if !skip.insert(id) {
             continue;
         }
@@ -233,20 +270,27 @@ fn walk_tree<E: From<store::Error>>(
                     Stored::Delta { base, .. } if skip.contains(base) => backend.read_object(base)?,
                     _ => None,
                 };
-                send(id, stored)?;
+                send(id, stored, previous)?;
                 (bytes, walked_base)
             }
             (Some(send), false) => {
-                send(id, stored_form(store, &id)?)?;
+                send(id, stored_form(store, &id)?, previous)?;
                 continue;
             }
             (None, true) => (Arc::new(backend.read_object(&id)?.ok_or_else(|| missing(&id))?), None),
             (None, false) => continue,
         };
-        for_each_entry(&id, &tree, walked_base.as_deref(), &mut |entry| match entry.mode.kind() {
-            EntryKind::Gitlink => {}
-            EntryKind::Tree => stack.push((entry.id, true)),
-            _ => stack.push((entry.id, false)),
+        let previous_entries = match previous {
+            Some(previous) => entries_by_name(store, &previous)?,
+            None => HashMap::default(),
+        };
+        for_each_entry(&id, &tree, walked_base.as_deref(), &mut |entry| {
+            let is_tree = match entry.mode.kind() {
+                EntryKind::Gitlink => return,
+                kind => kind == EntryKind::Tree,
+            };
+            let previous = previous_entries.get(entry.name).filter(|(_, was_tree)| *was_tree == is_tree);
+            stack.push((entry.id, is_tree, previous.map(|(id, _)| *id)));
         })?;
     }
     Ok(())

@@ -226,7 +226,7 @@ impl Receiver {
             .map(|&at| self.named.get(at as usize).copied())
             .collect::<Option<Vec<ObjectId>>>()
             .ok_or_else(|| malformed(format!("primed with commits {positions:?} of the {} named", self.named.len())))?;
-        let primer = compress::primer(&self.store, &bases)?;
+        let (primer, _) = compress::primer(&self.store, &bases)?;
         self.stream = Some(Decompressing::new(&primer).map_err(malformed)?);
         Ok(())
     }

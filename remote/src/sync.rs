@@ -9,6 +9,7 @@ use crate::{negotiate, wire};
 use futures::{AsyncRead, AsyncWrite};
 use libp2p::{Multiaddr, PeerId};
 use pg_core::refs::RefTarget;
+use pg_core::store::delta::Compressor;
 use pg_core::store::{self, RefUpdate, Store, Stored};
 use pg_core::worktree::{NoProgress, Progress};
 use pg_core::{HashAlgorithm, ObjectId, Repository};
@@ -443,7 +444,9 @@ fn walk_batches(
     let send = |message: Message| messages.blocking_send(message).map_err(|_| Error::Stopped);
     let bases = stream_bases(store, &request.named, &request.wants);
     let base_ids: Vec<ObjectId> = bases.iter().map(|&at| request.named[at as usize]).collect();
-    let mut stream = Compressing::new(&compress::primer(store, &base_ids)?).map_err(Error::Compress)?;
+    let (primer, primed) = compress::primer(store, &base_ids)?;
+    let stream = Compressing::new(&primer).map_err(Error::Compress)?;
+    let mut packing = Packing { stream, primed, patches: Compressor::default() };
     let mut batch = Objects { bases, ..Objects::default() };
     let mut batch_bytes = 0;
     let walked = negotiate::objects_to_send(
@@ -452,7 +455,7 @@ fn walk_batches(
         &request.haves,
         &request.stored,
         &mut |id, stored, bases| {
-            let object = sent_form(store, &id, stored, &bases, &mut stream)?;
+            let object = packing.sent_form(store, &id, stored, &bases)?;
             if object.2.len() > BATCH_BYTES || object.1 > receive::MAX_BATCHED_OBJECT {
                 if !batch.objects.is_empty() || !batch.bases.is_empty() {
                     send(Message::Objects(std::mem::take(&mut batch)))?;
@@ -518,26 +521,65 @@ fn parts(id: &ObjectId, Sent(base, length, data): Sent) -> impl Iterator<Item = 
     })
 }
 
-/// How an object travels: as stored, unhashed (the receiver checks it); a delta
-/// too when the receiver will have its base (no rebuilding, a fraction of the
-/// bytes on the wire); a whole object as its piece of the compression stream.
-fn sent_form(
-    store: &Store,
-    id: &ObjectId,
-    stored: Stored,
-    bases: &negotiate::Bases<'_>,
-    stream: &mut Compressing,
-) -> Result<Sent, Error> {
-    let full = match stored {
-        Stored::Delta { base, frame, length } if bases.contains(&base) => {
-            let base = ByteBuf::from(base.as_bytes().to_vec());
-            return Ok(Sent(Some(base), length as u64, ByteBuf::from(frame)));
+/// How a transfer's objects leave: what is not sent as a patch, as its piece of
+/// the compression stream.
+struct Packing {
+    stream: Compressing,
+    /// The trees the stream is primed with.
+    primed: Vec<ObjectId>,
+    /// Makes patches against the asker's versions.
+    patches: Compressor,
+}
+
+impl Packing {
+    /// How an object travels: as stored, unhashed (the receiver checks it); a
+    /// delta too when the receiver will have its base (no rebuilding, a fraction
+    /// of the bytes on the wire); else as a patch of the asker's version of it
+    /// when that is small; else whole, as its piece of the stream.
+    fn sent_form(
+        &mut self,
+        store: &Store,
+        id: &ObjectId,
+        stored: Stored,
+        bases: &negotiate::Bases<'_>,
+    ) -> Result<Sent, Error> {
+        let full = match stored {
+            Stored::Delta { base, frame, length } if bases.contains(&base) => {
+                let base = ByteBuf::from(base.as_bytes().to_vec());
+                return Ok(Sent(Some(base), length as u64, ByteBuf::from(frame)));
+            }
+            Stored::Whole(full) => full,
+            Stored::Delta { .. } => store.read_raw(id)?,
+        };
+        if let Some(patch) = self.patch_of_previous(store, &full, bases.previous)? {
+            return Ok(patch);
         }
-        Stored::Whole(full) => full,
-        Stored::Delta { .. } => store.read_raw(id)?,
-    };
-    let piece = stream.next(&full).map_err(Error::Compress)?;
-    Ok(Sent(None, full.len() as u64, ByteBuf::from(piece)))
+        let piece = self.stream.next(&full).map_err(Error::Compress)?;
+        Ok(Sent(None, full.len() as u64, ByteBuf::from(piece)))
+    }
+
+    /// `full` as a patch of `previous`, the asker's version of it (a directory or
+    /// file as the asker has it), when that is under half its size: a changed
+    /// directory's unchanged entries then cost nearly nothing, though their ids
+    /// do not compress. Not when the stream is primed with `previous`: then the
+    /// stream does as well without naming the base.
+    fn patch_of_previous(
+        &mut self,
+        store: &Store,
+        full: &[u8],
+        previous: Option<ObjectId>,
+    ) -> Result<Option<Sent>, Error> {
+        let Some(previous) = previous.filter(|previous| !self.primed.contains(previous)) else {
+            return Ok(None);
+        };
+        let base = store.backend().read_object(&previous)?.ok_or(store::Error::Missing(previous))?;
+        let Some(frame) = self.patches.patch(full, &base) else { return Ok(None) };
+        let base = previous.as_bytes();
+        if frame.len() + base.len() >= full.len() / 2 {
+            return Ok(None);
+        }
+        Ok(Some(Sent(Some(ByteBuf::from(base.to_vec())), full.len() as u64, ByteBuf::from(frame))))
+    }
 }
 
 /// What a peer advertised for a repository.

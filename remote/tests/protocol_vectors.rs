@@ -77,7 +77,7 @@ fn repository_with_the_base() -> (tempfile::TempDir, Repository, pg_core::Object
 #[test]
 fn documented_objects_rebuild_to_the_documented_ids() {
     let (_dir, repo, base) = repository_with_the_base();
-    let primer = compress::primer(repo.store(), &[base]).unwrap();
+    let (primer, _) = compress::primer(repo.store(), &[base]).unwrap();
     assert_eq!(hex(&primer), fields("primer: ")[0]);
     let frames = fields("frame: ");
     let ids = fields("object ids: ");

@@ -78,6 +78,16 @@ impl Compressor {
         frame_to_delta(bytes.len(), base_id, base_depth, frame)
     }
 
+    /// A patch frame that rebuilds `bytes` from `base` (what [`apply_patch`]
+    /// takes, and peers send), if one can be made (never for fewer than 64 bytes,
+    /// which a frame's header and tables would outweigh).
+    pub fn patch(&mut self, bytes: &[u8], base: &[u8]) -> Option<Vec<u8>> {
+        if base.is_empty() || bytes.len() < 64 {
+            return None;
+        }
+        self.compress_with_prefix(bytes, base)
+    }
+
     /// zstd with the base as a raw prefix: no dictionary to build, so it costs
     /// little more than plain compression (this is `zstd --patch-from`).
     fn compress_with_prefix(&mut self, bytes: &[u8], base: &[u8]) -> Option<Vec<u8>> {
@@ -209,6 +219,22 @@ mod tests {
         assert!(delta.apply(b"some other base").is_err() || delta.apply(b"some other base").unwrap() != next);
         // The reused context makes the same delta again.
         assert_eq!(compressor.encode(&next, &base_id, &base, 0).unwrap(), stored);
+    }
+
+    #[test]
+    fn a_patch_rebuilds_only_from_its_base_and_to_its_length() {
+        let base: Vec<u8> = (0..300).flat_map(|i| format!("entry {i}\n").into_bytes()).collect();
+        let mut next = base.clone();
+        next[1000..1005].copy_from_slice(b"fresh");
+        let mut compressor = Compressor::default();
+        let frame = compressor.patch(&next, &base).expect("made");
+        assert!(frame.len() < 40, "{} bytes", frame.len());
+        assert_eq!(apply_patch(&base, &frame, next.len()).unwrap(), next);
+        assert!(apply_patch(&base, &frame, next.len() + 1).is_err(), "fewer bytes than announced");
+        let mut other = base.clone();
+        other[2000..2010].copy_from_slice(b"0123456789");
+        assert!(apply_patch(&other, &frame, next.len()).map_or(true, |bytes| bytes != next), "another base");
+        assert_eq!(compressor.patch(b"short", &base), None);
     }
 
     #[test]
