@@ -6,8 +6,8 @@
 #
 # Serves one repository with `pg serve` (libp2p, TCP on loopback) and the same with
 # `git daemon` (git:// on loopback); times `pg clone` against `git clone` (median of
-# three each, taking turns), then one new commit and `pg fetch` against
-# `git fetch`. Prints time ratios pg/git, and bytes two ways, each measured from a
+# three each, taking turns), then `pg fetch` against `git fetch` of one new commit,
+# twice: a file added at the top, and a file changed three directories down. Prints time ratios pg/git, and bytes two ways, each measured from a
 # fourth, untimed clone (and its fetch) through a counting TCP relay
 # (benches/tcp_count.py):
 #   objects: what carries the objects (pg: its sync/objects and sync/part frames;
@@ -73,24 +73,33 @@ GIT_TRACE_PACKFILE="$work/clone.pack" git clone -q "git://127.0.0.1:$git_relay/s
 git_clone_objects=$(stat -c %s "$work/clone.pack")
 git_clone_wire=$(wire_total "$work/git.wire")
 
-# One new commit, the same in both origins.
-printf 'commit refs/heads/main\ncommitter B <b@example.com> 1800000000 +0000\ndata 4\nnew\nfrom refs/heads/main^0\nM 644 inline bench-new.txt\ndata 6\nfresh\n\n' \
-  | git -C "$work/source.git" fast-import --quiet
-(cd "$work/origin" && "$pg" import git "$work/source.git" >/dev/null 2>&1)
-pg_fetch=$(cd "$work/pg-clone-1" && seconds "$pg" fetch)
-git_fetch=$(cd "$work/git-clone-1" && seconds git fetch -q origin)
-(cd "$work/pg-relayed" && "$pg" fetch >"$work/last.out" 2>&1)
-pg_fetch_objects=$(grep -o 'wire [0-9]*' "$work/last.out" | awk '{ print $2 }')
-pg_fetch_wire=$(wire_total "$work/pg.wire")
-(cd "$work/git-relayed" && GIT_TRACE_PACKFILE="$work/fetch.pack" git fetch -q origin)
-git_fetch_objects=$(stat -c %s "$work/fetch.pack")
-git_fetch_wire=$(wire_total "$work/git.wire")
-
 bytes() { printf '%-16s pg %9d  git %9d  ratio pg/git %s\n' "$1" "$2" "$3" "$(ratio "$2" "$3")"; }
 printf 'clone rounds     pg %s  git %s\n' "${pg_times[*]}" "${git_times[*]}"
 printf 'clone (median)   pg %8.2fs  git %8.2fs  time ratio pg/git %s\n' "$pg_clone" "$git_clone" "$(ratio "$pg_clone" "$git_clone")"
 bytes 'clone objects' "$pg_clone_objects" "$git_clone_objects"
 bytes 'clone wire' "$pg_clone_wire" "$git_clone_wire"
-printf 'fetch (1 commit) pg %8.3fs  git %8.3fs  time ratio pg/git %s\n' "$pg_fetch" "$git_fetch" "$(ratio "$pg_fetch" "$git_fetch")"
-bytes 'fetch objects' "$pg_fetch_objects" "$git_fetch_objects"
-bytes 'fetch wire' "$pg_fetch_wire" "$git_fetch_wire"
+
+# One new commit writing the file $2, the same in both origins; then a fetch by
+# each, timed into the first clones, and measured into the relayed ones.
+fetch_round() {
+  printf 'commit refs/heads/main\ncommitter B <b@example.com> 1800000000 +0000\ndata 4\nnew\nfrom refs/heads/main^0\nM 644 inline %s\ndata 6\nfresh\n\n' "$2" \
+    | git -C "$work/source.git" fast-import --quiet
+  (cd "$work/origin" && "$pg" import git "$work/source.git" >/dev/null 2>&1)
+  local pg_time git_time pg_objects pg_wire git_objects git_wire
+  pg_time=$(cd "$work/pg-clone-1" && seconds "$pg" fetch)
+  git_time=$(cd "$work/git-clone-1" && seconds git fetch -q origin)
+  (cd "$work/pg-relayed" && "$pg" fetch >"$work/last.out" 2>&1)
+  pg_objects=$(grep -o 'wire [0-9]*' "$work/last.out" | awk '{ print $2 }')
+  pg_wire=$(wire_total "$work/pg.wire")
+  (cd "$work/git-relayed" && GIT_TRACE_PACKFILE="$work/fetch.pack" git fetch -q origin)
+  git_objects=$(stat -c %s "$work/fetch.pack")
+  rm "$work/fetch.pack"
+  git_wire=$(wire_total "$work/git.wire")
+  printf '%-16s pg %8.3fs  git %8.3fs  time ratio pg/git %s\n' "$1" "$pg_time" "$git_time" "$(ratio "$pg_time" "$git_time")"
+  bytes '  objects' "$pg_objects" "$git_objects"
+  bytes '  wire' "$pg_wire" "$git_wire"
+}
+# A new file at the top, then a change to a file three directories down (whose
+# directories are big: their next versions are what costs).
+fetch_round 'fetch (1 commit)' bench-new.txt
+fetch_round 'fetch (deep)' "$(git -C "$work/source.git" ls-tree -r --name-only main | sed -n '1500p')"

@@ -22,6 +22,10 @@ const WINDOW_LOG: u32 = 22;
 /// The largest window a receiver accepts: a peer cannot make it hold more.
 const MAX_WINDOW_LOG: u32 = 23;
 
+/// zstd's level: its fastest positive one. Level 3 made a clone's stream 4% smaller
+/// for 20% more of the server's time.
+const LEVEL: i32 = 1;
+
 /// A primer is cut at this many bytes (big root trees are cut, not skipped).
 pub const MAX_PRIMER: usize = 1 << 20;
 
@@ -35,7 +39,7 @@ impl Compressing {
     pub fn new(primer: &[u8]) -> Result<Compressing, String> {
         let mut context = zstd_safe::CCtx::create();
         let setup = context
-            .set_parameter(CParameter::CompressionLevel(3))
+            .set_parameter(CParameter::CompressionLevel(LEVEL))
             .and_then(|_| context.set_parameter(CParameter::WindowLog(WINDOW_LOG)))
             .and_then(|_| context.set_parameter(CParameter::ChecksumFlag(false)))
             .and_then(|_| match primer.is_empty() {
