@@ -19,7 +19,7 @@
 
 use crate::compress::{self, Decompressing};
 use crate::protocol::Part;
-use pg_core::object::Object;
+use pg_core::object::{Object, ObjectKind};
 use pg_core::store::{self, delta, Batch, Durability, Store, Table};
 use pg_core::ObjectId;
 use rustc_hash::FxHashMap as HashMap;
@@ -226,6 +226,10 @@ impl Receiver {
             .map(|&at| self.named.get(at as usize).copied())
             .collect::<Option<Vec<ObjectId>>>()
             .ok_or_else(|| malformed(format!("primed with commits {positions:?} of the {} named", self.named.len())))?;
+        // In a push the named are refs, which may be tags.
+        if let Some(id) = bases.iter().find(|id| !matches!(self.store.kind(id), Ok(ObjectKind::Commit))) {
+            return Err(malformed(format!("primed with {id}, which is not a commit")));
+        }
         let (primer, _) = compress::primer(&self.store, &bases)?;
         self.stream = Some(Decompressing::new(&primer).map_err(malformed)?);
         Ok(())
@@ -554,4 +558,34 @@ pub fn unfinished(store: &Store) -> Result<Vec<ObjectId>, Error> {
         rest = &rest[used..];
     }
     Ok(commits)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(receiver: &mut Receiver, positions: &[u64], words: &str) {
+        match receiver.prime(positions) {
+            Err(Error::Malformed { object, reason }) => {
+                assert_eq!(object, "the transfer's stream");
+                assert!(reason.contains(words), "{reason}");
+            }
+            other => panic!("primed with {positions:?}: {:?}", other.map(|_| ())),
+        }
+    }
+
+    #[test]
+    fn a_stream_is_primed_only_with_named_commits_before_any_object() {
+        let dir = tempfile::tempdir().unwrap();
+        let context = pg_core::oplog::OpContext { command: "test".into(), user: "t".into(), time: 0 };
+        let repo = pg_core::Repository::init(dir.path(), &pg_core::repo::InitOptions::default(), &context).unwrap();
+        let store = repo.store();
+        let blob = store.write(&Object::Blob(b"not a commit\n".to_vec())).unwrap();
+        let mut receiver = Receiver::new(store, &[], vec![blob]).unwrap();
+        refused(&mut receiver, &[0], "which is not a commit");
+        refused(&mut receiver, &[1], "primed with commits [1] of the 1 named");
+        refused(&mut receiver, &[0; 5], "at most 4");
+        receiver.received = 1;
+        refused(&mut receiver, &[0], "after objects came");
+    }
 }
