@@ -289,12 +289,18 @@ fn build_swarm(keypair: Keypair, discovery: &Discovery) -> Result<libp2p::Swarm<
     Ok(swarm)
 }
 
+/// pg's gossipsub protocol: one id (not IPFS's three versions), so a peer without
+/// gossipsub (a client) refuses it once per connection, not three times.
+const GOSSIPSUB_PROTOCOL: &str = "/pg/gossipsub/1.1.0";
+
 /// Gossipsub for ref announcements, every message signed by its publisher.
 fn gossipsub_behaviour(
     key: &Keypair,
 ) -> Result<gossipsub::Behaviour, Box<dyn std::error::Error + Send + Sync>> {
-    let config =
-        gossipsub::ConfigBuilder::default().heartbeat_interval(Duration::from_millis(500)).build()?;
+    let config = gossipsub::ConfigBuilder::default()
+        .protocol_id(GOSSIPSUB_PROTOCOL, gossipsub::Version::V1_1)
+        .heartbeat_interval(Duration::from_millis(500))
+        .build()?;
     Ok(gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Signed(key.clone()), config)?)
 }
 
