@@ -90,6 +90,9 @@ impl Discovery {
 /// clone that pauses to write to disk).
 const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// What identify tells peers this node runs (libp2p's default names libp2p).
+const AGENT: &str = concat!("pg/", env!("CARGO_PKG_VERSION"));
+
 /// The Kademlia protocol of pg's DHT (its own, not the IPFS one).
 const KAD_PROTOCOL: &str = "/pg/kad/1.0.0";
 
@@ -275,7 +278,9 @@ fn build_swarm(keypair: Keypair, discovery: &Discovery) -> Result<libp2p::Swarm<
                 false => None,
             };
             Ok::<_, Box<dyn std::error::Error + Send + Sync>>(Behaviour {
-                identify: identify::Behaviour::new(identify::Config::new("/pg/1".into(), key.public())),
+                identify: identify::Behaviour::new(
+                    identify::Config::new("/pg/1".into(), key.public()).with_agent_version(AGENT.into()),
+                ),
                 ping: ping::Behaviour::default(),
                 stream: libp2p_stream::Behaviour::new(),
                 gossipsub: Toggle::from(gossipsub),
