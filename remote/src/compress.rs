@@ -81,12 +81,13 @@ impl Decompressing {
     /// A stream primed with `primer`, as the sender's was.
     pub fn new(primer: &[u8]) -> Result<Decompressing, String> {
         let mut context = zstd_safe::DCtx::create();
-        let setup = context.set_parameter(DParameter::WindowLogMax(MAX_WINDOW_LOG)).and_then(|_| {
-            match primer.is_empty() {
-                true => Ok(0),
-                false => context.load_dictionary(primer),
-            }
-        });
+        let setup =
+            context.set_parameter(DParameter::WindowLogMax(MAX_WINDOW_LOG)).and_then(|_| {
+                match primer.is_empty() {
+                    true => Ok(0),
+                    false => context.load_dictionary(primer),
+                }
+            });
         setup.map_err(zstd_error)?;
         Ok(Decompressing { context })
     }
@@ -126,7 +127,12 @@ pub fn primer(store: &Store, bases: &[ObjectId]) -> Result<(Vec<u8>, Vec<ObjectI
         let commit = store.read_raw(id)?;
         let tree = match Object::decode(&commit) {
             Ok(Object::Commit(commit)) => commit.tree,
-            _ => return Err(store::Error::Corrupt { id: *id, reason: "a stream's base is not a commit".into() }),
+            _ => {
+                return Err(store::Error::Corrupt {
+                    id: *id,
+                    reason: "a stream's base is not a commit".into(),
+                })
+            }
         };
         primer.extend_from_slice(&commit);
         primer.extend_from_slice(&store.read_raw(&tree)?);
@@ -171,7 +177,11 @@ mod tests {
 
     #[test]
     fn an_object_like_one_sent_before_costs_little() {
-        let commit = |n: u32| format!("commit 200\0tree {n:064x}\nauthor A U Thor <a@example.com> 1700000000 +0000\n\nchange {n}\n");
+        let commit = |n: u32| {
+            format!(
+                "commit 200\0tree {n:064x}\nauthor A U Thor <a@example.com> 1700000000 +0000\n\nchange {n}\n"
+            )
+        };
         let objects: Vec<Vec<u8>> = (0..10).map(|n| commit(n * 7919).into_bytes()).collect();
         let (_, size) = through_the_stream(&[], &objects);
         let alone = Compressing::new(&[]).unwrap().next(&objects[0]).unwrap().len();

@@ -225,7 +225,9 @@ impl Receiver {
             .iter()
             .map(|&at| self.named.get(at as usize).copied())
             .collect::<Option<Vec<ObjectId>>>()
-            .ok_or_else(|| malformed(format!("primed with commits {positions:?} of the {} named", self.named.len())))?;
+            .ok_or_else(|| {
+                malformed(format!("primed with commits {positions:?} of the {} named", self.named.len()))
+            })?;
         // In a push the named are refs, which may be tags.
         if let Some(id) = bases.iter().find(|id| !matches!(self.store.kind(id), Ok(ObjectKind::Commit))) {
             return Err(malformed(format!("primed with {id}, which is not a commit")));
@@ -578,7 +580,8 @@ mod tests {
     fn a_stream_is_primed_only_with_named_commits_before_any_object() {
         let dir = tempfile::tempdir().unwrap();
         let context = pg_core::oplog::OpContext { command: "test".into(), user: "t".into(), time: 0 };
-        let repo = pg_core::Repository::init(dir.path(), &pg_core::repo::InitOptions::default(), &context).unwrap();
+        let repo =
+            pg_core::Repository::init(dir.path(), &pg_core::repo::InitOptions::default(), &context).unwrap();
         let store = repo.store();
         let blob = store.write(&Object::Blob(b"not a commit\n".to_vec())).unwrap();
         let mut receiver = Receiver::new(store, &[], vec![blob]).unwrap();

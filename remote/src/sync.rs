@@ -1,8 +1,8 @@
 //! The sync protocol's two sides: serving a repository's refs and objects, and
 //! fetching them.
 
-use crate::node::{self, Node};
 use crate::compress::{self, Compressing};
+use crate::node::{self, Node};
 use crate::protocol::{Failure, ListRefs, Message, Objects, Part, Push, Pushed, Refs, Sent, Want};
 use crate::receive::{self, Receiver};
 use crate::{negotiate, wire};
@@ -184,7 +184,8 @@ impl Served {
                 .collect()
         };
         let haves = ids(&want.haves)?;
-        let request = Request { wants: ids(&want.wants)?, named: haves.clone(), haves, stored: ids(&want.stored)? };
+        let request =
+            Request { wants: ids(&want.wants)?, named: haves.clone(), haves, stored: ids(&want.stored)? };
         send_objects(stream, repo.store(), request).await.map(|_| ())
     }
 }
@@ -769,7 +770,9 @@ mod tests {
         let tree = store.write(&Object::decode(b"tree 0\0").unwrap()).unwrap();
         let mut body = format!("tree {tree}\n");
         parents.iter().for_each(|parent| body.push_str(&format!("parent {parent}\n")));
-        body.push_str("author A <a@example.com> 1700000000 +0000\ncommitter A <a@example.com> 1700000000 +0000\n\n");
+        body.push_str(
+            "author A <a@example.com> 1700000000 +0000\ncommitter A <a@example.com> 1700000000 +0000\n\n",
+        );
         body.push_str(message);
         let encoding = format!("commit {}\0{body}", body.len());
         store.write(&Object::decode(encoding.as_bytes()).unwrap()).unwrap()

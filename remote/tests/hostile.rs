@@ -9,8 +9,8 @@ use pg_core::oplog::OpContext;
 use pg_core::repo::InitOptions;
 use pg_core::worktree::NoProgress;
 use pg_core::{fsck, HashAlgorithm, ObjectId, Repository};
-use pg_remote::node::Node;
 use pg_remote::compress::Compressing;
+use pg_remote::node::Node;
 use pg_remote::protocol::{Message, Objects, Part, Refs, Sent};
 use pg_remote::sync::{self, Url};
 use pg_remote::{receive, wire};
@@ -213,7 +213,8 @@ async fn objects_that_do_not_decompress_are_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stream_primed_with_commits_never_named_is_refused() {
-    refused_as_malformed(Misbehaviour::UnnamedBase, &["stream", "primed with commits [3] of the 0 named"]).await;
+    refused_as_malformed(Misbehaviour::UnnamedBase, &["stream", "primed with commits [3] of the 0 named"])
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
