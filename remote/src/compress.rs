@@ -9,7 +9,7 @@
 //! entries, then cost a few bytes each, so a small fetch is as small as what is
 //! new in it.
 
-use pg_core::object::Object;
+use pg_core::object::{Object, ObjectKind};
 use pg_core::store::{self, Store};
 use pg_core::ObjectId;
 use zstd::zstd_safe::zstd_sys::ZSTD_EndDirective;
@@ -119,7 +119,8 @@ fn zstd_error(code: usize) -> String {
 /// The bytes a transfer's stream is primed with, given commits the receiver has
 /// (`bases`): for each, its id in text form and a newline, then for each its
 /// encoding and its root tree's; cut at [`MAX_PRIMER`] bytes. Both sides build it
-/// from their own store. With the root trees it holds.
+/// from their own store. With the root trees it holds. A base that is not a
+/// commit is [`store::Error::WrongKind`].
 pub fn primer(store: &Store, bases: &[ObjectId]) -> Result<(Vec<u8>, Vec<ObjectId>), store::Error> {
     let mut primer: Vec<u8> = bases.iter().flat_map(|id| format!("{id}\n").into_bytes()).collect();
     let mut trees = Vec::new();
@@ -127,12 +128,14 @@ pub fn primer(store: &Store, bases: &[ObjectId]) -> Result<(Vec<u8>, Vec<ObjectI
         let commit = store.read_raw(id)?;
         let tree = match Object::decode(&commit) {
             Ok(Object::Commit(commit)) => commit.tree,
-            _ => {
-                return Err(store::Error::Corrupt {
+            Ok(other) => {
+                return Err(store::Error::WrongKind {
                     id: *id,
-                    reason: "a stream's base is not a commit".into(),
+                    expected: ObjectKind::Commit,
+                    actual: other.kind(),
                 })
             }
+            Err(e) => return Err(store::Error::Corrupt { id: *id, reason: e.to_string() }),
         };
         primer.extend_from_slice(&commit);
         primer.extend_from_slice(&store.read_raw(&tree)?);

@@ -19,7 +19,7 @@
 
 use crate::compress::{self, Decompressing};
 use crate::protocol::Part;
-use pg_core::object::{Object, ObjectKind};
+use pg_core::object::Object;
 use pg_core::store::{self, delta, Batch, Durability, Store, Table};
 use pg_core::ObjectId;
 use rustc_hash::FxHashMap as HashMap;
@@ -228,11 +228,13 @@ impl Receiver {
             .ok_or_else(|| {
                 malformed(format!("primed with commits {positions:?} of the {} named", self.named.len()))
             })?;
-        // In a push the named are refs, which may be tags.
-        if let Some(id) = bases.iter().find(|id| !matches!(self.store.kind(id), Ok(ObjectKind::Commit))) {
-            return Err(malformed(format!("primed with {id}, which is not a commit")));
-        }
-        let (primer, _) = compress::primer(&self.store, &bases)?;
+        let (primer, _) = match compress::primer(&self.store, &bases) {
+            // In a push the named are refs, which may be tags.
+            Err(store::Error::WrongKind { id, .. }) => {
+                return Err(malformed(format!("primed with {id}, which is not a commit")))
+            }
+            primed => primed?,
+        };
         self.stream = Some(Decompressing::new(&primer).map_err(malformed)?);
         Ok(())
     }

@@ -570,7 +570,10 @@ impl Packing {
         full: &[u8],
         previous: Option<ObjectId>,
     ) -> Result<Option<Sent>, Error> {
-        let Some(previous) = previous.filter(|previous| !self.primed.contains(previous)) else {
+        // A patch names its base: an object under twice that cannot halve.
+        let Some(previous) = previous
+            .filter(|previous| !self.primed.contains(previous) && full.len() > 2 * previous.as_bytes().len())
+        else {
             return Ok(None);
         };
         let base = store.backend().read_object(&previous)?.ok_or(store::Error::Missing(previous))?;
