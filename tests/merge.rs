@@ -609,7 +609,7 @@ fn structured_files_merge_by_key_where_lines_would_conflict() {
     assert_eq!(repo.read("Cargo.toml"), "[package]\nname = \"demo2\"\nversion = \"1.1.0\"\n");
     let provenance = repo.ok(&["show", "--merge-provenance"]);
     assert!(
-        provenance.contains("package.json\tjson v1") && provenance.contains("Cargo.toml\ttoml v1"),
+        provenance.contains("package.json\tjson v2") && provenance.contains("Cargo.toml\ttoml v2"),
         "{provenance}"
     );
     // Without .pgattributes the same change to a text file is a conflict.

@@ -9,6 +9,7 @@ pub mod attributes;
 pub mod cache;
 pub mod cascade;
 pub mod function;
+pub mod gate;
 pub mod operation;
 pub mod provenance;
 pub mod queue;

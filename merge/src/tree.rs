@@ -490,10 +490,12 @@ impl<'s> Merger<'s> {
     }
 }
 
-/// The cascade for a path no `.pgattributes` line matches: the structured
-/// function for its extension (JSON, TOML, YAML), then the text merge.
+/// The cascade for a path no `.pgattributes` line matches: the text merge, then
+/// the structured function for its extension (JSON, TOML, YAML), which sees only
+/// what the text merge leaves in conflict. Safe and cheap first: the line merge is
+/// git's, and a structured result must keep all it settled ([`crate::gate`]).
 fn default_cascade(path: &[u8]) -> Vec<String> {
-    crate::structured::for_extension(path).into_iter().map(str::to_owned).chain(["text".to_owned()]).collect()
+    std::iter::once("text").chain(crate::structured::for_extension(path)).map(str::to_owned).collect()
 }
 
 fn is_file(mode: Mode) -> bool {

@@ -12,7 +12,7 @@ structured_function!(
     Json,
     "json",
     JsonSyntax,
-    "merges JSON by key and keeps our formatting; defers when a side does not parse"
+    "settles line conflicts by merging JSON by key, keeping all the line merge settled; defers otherwise"
 );
 
 /// JSON's syntax for the splicer.
@@ -198,5 +198,16 @@ mod tests {
         assert_eq!(merge(base, "{\"a\": 2}", "{\"a\": 3}"), Verdict::Conflict);
         assert_eq!(merge(base, "{\"a\": 2", "{\"a\": 3}"), Verdict::Defer);
         assert_eq!(merge(base, "{\"a\": 1, \"a\": 2}", "{\"a\": 3}"), Verdict::Defer);
+    }
+
+    #[test]
+    fn added_keys_go_where_their_side_put_them() {
+        let base = "{\n  \"a\": 1,\n  \"b\": 1,\n  \"c\": 1\n}\n";
+        let ours = base.replace("\"c\": 1", "\"c\": 2");
+        let theirs = base.replace("\"b\": 1,", "\"b\": 1,\n  \"b2\": 5,");
+        assert_eq!(
+            clean(merge(base, &ours, &theirs)),
+            "{\n  \"a\": 1,\n  \"b\": 1,\n  \"b2\": 5,\n  \"c\": 2\n}\n"
+        );
     }
 }

@@ -10,6 +10,12 @@
 //! survives. The edited text is parsed again and must hold exactly the merged
 //! value; if it does not, or an input does not parse, the function defers to the
 //! next tier rather than risk a wrong result.
+//!
+//! Values are not everything a file holds: comments, key order and untouched
+//! formatting are not values, so a result that parses right can still lose them.
+//! Every clean result therefore passes [`crate::gate`]: it must equal the line
+//! merge outside the line merge's conflicts. In the default cascade these
+//! functions run after the text merge, on what it leaves in conflict.
 
 mod json;
 mod toml;
@@ -203,9 +209,19 @@ fn merge_with<S: Syntax>(input: &Input) -> Verdict {
     }
 }
 
-/// A structured merge function's descriptor.
+/// A structured merge function's descriptor. Version 2: results pass the gate.
 fn descriptor(name: &str) -> Descriptor {
-    Descriptor { name: name.into(), version: 1, params: BTreeMap::new() }
+    Descriptor { name: name.into(), version: 2, params: BTreeMap::new() }
+}
+
+/// A clean verdict that the line merge disagrees with outside its conflicts
+/// becomes a deferral: values can be right while a comment, a key's place or
+/// untouched formatting is lost (see [`crate::gate`]).
+fn gated(input: &Input, verdict: Verdict) -> Verdict {
+    match verdict {
+        Verdict::Clean(merged) if !crate::gate::keeps_text_merge(input, &merged) => Verdict::Defer,
+        verdict => verdict,
+    }
 }
 
 /// The structured function for a path's extension, if there is one.
@@ -230,7 +246,7 @@ macro_rules! structured_function {
                 $summary
             }
             fn merge(&self, input: &$crate::function::Input) -> $crate::function::Verdict {
-                $crate::structured::merge_with::<$syntax>(input)
+                $crate::structured::gated(input, $crate::structured::merge_with::<$syntax>(input))
             }
         }
         impl Default for $type {
@@ -332,7 +348,8 @@ pub(crate) mod tests {
     }
 
     proptest! {
-        /// Sides that change different keys always merge cleanly, to the merged value.
+        /// Sides that change different keys always merge by key cleanly, to the
+        /// merged value (before the gate, which may still refuse the text).
         #[test]
         fn disjoint_changes_merge_cleanly(base in document(), ours_seed in any::<u64>(), theirs_seed in any::<u64>()) {
             let ours = edit(base.clone(), |k| k < "k4", "o", ours_seed);
@@ -344,7 +361,7 @@ pub(crate) mod tests {
             ];
             for (base_text, ours_text, theirs_text, path) in texts {
                 let input = Input { path: path.as_bytes(), base: Some(base_text.as_bytes()), ours: ours_text.as_bytes(), theirs: theirs_text.as_bytes() };
-                let verdict = if path.ends_with("json") { Json::default().merge(&input) } else { Yaml::default().merge(&input) };
+                let verdict = if path.ends_with("json") { merge_with::<json::JsonSyntax>(&input) } else { merge_with::<yaml::YamlSyntax>(&input) };
                 let Verdict::Clean(merged) = verdict else {
                     return Err(TestCaseError::fail(format!("{path}: {verdict:?}\n{base_text}\n{ours_text}\n{theirs_text}")));
                 };

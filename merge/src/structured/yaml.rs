@@ -14,7 +14,7 @@ structured_function!(
     Yaml,
     "yaml",
     YamlSyntax,
-    "merges block-style YAML by key and keeps our formatting; defers otherwise"
+    "settles line conflicts by merging block-style YAML by key, keeping all the line merge settled; defers otherwise"
 );
 
 /// YAML's syntax for the splicer.
@@ -218,5 +218,20 @@ mod tests {
         );
         assert_eq!(merge(base, ours, &base.replace("[main]", "[release]")), Verdict::Conflict);
         assert_eq!(merge(base, "- a\n- b\n", theirs), Verdict::Defer, "not a mapping");
+    }
+
+    #[test]
+    fn comments_and_added_keys_keep_their_places() {
+        let base = "a: 1\n# keep in sync with b-sys\nb: 1\nc: 1\n";
+        let ours = "a: 1\n# keep in sync with b-sys\nb: 1\nc: 2\n";
+        let theirs = "a: 1\n# keep in sync with b-sys\nb: 2\nc: 1\n";
+        let Verdict::Clean(merged) = merge(base, ours, theirs) else { panic!("not clean") };
+        assert_eq!(String::from_utf8(merged).unwrap(), "a: 1\n# keep in sync with b-sys\nb: 2\nc: 2\n");
+        let added = "a: 1\n# keep in sync with b-sys\nb: 1\nb2: 5\nc: 1\n";
+        let Verdict::Clean(merged) = merge(base, ours, added) else { panic!("not clean") };
+        assert_eq!(
+            String::from_utf8(merged).unwrap(),
+            "a: 1\n# keep in sync with b-sys\nb: 1\nb2: 5\nc: 2\n"
+        );
     }
 }

@@ -91,6 +91,15 @@ pub fn merge(base: &[u8], ours: &[u8], theirs: &[u8], options: &Options) -> Outc
     Outcome { text, conflicts }
 }
 
+/// The stretches of the line merge of `ours` and `theirs` that no conflict
+/// touches, in order, one more than there are conflicts: what any resolution of
+/// the conflicts must keep. Conflicts are as small as git's zealous level makes
+/// them and are never joined, so every line that neither side changed, and every
+/// line both sides agree on, lies in a stretch.
+pub fn settled_stretches(base: &[u8], ours: &[u8], theirs: &[u8], algorithm: Algorithm) -> Vec<Vec<u8>> {
+    three_way::settled_stretches(base, ours, theirs, algorithm)
+}
+
 /// How many leading bytes [`looks_binary`] inspects (git's `FIRST_FEW_BYTES`).
 const SNIFF_LEN: usize = 8000;
 

@@ -3,6 +3,7 @@
 
 use super::xdiff::{self, Algorithm, Change};
 use super::{ConflictStyle, Favor, Labels, Level, Options};
+use std::ops::Range;
 
 /// What the merged text holds for one stretch of the base.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,20 +38,10 @@ struct Sides<'t> {
 
 /// Merges per git's rules; returns the merged bytes and the number of conflicts.
 pub(super) fn merge(base: &[u8], ours: &[u8], theirs: &[u8], options: &Options) -> (Vec<u8>, usize) {
-    let sides = Sides {
-        base: xdiff::split_lines(base),
-        ours: xdiff::split_lines(ours),
-        theirs: xdiff::split_lines(theirs),
+    let sides = Sides::of(base, ours, theirs);
+    let Some(mut hunks) = changes(&sides, options.algorithm) else {
+        return (sides.unchanged_side(ours, theirs), 0);
     };
-    let ours_script = xdiff::diff(&sides.base, &sides.ours, options.algorithm);
-    let theirs_script = xdiff::diff(&sides.base, &sides.theirs, options.algorithm);
-    if ours_script.is_empty() {
-        return (theirs.to_vec(), 0);
-    }
-    if theirs_script.is_empty() {
-        return (ours.to_vec(), 0);
-    }
-    let mut hunks = pair_changes(&sides, &ours_script, &theirs_script);
     match options.style {
         ConflictStyle::Zdiff3 => trim_common_ends(&sides, &mut hunks),
         ConflictStyle::Diff3 => {}
@@ -69,7 +60,63 @@ pub(super) fn merge(base: &[u8], ours: &[u8], theirs: &[u8], options: &Options) 
         }
     }
     let conflicts = hunks.iter().filter(|h| h.take == Take::Conflict).count();
-    (Writer::new(&sides, options).write(&hunks), conflicts)
+    (Writer::new(&sides, options).write(&hunks).text, conflicts)
+}
+
+/// The stretches of the merged text that no conflict touches, in order: the text
+/// before the first conflict, between each two, and after the last (so one more
+/// than there are conflicts). Conflicts are as small as git's zealous level makes
+/// them, and close ones are not joined, so every line that neither side changed,
+/// and every line both sides agree on, is in a stretch.
+pub(super) fn settled_stretches(
+    base: &[u8],
+    ours: &[u8],
+    theirs: &[u8],
+    algorithm: Algorithm,
+) -> Vec<Vec<u8>> {
+    let sides = Sides::of(base, ours, theirs);
+    let Some(hunks) = changes(&sides, algorithm) else {
+        return vec![sides.unchanged_side(ours, theirs)];
+    };
+    let hunks = refine_conflicts(&sides, hunks, algorithm);
+    let written = Writer::new(&sides, &Options { algorithm, ..Options::default() }).write(&hunks);
+    let mut stretches = Vec::with_capacity(written.conflicts.len() + 1);
+    let mut at = 0;
+    for conflict in &written.conflicts {
+        stretches.push(written.text[at..conflict.start].to_vec());
+        at = conflict.end;
+    }
+    stretches.push(written.text[at..].to_vec());
+    stretches
+}
+
+impl<'t> Sides<'t> {
+    fn of(base: &'t [u8], ours: &'t [u8], theirs: &'t [u8]) -> Sides<'t> {
+        Sides {
+            base: xdiff::split_lines(base),
+            ours: xdiff::split_lines(ours),
+            theirs: xdiff::split_lines(theirs),
+        }
+    }
+
+    /// The merge when only one side (or neither) changed anything.
+    fn unchanged_side(&self, ours: &[u8], theirs: &[u8]) -> Vec<u8> {
+        if self.ours == self.base {
+            theirs.to_vec()
+        } else {
+            ours.to_vec()
+        }
+    }
+}
+
+/// Each side's changes paired into hunks, or `None` when a side changed nothing.
+fn changes(sides: &Sides, algorithm: Algorithm) -> Option<Vec<Hunk>> {
+    let ours_script = xdiff::diff(&sides.base, &sides.ours, algorithm);
+    let theirs_script = xdiff::diff(&sides.base, &sides.theirs, algorithm);
+    if ours_script.is_empty() || theirs_script.is_empty() {
+        return None;
+    }
+    Some(pair_changes(sides, &ours_script, &theirs_script))
 }
 
 /// Walks both edit scripts in base order, pairing overlapping changes into conflict
@@ -278,16 +325,30 @@ struct Writer<'s, 't> {
     labels: &'s Labels,
     marker_size: usize,
     out: Vec<u8>,
+    conflicts: Vec<Range<usize>>,
+}
+
+/// A merged text, with where each conflict (markers included) lies in it.
+struct Written {
+    text: Vec<u8>,
+    conflicts: Vec<Range<usize>>,
 }
 
 impl<'s, 't> Writer<'s, 't> {
     fn new(sides: &'s Sides<'t>, options: &'s Options) -> Writer<'s, 't> {
         let marker_size =
             if options.marker_size == 0 { super::DEFAULT_MARKER_SIZE } else { options.marker_size };
-        Writer { sides, style: options.style, labels: &options.labels, marker_size, out: Vec::new() }
+        Writer {
+            sides,
+            style: options.style,
+            labels: &options.labels,
+            marker_size,
+            out: Vec::new(),
+            conflicts: Vec::new(),
+        }
     }
 
-    fn write(mut self, hunks: &[Hunk]) -> Vec<u8> {
+    fn write(mut self, hunks: &[Hunk]) -> Written {
         let sides = self.sides;
         let mut at = 0;
         for hunk in hunks {
@@ -308,13 +369,14 @@ impl<'s, 't> Writer<'s, 't> {
             at = hunk.i1 + hunk.chg1;
         }
         self.copy(&sides.ours, at, sides.ours.len() as isize - at, false, false);
-        self.out
+        Written { text: self.out, conflicts: self.conflicts }
     }
 
     fn conflict(&mut self, at: isize, hunk: &Hunk) {
         let sides = self.sides;
         let needs_cr = needs_cr(sides, hunk);
         self.copy(&sides.ours, at, hunk.i1 - at, false, false);
+        let start = self.out.len();
         self.marker(b'<', self.labels.ours.as_deref(), needs_cr);
         self.copy(&sides.ours, hunk.i1, hunk.chg1, needs_cr, true);
         if self.style != ConflictStyle::Merge {
@@ -324,6 +386,7 @@ impl<'s, 't> Writer<'s, 't> {
         self.marker(b'=', None, needs_cr);
         self.copy(&sides.theirs, hunk.i2, hunk.chg2, needs_cr, true);
         self.marker(b'>', self.labels.theirs.as_deref(), needs_cr);
+        self.conflicts.push(start..self.out.len());
     }
 
     fn marker(&mut self, sign: u8, label: Option<&[u8]>, needs_cr: bool) {
