@@ -106,18 +106,26 @@ impl<'s> Graph<'s> {
     /// that reach it, as git's merge-base does; a commit reached from both sides is a
     /// candidate and its ancestors are stale.
     pub fn merge_bases(&mut self, a: ObjectId, b: ObjectId) -> Result<Vec<ObjectId>> {
-        const FROM_A: u8 = 1;
-        const FROM_B: u8 = 2;
-        const STALE: u8 = 4;
         if a == b {
             return Ok(vec![a]);
         }
-        let mut flags: HashMap<ObjectId, u8> = HashMap::from([(a, FROM_A), (b, FROM_B)]);
+        self.merge_bases_of_many(&[a], b)
+    }
+
+    /// The best common ancestors of `b` and a commit that is not in the store,
+    /// whose parents are `a` (the virtual commit of merged merge bases that git's
+    /// recursive merges build), newest first.
+    pub fn merge_bases_of_many(&mut self, a: &[ObjectId], b: ObjectId) -> Result<Vec<ObjectId>> {
+        const FROM_A: u8 = 1;
+        const FROM_B: u8 = 2;
+        const STALE: u8 = 4;
+        let mut flags: HashMap<ObjectId, u8> = a.iter().map(|id| (*id, FROM_A)).collect();
+        *flags.entry(b).or_insert(0) |= FROM_B;
         let mut queue = BinaryHeap::new();
         let mut order = 0u64;
-        for id in [a, b] {
+        for id in a.iter().chain([&b]) {
             order += 1;
-            queue.push((self.node(&id)?.time, std::cmp::Reverse(order), id));
+            queue.push((self.node(id)?.time, std::cmp::Reverse(order), *id));
         }
         let mut candidates = Vec::new();
         // The walk may stop once every queued commit is stale. Looking costs a pass

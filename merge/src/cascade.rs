@@ -2,7 +2,7 @@
 
 use crate::cache::{self, Cache, Cached};
 use crate::function::{FunctionId, Input, MergeFunction, Registry, Verdict};
-use crate::text::Labels;
+use crate::text::Markers;
 use pg_core::object::Object;
 use pg_core::store::{self, Store};
 use pg_core::ObjectId;
@@ -49,14 +49,14 @@ struct Contents {
 }
 
 /// Runs `blobs` through the functions `cascade` names, in order, until one settles
-/// it. Verdicts come from the cache when it has them. With `labels`, an unsettled
+/// it. Verdicts come from the cache when it has them. With `markers`, an unsettled
 /// file is also rendered with conflict markers by the first function that can.
 pub fn run(
     store: &Store,
     cache: &mut Cache,
     functions: &[Arc<dyn MergeFunction>],
     blobs: Blobs,
-    labels: Option<&Labels>,
+    markers: Option<&Markers>,
 ) -> store::Result<FileOutcome> {
     let mut contents: Option<Contents> = None;
     let mut tried = Vec::new();
@@ -82,11 +82,11 @@ pub fn run(
             Cached::Defer => {}
         }
     }
-    let rendering = match labels {
-        Some(labels) => {
+    let rendering = match markers {
+        Some(markers) => {
             let data = load(store, &blobs, &mut contents)?;
             let input = input(&blobs, data);
-            match functions.iter().find_map(|f| f.render_conflict(&input, labels)) {
+            match functions.iter().find_map(|f| f.render_conflict(&input, markers)) {
                 Some(text) => Some(store.write_bulk(&Object::Blob(text))?),
                 None => None,
             }

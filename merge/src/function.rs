@@ -2,7 +2,7 @@
 //! named by the multihash of its descriptor, so a result can be cached and checked
 //! by anyone who has the same function.
 
-use crate::text::{self, ConflictStyle, Favor, Labels, Level};
+use crate::text::{self, ConflictStyle, Favor, Level, Markers};
 use pg_core::{HashAlgorithm, ObjectId};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -79,7 +79,7 @@ pub trait MergeFunction: Send + Sync {
     fn merge(&self, input: &Input) -> Verdict;
     /// The conflicted content to put in the working copy (with conflict markers),
     /// if this function can show a conflict.
-    fn render_conflict(&self, _input: &Input, _labels: &Labels) -> Option<Vec<u8>> {
+    fn render_conflict(&self, _input: &Input, _markers: &Markers) -> Option<Vec<u8>> {
         None
     }
 }
@@ -122,12 +122,16 @@ impl TextMerge {
         TextMerge { descriptor: Descriptor { name: name.into(), version: 1, params }, options }
     }
 
-    fn run(&self, input: &Input, labels: Labels) -> Option<text::Outcome> {
+    fn run(&self, input: &Input, markers: &Markers) -> Option<text::Outcome> {
         let base = input.base.unwrap_or_default();
         if [base, input.ours, input.theirs].iter().any(|data| text::looks_binary(data)) {
             return None;
         }
-        let options = text::Options { labels, ..self.options.clone() };
+        let options = text::Options {
+            labels: markers.labels.clone(),
+            marker_size: markers.size,
+            ..self.options.clone()
+        };
         Some(text::merge(base, input.ours, input.theirs, &options))
     }
 }
@@ -145,15 +149,15 @@ impl MergeFunction for TextMerge {
     }
 
     fn merge(&self, input: &Input) -> Verdict {
-        match self.run(input, Labels::default()) {
+        match self.run(input, &Markers::default()) {
             None => Verdict::Defer,
             Some(outcome) if outcome.conflicts == 0 => Verdict::Clean(outcome.text),
             Some(_) => Verdict::Conflict,
         }
     }
 
-    fn render_conflict(&self, input: &Input, labels: &Labels) -> Option<Vec<u8>> {
-        self.run(input, labels.clone()).map(|outcome| outcome.text)
+    fn render_conflict(&self, input: &Input, markers: &Markers) -> Option<Vec<u8>> {
+        self.run(input, markers).map(|outcome| outcome.text)
     }
 }
 

@@ -11,7 +11,7 @@ use crate::cache::Cache;
 use crate::cascade::{self, Blobs, FileOutcome};
 use crate::function::{trivial, FunctionId, MergeFunction, Registry};
 use crate::rename;
-use crate::text::Labels;
+use crate::text::{Labels, Markers, DEFAULT_MARKER_SIZE};
 use pg_core::diff::{diff_trees, FileChange, FileState};
 use pg_core::history;
 use pg_core::index::join;
@@ -168,6 +168,16 @@ pub struct Merger<'s> {
     cache: Cache<'s>,
     options: Options,
     stats: Stats,
+    /// How deep in the merges of merge bases this merge is (0: the merge asked for).
+    depth: usize,
+}
+
+/// The merge of several merge bases so far, as git's recursive merges build it:
+/// a commit that is not stored, whose tree is `tree` and whose ancestors are
+/// those of the bases merged.
+struct VirtualCommit {
+    tree: Option<ObjectId>,
+    bases: Vec<ObjectId>,
 }
 
 impl<'s> Merger<'s> {
@@ -181,6 +191,7 @@ impl<'s> Merger<'s> {
             cache,
             options,
             stats: Stats::default(),
+            depth: 0,
         }
     }
 
@@ -211,30 +222,40 @@ impl<'s> Merger<'s> {
     }
 
     /// The tree to merge from: the one base's tree, or the bases merged pairwise,
-    /// conflicts and all (markers become part of the virtual base, as in git).
-    ///
-    /// # Deviation from git
-    /// With three or more bases, the bases of each pairwise merge are computed
-    /// from the first base rather than from a virtual commit.
+    /// conflicts and all (markers become part of the virtual base), as git's ort
+    /// does: oldest base first, each next one merged into the virtual commit of
+    /// those before it, from their own merge bases, recursively.
     fn virtual_base(&mut self, bases: &[ObjectId]) -> Result<Option<ObjectId>, Error> {
-        let Some((first, rest)) = bases.split_first() else { return Ok(None) };
-        let mut tree = Some(self.store.read_commit(first)?.tree);
-        for next in rest {
-            let inner_bases = self.graph.merge_bases(*first, *next)?;
-            let inner_base = self.virtual_base(&inner_bases)?;
+        // Bases come newest first.
+        let mut bases = bases.iter().rev();
+        let Some(first) = bases.next() else { return Ok(None) };
+        let mut merged =
+            VirtualCommit { tree: Some(self.store.read_commit(first)?.tree), bases: vec![*first] };
+        for next in bases {
+            let inner_bases = self.graph.merge_bases_of_many(&merged.bases, *next)?;
             let next_tree = Some(self.store.read_commit(next)?.tree);
             let inner = Options {
                 ours_label: "Temporary merge branch 1".into(),
                 theirs_label: "Temporary merge branch 2".into(),
+                base_label: match inner_bases.as_slice() {
+                    [] => "empty tree".into(),
+                    [one] => one.short(pg_core::id::SHORT_ID_LEN),
+                    _ => "merged common ancestors".into(),
+                },
                 render_conflicts: true,
                 ..self.options.clone()
             };
             let outer = std::mem::replace(&mut self.options, inner);
-            let merged = self.merge_trees(inner_base, tree, next_tree);
+            self.depth += 1;
+            let tree = self
+                .virtual_base(&inner_bases)
+                .and_then(|base| self.merge_trees(base, merged.tree, next_tree));
+            self.depth -= 1;
             self.options = outer;
-            tree = merged?.tree;
+            merged.tree = tree?.tree;
+            merged.bases.push(*next);
         }
-        Ok(tree)
+        Ok(merged.tree)
     }
 
     /// Merges trees `ours` and `theirs` from `base` (absent trees are empty).
@@ -270,7 +291,10 @@ impl<'s> Merger<'s> {
         let mut conflicts = Vec::new();
         let mut settled = Vec::new();
         for (path, triple) in &triples {
-            let verdict = self.resolve(path, triple, &mut attributes)?;
+            let mut verdict = self.resolve(path, triple, &mut attributes)?;
+            if self.depth > 0 {
+                verdict.for_virtual_base(triple);
+            }
             results.insert(path.clone(), verdict.state);
             settled.extend(verdict.settled.map(|function| Settled { path: path.clone(), function }));
             conflicts.extend(verdict.conflict.map(|(kind, tried)| Conflict {
@@ -401,9 +425,13 @@ impl<'s> Merger<'s> {
         }
         let functions = self.cascade_for(path, attributes)?;
         self.stats.files_merged += 1;
-        let labels = self.options.render_conflicts.then(|| self.labels(triple));
+        let markers = self.options.render_conflicts.then(|| Markers {
+            labels: self.labels(triple),
+            // Conflicts of merge bases stand out from the conflicts of the merge.
+            size: DEFAULT_MARKER_SIZE + 2 * self.depth,
+        });
         let blobs = Blobs { path, base: base_file.map(|b| b.id), ours: o.id, theirs: t.id };
-        let outcome = cascade::run(self.store, &mut self.cache, &functions, blobs, labels.as_ref())?;
+        let outcome = cascade::run(self.store, &mut self.cache, &functions, blobs, markers.as_ref())?;
         let kind = if base_file.is_some() { ConflictKind::Content } else { ConflictKind::AddAdd };
         Ok(match (outcome, mode) {
             (FileOutcome::Settled { function, blob }, Some(mode)) => {
@@ -530,6 +558,20 @@ impl Verdict {
 
     fn conflict(state: Option<FileState>, kind: ConflictKind, tried: Vec<FunctionId>) -> Verdict {
         Verdict { state, settled: None, conflict: Some((kind, tried)) }
+    }
+
+    /// A conflict in a merge of merge bases takes the base's version where no
+    /// markers can show it (a file modified and deleted, a binary file), as git's
+    /// ort does, so the virtual base leans to neither side.
+    fn for_virtual_base(&mut self, triple: &Triple) {
+        let unshown = match self.conflict {
+            Some((ConflictKind::ModifyDelete, _)) => true,
+            Some((ConflictKind::Content, _)) => self.state.map(|s| s.id) == triple.ours.map(|s| s.id),
+            _ => false,
+        };
+        if unshown {
+            self.state = triple.base;
+        }
     }
 }
 

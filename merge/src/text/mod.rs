@@ -56,6 +56,15 @@ pub struct Labels {
     pub theirs: Option<Vec<u8>>,
 }
 
+/// How conflicts are written into a file: the labels and the markers' length.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Markers {
+    /// The names after the markers.
+    pub labels: Labels,
+    /// Marker length; 0 means [`DEFAULT_MARKER_SIZE`].
+    pub size: usize,
+}
+
 /// Git's conflict marker length.
 pub const DEFAULT_MARKER_SIZE: usize = 7;
 
