@@ -352,3 +352,47 @@ fn a_commit_signature_in_a_stream_is_kept_verbatim() {
     let line = repo.ok(&["show-ref", "--git-ids"]);
     assert_eq!(line, format!("{} refs/heads/main\n", expected.trim()));
 }
+
+/// A git repository with branches `master` (HEAD) and `feature`, made in `dir`.
+fn master_and_feature(dir: &Path) -> std::path::PathBuf {
+    let source = dir.join("source");
+    std::fs::create_dir(&source).unwrap();
+    let ident = ["-c", "user.name=T", "-c", "user.email=t@example.com"];
+    git(&source, &["init", "-q", "-b", "master"]);
+    std::fs::write(source.join("a.txt"), "on master\n").unwrap();
+    git(&source, &["add", "a.txt"]);
+    git(&source, &[&ident[..], &["commit", "-qm", "master"]].concat());
+    git(&source, &["checkout", "-q", "-b", "feature"]);
+    std::fs::write(source.join("a.txt"), "on feature\n").unwrap();
+    git(&source, &[&ident[..], &["commit", "-qam", "feature"]].concat());
+    git(&source, &["checkout", "-q", "master"]);
+    source
+}
+
+#[test]
+fn a_first_import_follows_the_source_head_as_a_clone_does() {
+    let work = tempfile::tempdir().unwrap();
+    let source = master_and_feature(work.path());
+    let repo = Repo::new();
+    repo.ok(&["import", "git", source.to_str().unwrap()]);
+    assert_eq!(repo.ok(&["branch"]), "  feature\n* master\n", "HEAD follows the source's HEAD, not an unborn main");
+    assert_eq!(repo.read("a.txt"), "on master\n");
+    assert!(repo.ok(&["status", "--short"]).is_empty());
+    // With --no-checkout HEAD still follows; the working copy is left alone.
+    let bare = Repo::new();
+    bare.ok(&["import", "git", "--no-checkout", source.to_str().unwrap()]);
+    assert!(bare.ok(&["log", "--oneline"]).ends_with(" master\n"));
+    assert!(!bare.exists("a.txt"));
+    // A stream does not say which branch HEAD names: main, else master, else the only one.
+    let stream = work.path().join("stream");
+    std::fs::write(&stream, git(&source, &["fast-export", "--all"])).unwrap();
+    let streamed = Repo::new();
+    streamed.ok(&["import", "git-fast-export", stream.to_str().unwrap()]);
+    assert_eq!(streamed.ok(&["branch"]), "  feature\n* master\n");
+    assert_eq!(streamed.read("a.txt"), "on master\n");
+    std::fs::write(&stream, git(&source, &["fast-export", "feature"])).unwrap();
+    let only = Repo::new();
+    only.ok(&["import", "git-fast-export", stream.to_str().unwrap()]);
+    assert_eq!(only.ok(&["branch"]), "* feature\n");
+    assert_eq!(only.read("a.txt"), "on feature\n");
+}

@@ -53,6 +53,15 @@ pub struct Stats {
     pub refs: u64,
 }
 
+/// The branch (full ref name) that the HEAD of the git repository at `path`
+/// names, if it names one; a clone follows it.
+pub fn head_branch(path: &Path) -> Result<Option<String>, GitError> {
+    let fail = git_error(path);
+    let git = gix::open(path).map_err(|e| fail(&e))?;
+    let name = git.head_name().map_err(|e| fail(&e))?;
+    Ok(name.map(|name| name.as_bstr().to_string()).filter(|name| name.starts_with("refs/heads/")))
+}
+
 fn git_error(path: &Path) -> impl Fn(&dyn std::fmt::Display) -> GitError + '_ {
     move |e| GitError::Git { path: path.display().to_string(), reason: e.to_string() }
 }

@@ -1,6 +1,8 @@
 use super::Outcome;
 use crate::context::Context;
 use anyhow::{Context as _, Result};
+use pg_core::refs::{RefTarget, BRANCH_PREFIX, HEAD};
+use pg_core::store::RefUpdate;
 use pg_import::fast_import::{self, Stats};
 use std::io::{BufReader, Write};
 use std::path::PathBuf;
@@ -117,9 +119,7 @@ fn import_stream(
     if let Some(bar) = &report.bar {
         bar.finish_and_clear();
     }
-    if !no_checkout {
-        check_out_first_import(context, &repo, head_before)?;
-    }
+    adopt_first_import(context, &repo, head_before, None, no_checkout)?;
     let seconds = report.started.elapsed().as_secs_f64();
     eprintln!(
         "imported {} commits, {} blobs, {} trees, {} tags ({:.1} MB) in {seconds:.1} s; {} refs updated",
@@ -148,9 +148,8 @@ fn import_git(context: &Context, path: &std::path::Path, no_checkout: bool) -> O
     if let Some(bar) = &spinner {
         bar.finish_and_clear();
     }
-    if !no_checkout {
-        check_out_first_import(context, &repo, head_before)?;
-    }
+    let source_head = pg_import::git_repo::head_branch(path)?;
+    adopt_first_import(context, &repo, head_before, source_head.as_deref(), no_checkout)?;
     eprintln!(
         "imported {} objects from {} in {:.1} s; {} refs updated",
         stats.objects,
@@ -161,18 +160,54 @@ fn import_git(context: &Context, path: &std::path::Path, no_checkout: bool) -> O
     Ok(ExitCode::SUCCESS)
 }
 
-/// Into a repository with no commit and an empty index, an import also checks out
-/// the branch `HEAD` names, as a clone would.
-fn check_out_first_import(
+/// Into a repository that had no commit, an import does what a clone does: HEAD
+/// moves to `preferred` (the source's HEAD branch) or else to `main`, `master` or
+/// the only branch, when its own branch got no commit; and unless `no_checkout`
+/// (or the index already holds something), that commit is checked out.
+fn adopt_first_import(
     context: &Context,
     repo: &pg_core::Repository,
     head_before: Option<pg_core::ObjectId>,
+    preferred: Option<&str>,
+    no_checkout: bool,
 ) -> Result<()> {
+    if head_before.is_some() {
+        return Ok(());
+    }
+    if repo.head()?.commit().is_none() {
+        if let Some(branch) = branch_to_follow(repo, preferred)? {
+            let update = RefUpdate {
+                name: HEAD.into(),
+                expected: repo.read_ref(HEAD)?,
+                new: Some(RefTarget::Symbolic(branch)),
+            };
+            repo.update_refs(&context.op_context(Some(repo)), Vec::new(), vec![update])?;
+        }
+    }
     let head_after = repo.head()?.commit();
-    if head_before.is_some() || head_after.is_none() || !context.load_index(repo)?.entries().is_empty() {
+    if no_checkout || head_after.is_none() || !context.load_index(repo)?.entries().is_empty() {
         return Ok(());
     }
     super::branch::move_working_copy(context, repo, None, head_after)
+}
+
+/// `preferred` if it is a branch with a commit, else `main`, `master`, or the
+/// only branch there is.
+fn branch_to_follow(repo: &pg_core::Repository, preferred: Option<&str>) -> Result<Option<String>> {
+    let branches: Vec<String> = repo.list_refs(BRANCH_PREFIX)?.into_iter().map(|(name, _)| name).collect();
+    let candidates = preferred
+        .into_iter()
+        .map(str::to_owned)
+        .chain(["main", "master"].map(|name| format!("{}{name}", BRANCH_PREFIX)));
+    for candidate in candidates {
+        if branches.contains(&candidate) {
+            return Ok(Some(candidate));
+        }
+    }
+    Ok(match branches.as_slice() {
+        [only] => Some(only.clone()),
+        _ => None,
+    })
 }
 
 #[derive(clap::Args, Debug)]
@@ -260,7 +295,7 @@ fn full_ref_name(repo: &pg_core::Repository, name: &str) -> Result<String> {
     if name.starts_with("refs/") {
         return Ok(name.to_owned());
     }
-    for prefix in [pg_core::refs::BRANCH_PREFIX, pg_core::refs::TAG_PREFIX] {
+    for prefix in [BRANCH_PREFIX, pg_core::refs::TAG_PREFIX] {
         let full = format!("{prefix}{name}");
         if repo.read_ref(&full)?.is_some() {
             return Ok(full);
