@@ -375,7 +375,11 @@ fn a_first_import_follows_the_source_head_as_a_clone_does() {
     let source = master_and_feature(work.path());
     let repo = Repo::new();
     repo.ok(&["import", "git", source.to_str().unwrap()]);
-    assert_eq!(repo.ok(&["branch"]), "  feature\n* master\n", "HEAD follows the source's HEAD, not an unborn main");
+    assert_eq!(
+        repo.ok(&["branch"]),
+        "  feature\n* master\n",
+        "HEAD follows the source's HEAD, not an unborn main"
+    );
     assert_eq!(repo.read("a.txt"), "on master\n");
     assert!(repo.ok(&["status", "--short"]).is_empty());
     // With --no-checkout HEAD still follows; the working copy is left alone.
@@ -395,4 +399,73 @@ fn a_first_import_follows_the_source_head_as_a_clone_does() {
     only.ok(&["import", "git-fast-export", stream.to_str().unwrap()]);
     assert_eq!(only.ok(&["branch"]), "* feature\n");
     assert_eq!(only.read("a.txt"), "on feature\n");
+}
+
+/// `git fast-export` of `repo` with `args`, written to `dir/name`.
+fn fast_export(repo: &Path, args: &[&str], dir: &Path, name: &str) -> std::path::PathBuf {
+    let out = Command::new("git").arg("fast-export").args(args).current_dir(repo).output().unwrap();
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let path = dir.join(name);
+    std::fs::write(&path, out.stdout).unwrap();
+    path
+}
+
+/// Every form git's own fast-export writes imports to the ids git fast-import
+/// gives: nested and signed tags with --mark-tags (a tag of a tag comes with a
+/// reset to the null id), anonymized streams, and an incremental stream whose
+/// commits name parents outside it by git id (--reference-excluded-parents).
+#[test]
+fn every_form_git_fast_export_writes_imports_as_git_fast_import_does() {
+    let work = tempfile::tempdir().unwrap();
+    let source = fixture_repo_with_extra_headers(work.path());
+    let common = ["--all", "--signed-tags=verbatim", "--reencode=no", "--tag-of-filtered-object=drop"];
+    for (name, extra) in [
+        ("mark-tags", &["--mark-tags"][..]),
+        ("mark-tags-original-ids", &["--mark-tags", "--show-original-ids"][..]),
+        ("anonymize", &["--anonymize"][..]),
+    ] {
+        let stream = fast_export(&source, &[&common[..], extra].concat(), work.path(), name);
+        if name.starts_with("mark-tags") {
+            let text = String::from_utf8_lossy(&std::fs::read(&stream).unwrap()).into_owned();
+            assert!(text.contains("\nfrom 0000000000000000000000000000000000000000\n"), "{name}: no null id");
+        }
+        let repo = Repo::new();
+        let out = repo.run(&["import", "git-fast-export", stream.to_str().unwrap()]);
+        assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(repo.ok(&["show-ref", "--git-ids"]), git_fast_import_refs(work.path(), &stream), "{name}");
+        assert!(repo.ok(&["fsck"]).ends_with(": ok\n"), "{name}");
+    }
+    // `from` the null id: a commit without a parent, even on a branch with a tip.
+    let null = work.path().join("null");
+    std::fs::write(&null, b"commit refs/heads/main\nmark :1\ncommitter a <b> 1 +0000\ndata 2\nc1\n\n\
+        commit refs/heads/main\ncommitter a <b> 2 +0000\ndata 2\nc2\nfrom 0000000000000000000000000000000000000000\n\n")
+        .unwrap();
+    let repo = Repo::new();
+    repo.ok(&["import", "git-fast-export", null.to_str().unwrap()]);
+    assert_eq!(repo.ok(&["show-ref", "--git-ids"]), git_fast_import_refs(work.path(), &null));
+    assert_eq!(repo.ok(&["log", "--oneline"]).lines().count(), 1, "the second commit is a root");
+    // Incremental: the first part, then the rest naming its excluded parents by id.
+    git(&source, &["branch", "early", "main~3"]);
+    let first = fast_export(&source, &["early", "--reencode=no"], work.path(), "first");
+    let rest = fast_export(
+        &source,
+        &["--reference-excluded-parents", "early..main", "--reencode=no"],
+        work.path(),
+        "rest",
+    );
+    assert!(String::from_utf8_lossy(&std::fs::read(&rest).unwrap()).contains("\nfrom "));
+    let target = work.path().join("incremental.git");
+    git(work.path(), &["init", "-q", "--bare", target.to_str().unwrap()]);
+    let repo = Repo::new();
+    for stream in [&first, &rest] {
+        let status = Command::new("git")
+            .args(["fast-import", "--quiet"])
+            .current_dir(&target)
+            .stdin(std::fs::File::open(stream).unwrap())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        repo.ok(&["import", "git-fast-export", stream.to_str().unwrap()]);
+    }
+    assert_eq!(repo.ok(&["show-ref", "--git-ids"]), git(&target, &["show-ref"]));
 }

@@ -180,7 +180,10 @@ impl<'r> Importer<'r> {
             Command::Commit(commit) => self.commit(commit)?,
             Command::Tag(tag) => self.tag(tag)?,
             Command::Reset { reference, from } => {
-                let tip = from.map(|from| self.resolve(&from)).transpose()?;
+                let tip = match &from {
+                    Some(from) => self.resolve_from(from)?,
+                    None => None,
+                };
                 self.refs.insert(ref_name(&reference), tip);
             }
             Command::Alias { mark, to } => {
@@ -311,6 +314,18 @@ impl<'r> Importer<'r> {
         self.repo.resolve_ref(&reference)?.ok_or_else(unknown)
     }
 
+    /// What a `from` names: as [`Self::resolve`], but the null id (all zeros)
+    /// names no commit, as in git fast-import: a ref without a value, a commit
+    /// without a parent. `git fast-export --mark-tags` writes it for a tag of a tag.
+    fn resolve_from(&mut self, from: &CommitIsh) -> Result<Option<ObjectId>, ImportError> {
+        match from {
+            CommitIsh::Name(name) if matches!(name.len(), 40 | 64) && name.iter().all(|&b| b == b'0') => {
+                Ok(None)
+            }
+            other => self.resolve(other).map(Some),
+        }
+    }
+
     fn data_ref(&mut self, source: &DataRef) -> Result<ObjectId, ImportError> {
         match source {
             DataRef::Mark(mark) => self.resolve_mark(*mark),
@@ -329,7 +344,7 @@ impl<'r> Importer<'r> {
     fn commit(&mut self, command: CommitCommand) -> Result<(), ImportError> {
         let branch = ref_name(&command.reference);
         let first = match &command.from {
-            Some(from) => Some(self.resolve(from)?),
+            Some(from) => self.resolve_from(from)?,
             None => match self.refs.get(&branch) {
                 Some(tip) => *tip,
                 None => self.repo.resolve_ref(&branch)?,
@@ -434,6 +449,8 @@ impl<'r> Importer<'r> {
 
     fn tag(&mut self, command: TagCommand) -> Result<(), ImportError> {
         let target = self.resolve(&command.from)?;
+        // Its kind is read back: it may be a tag or blob still pending.
+        self.writer.write_pending()?;
         let tag = Object::Tag(Tag {
             object: target,
             target_kind: self.store.kind(&target)?,
