@@ -163,3 +163,53 @@ fn content_changed_and_changed_back_still_reads() {
     }
     assert!(repo.ok(&["fsck"]).ends_with(": ok\n"));
 }
+
+/// How many objects `pg gc --json` (with `flags`) removed or would remove.
+fn gc(repo: &Repo, flags: &[&str]) -> u64 {
+    let out = repo.ok(&[&["gc", "--json"][..], flags].concat());
+    let outcome: serde_json::Value = serde_json::from_str(&out).unwrap();
+    outcome["removed"].as_u64().unwrap()
+}
+
+#[test]
+fn gc_deletes_what_a_failed_import_left_and_keeps_what_anything_reaches() {
+    let repo = Repo::new();
+    repo.commit_files(&[("a.txt", "one\n")], "first");
+    repo.commit_files(&[("a.txt", "two\n")], "second");
+    // Kept by the operation log only: a deleted branch, which undo brings back.
+    repo.ok(&["branch", "gone"]);
+    repo.commit_files(&[("a.txt", "three\n")], "third");
+    repo.ok(&["branch", "-D", "gone"]);
+    // Kept by the index only: a staged file.
+    repo.write("staged.txt", "staged, never committed\n");
+    repo.ok(&["add", "staged.txt"]);
+    assert_eq!(gc(&repo, &["-n"]), 0, "nothing is unreachable yet");
+    // A stream that fails at its end: its commits and blobs are stored, no ref moves.
+    let mut stream = String::new();
+    for i in 1..=20 {
+        stream.push_str(&format!(
+            "blob\nmark :{i}\ndata 7\nblob {i:02}\ncommit refs/heads/imported\ncommitter a <b> {i} +0000\ndata 1\nc\nM 100644 :{i} f{i}\n\n"
+        ));
+    }
+    stream.push_str("commit refs/heads/imported\ncommitter a <b> 99 +0000\ndata 1\nc\nfrom :404\n");
+    let file = repo.path().join("..").join("bad.stream");
+    std::fs::write(&file, stream).unwrap();
+    let err = repo.fails(&["import", "git-fast-export", "--no-checkout", file.to_str().unwrap()]);
+    assert!(err.contains("`pg gc` deletes them"), "{err}");
+    assert!(rev(&repo, "imported").is_none());
+    let left = gc(&repo, &["-n"]);
+    assert!(left >= 60, "20 blobs, trees and commits were left: {left}");
+    assert_eq!(gc(&repo, &["-n"]), left, "a dry run deletes nothing");
+    assert_eq!(gc(&repo, &[]), left);
+    assert_eq!(gc(&repo, &["-n"]), 0);
+    assert_fsck_ok(&repo);
+    assert_eq!(repo.ok(&["log", "--oneline"]).lines().count(), 3);
+    // fsck would name the staged blob missing from the commit's tree.
+    repo.ok(&["commit", "-m", "the staged file survived"]);
+    assert_fsck_ok(&repo);
+    repo.ok(&["undo"]);
+    repo.ok(&["undo"]);
+    assert!(rev(&repo, "gone").is_some(), "undo finds the deleted branch's commit");
+    assert_eq!(repo.ok(&["log", "--oneline", "gone"]).lines().count(), 2);
+    assert_fsck_ok(&repo);
+}

@@ -318,7 +318,9 @@ fn merges_that_would_lose_work_are_refused_and_change_nothing() {
 
 /// Imports a root commit (file `s.txt`) on branch `stranger`, sharing no history.
 fn import_stranger(repo: &Repo) {
-    let stream = "commit refs/heads/stranger\ncommitter S <s@x> 1700000000 +0000\ndata 3\nnew\nM 644 inline s.txt\ndata 2\ns\n\n";
+    // Two branches, so that the import leaves HEAD on the unborn main (with one,
+    // HEAD would follow it, as a clone's does).
+    let stream = "commit refs/heads/stranger\nmark :1\ncommitter S <s@x> 1700000000 +0000\ndata 3\nnew\nM 644 inline s.txt\ndata 2\ns\n\nreset refs/heads/other-stranger\nfrom :1\n\n";
     let mut import = repo.command(&["import", "git-fast-export", "--no-checkout"]);
     import.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::null());
     let mut child = import.spawn().unwrap();

@@ -89,6 +89,8 @@ enum Command {
     RepoId(commands::peers::JsonArgs),
     /// Verify the integrity of every object, ref and operation.
     Fsck(commands::plumbing::FsckArgs),
+    /// Delete the objects nothing reaches (what a failed import or transfer left).
+    Gc(commands::plumbing::GcArgs),
     /// Get or set a configuration value.
     Config(commands::plumbing::ConfigArgs),
     /// Inspect the operation log.
@@ -140,6 +142,7 @@ fn main() -> ExitCode {
         Command::Remote(args) => commands::peers::remote(&context, args),
         Command::RepoId(args) => commands::plumbing::repo_id(&context, args),
         Command::Fsck(args) => commands::plumbing::fsck(&context, args),
+        Command::Gc(args) => commands::plumbing::gc(&context, args),
         Command::Config(args) => commands::plumbing::config(&context, args),
         Command::Op(args) => commands::oplog::op(&context, args),
         Command::Undo => commands::oplog::undo(&context),

@@ -11,6 +11,7 @@ pub mod config;
 pub mod diff;
 pub mod fsck;
 mod fsutil;
+pub mod gc;
 pub mod history;
 pub mod id;
 pub mod index;

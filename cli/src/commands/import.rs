@@ -108,14 +108,21 @@ fn import_stream(
     let head_before = repo.head()?.commit();
     let report = Report { bar: context.spinner(), started: Instant::now() };
     let op = context.op_context(Some(&repo));
-    let stats = match &file {
+    let imported = match &file {
         Some(path) => {
             let input =
                 std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-            fast_import::import(&repo, BufReader::with_capacity(1 << 20, input), options, &report, &op)?
+            fast_import::import(&repo, BufReader::with_capacity(1 << 20, input), options, &report, &op)
         }
-        None => fast_import::import(&repo, std::io::stdin().lock(), options, &report, &op)?,
+        None => fast_import::import(&repo, std::io::stdin().lock(), options, &report, &op),
     };
+    let stats = imported.map_err(|e| {
+        anyhow::anyhow!(
+            "{e}\nrefs move only at the stream's checkpoints and at its end; the objects stored \
+             before the error stay, unreferenced: importing the stream again reuses them, \
+             `pg gc` deletes them"
+        )
+    })?;
     if let Some(bar) = &report.bar {
         bar.finish_and_clear();
     }

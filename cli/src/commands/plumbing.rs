@@ -139,6 +139,44 @@ pub fn fsck(context: &Context, args: FsckArgs) -> Outcome {
 }
 
 #[derive(clap::Args, Debug)]
+pub struct GcArgs {
+    /// Count what would be deleted; delete nothing.
+    #[arg(long, short = 'n')]
+    dry_run: bool,
+    /// Machine-readable outcome.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Deletes the objects nothing reaches. Besides refs and the operation log, the
+/// roots are what the libraries keep outside refs: the index, a merge waiting for
+/// its conflicts, the conflict queue and an unfinished transfer.
+pub fn gc(context: &Context, args: GcArgs) -> Outcome {
+    let repo = context.repo()?;
+    let mut roots: Vec<ObjectId> = context.load_index(&repo)?.entries().iter().map(|e| e.id).collect();
+    if let Some(state) = pg_merge::operation::load_state(&repo)? {
+        roots.extend([state.ours(), state.theirs()].into_iter().filter_map(Result::ok));
+    }
+    for (item, state) in pg_merge::queue::list(repo.store())? {
+        roots.push(item);
+        if let pg_merge::queue::ItemState::Resolved { result: Some(result), .. } = state {
+            roots.push(result);
+        }
+    }
+    roots.extend(pg_remote::receive::unfinished(repo.store())?);
+    let outcome = pg_core::gc::collect(&repo, &roots, args.dry_run)?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &outcome)?;
+        writeln!(out)?;
+    } else {
+        let verb = if args.dry_run { "would remove" } else { "removed" };
+        writeln!(out, "{verb} {} unreachable objects; {} kept", outcome.removed, outcome.kept)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(clap::Args, Debug)]
 pub struct ConfigArgs {
     /// The key, as section.name (e.g. user.name).
     key: String,

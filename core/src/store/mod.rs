@@ -122,6 +122,9 @@ pub struct Batch {
     pub objects_are_new: bool,
     /// Records to put (`Some`) or delete (`None`).
     pub records: Vec<(Table, Vec<u8>, Option<Vec<u8>>)>,
+    /// Objects to delete, with their git-id map entries (garbage collection: the
+    /// caller has made sure nothing kept refers to them or is a delta of them).
+    pub removed_objects: Vec<ObjectId>,
 }
 
 /// How an object is stored.
@@ -153,6 +156,25 @@ pub trait Backend: Send + Sync {
     /// Visits every stored object's key and bytes (keys that are not ids included),
     /// for fsck.
     fn for_each_object(&self, visit: &mut dyn FnMut(&[u8], &[u8]) -> bool) -> Result<()>;
+    /// Visits every stored object's id and, for one stored as a delta, its base,
+    /// without expanding anything.
+    fn for_each_stored(&self, visit: &mut dyn FnMut(&ObjectId, Option<&ObjectId>) -> bool) -> Result<()> {
+        let mut ids = Vec::new();
+        self.for_each_object(&mut |key, _| {
+            ids.extend(ObjectId::from_bytes(key).ok());
+            true
+        })?;
+        for id in ids {
+            let base = match self.stored(&id)? {
+                Some(Stored::Delta { base, .. }) => Some(base),
+                _ => None,
+            };
+            if !visit(&id, base.as_ref()) {
+                break;
+            }
+        }
+        Ok(())
+    }
     /// A ref's value.
     fn read_ref(&self, name: &str) -> Result<Option<RefTarget>>;
     /// Every ref whose name starts with `prefix`, sorted by name.

@@ -332,9 +332,8 @@ impl RocksBackend {
         Ok(Some(parsed.depth))
     }
 
-    fn get_id(&self, prefix: u8, id: &ObjectId) -> Result<Option<ObjectId>> {
-        let key = [&[prefix][..], id.as_bytes()].concat();
-        let Some(bytes) = self.get(GITMAP, &key)? else { return Ok(None) };
+    fn get_id(&self, id: &ObjectId) -> Result<Option<ObjectId>> {
+        let Some(bytes) = self.get(GITMAP, &git_map_key(id))? else { return Ok(None) };
         ObjectId::from_bytes(&bytes).map(Some).map_err(|e| Error::CorruptRecord {
             what: format!("git-id map entry for {id}"),
             reason: e.to_string(),
@@ -389,13 +388,28 @@ impl Backend for RocksBackend {
         Ok(())
     }
 
+    fn for_each_stored(&self, visit: &mut dyn FnMut(&ObjectId, Option<&ObjectId>) -> bool) -> Result<()> {
+        for item in self.db.iterator_cf(self.cf(OBJECTS), IteratorMode::Start) {
+            let (key, value) = item.map_err(backend_error)?;
+            let Ok(id) = ObjectId::from_bytes(&key) else { continue };
+            let base = match parse_stored(&id, &value)? {
+                Stored::Delta { base, .. } => Some(base),
+                Stored::Whole(_) => None,
+            };
+            if !visit(&id, base.as_ref()) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     fn read_ref(&self, name: &str) -> Result<Option<RefTarget>> {
         let Some(bytes) = self.get(REFS, name.as_bytes())? else { return Ok(None) };
         decode_ref(name, &bytes).map(Some)
     }
 
     fn pg_id_for_git(&self, git: &ObjectId) -> Result<Option<ObjectId>> {
-        self.get_id(b'g', git)
+        self.get_id(git)
     }
 
     fn git_id_for_pg(&self, pg: &ObjectId) -> Result<Option<ObjectId>> {
@@ -524,6 +538,15 @@ impl Backend for RocksBackend {
                 wb.put_cf(objects, pg.as_bytes(), with_git_id(Some(git), stored));
             }
         }
+        for id in &batch.removed_objects {
+            let Some(stored) = self.db.get_pinned_cf(objects, id.as_bytes()).map_err(backend_error)? else {
+                continue;
+            };
+            if let (Some(git), _) = split_git_id(&stored) {
+                wb.delete_cf(self.cf(GITMAP), git_map_key(&ObjectId::from_git_sha1(&git)));
+            }
+            wb.delete_cf(objects, id.as_bytes());
+        }
         let refs = self.cf(REFS);
         for update in &batch.refs {
             match &update.new {
@@ -533,7 +556,7 @@ impl Backend for RocksBackend {
         }
         let gitmap = self.cf(GITMAP);
         for (git, pg) in batch.git_ids.iter().chain(&batch.git_aliases) {
-            wb.put_cf(gitmap, [&[b'g'][..], git.as_bytes()].concat(), pg.as_bytes());
+            wb.put_cf(gitmap, git_map_key(git), pg.as_bytes());
         }
         for (table, key, value) in &batch.records {
             let cf = self.cf(family(*table));
@@ -600,6 +623,13 @@ fn remove_stale_empty_logs(path: &Path) {
             let _ = std::fs::remove_file(log.path());
         }
     }
+}
+
+/// The git-id map's key prefix for git id -> pg id entries.
+const GIT_TO_PG: u8 = b'g';
+
+fn git_map_key(git: &ObjectId) -> Vec<u8> {
+    [&[GIT_TO_PG][..], git.as_bytes()].concat()
 }
 
 /// Stored objects may carry their git id: `0x02`, the 20-byte SHA-1 digest, then
