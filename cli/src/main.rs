@@ -178,15 +178,20 @@ fn report(error: anyhow::Error) -> ExitCode {
 /// defaults grow each heap 128 KiB at a time and give memory back as soon as
 /// 128 KiB are free at its top: the same pages are mapped, faulted in and
 /// unmapped again and again (a quarter of a clone's system time, measured). Heaps
-/// grow by 64 MiB of address space (pages still come only as they are touched),
-/// and up to 256 MiB freed stays for reuse.
+/// grow by 16 MiB of address space (pages still come only as they are touched),
+/// and up to 32 MiB freed stays for reuse: more kept memory a process never gives
+/// back, and a node may be a laptop. One arena for all threads: RocksDB's
+/// blocks are allocated on one thread and freed on another, and with an arena
+/// per thread the freed space of each stayed mapped (fsck of 336,000 objects:
+/// 612 MB with arenas per thread, 355 MB with one, 11% slower).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn tune_allocator() {
     // SAFETY: mallopt only sets glibc's tuning parameters; this runs first, before
     // any other thread exists.
     unsafe {
-        libc::mallopt(libc::M_TOP_PAD, 64 << 20);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 256 << 20);
+        libc::mallopt(libc::M_TOP_PAD, 16 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_ARENA_MAX, 1);
     }
 }
 

@@ -17,7 +17,7 @@
 use crate::id::ObjectId;
 use crate::object::{EntryKind, Object};
 use crate::refs::RefTarget;
-use crate::store::{self, Batch, Durability};
+use crate::store::{self, Batch, Durability, StoredAs};
 use crate::Repository;
 use std::collections::HashSet;
 
@@ -53,11 +53,21 @@ pub fn collect(repo: &Repository, roots: &[ObjectId], dry_run: bool) -> Result<O
     let mut unreachable = Vec::new();
     let mut bases = Vec::new();
     let mut stored = 0u64;
-    backend.for_each_stored(&mut |id, base| {
+    backend.for_each_stored(&mut |key, stored_as| {
+        // A damaged record is fsck's to report; it is not collected.
+        let Ok(id) = ObjectId::from_bytes(key) else { return true };
         stored += 1;
-        match reachable.contains(id) {
-            true => bases.extend(base.copied()),
-            false => unreachable.push((*id, base.copied())),
+        let base = match stored_as {
+            StoredAs::Delta(base) => Some(base),
+            StoredAs::Whole => None,
+            StoredAs::Unreadable(_) => {
+                reachable.insert(id);
+                return true;
+            }
+        };
+        match reachable.contains(&id) {
+            true => bases.extend(base),
+            false => unreachable.push((id, base)),
         }
         true
     })?;

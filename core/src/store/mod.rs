@@ -143,6 +143,17 @@ pub enum Stored {
     },
 }
 
+/// How an object is stored, as a scan of the store sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoredAs {
+    /// Whole.
+    Whole,
+    /// As a delta of this base.
+    Delta(ObjectId),
+    /// Its key or stored form is damaged: why.
+    Unreadable(String),
+}
+
 /// Raw storage: objects by id, refs by name, the operation log.
 ///
 /// Implementations verify nothing about object bytes; [`Store`] does.
@@ -156,24 +167,35 @@ pub trait Backend: Send + Sync {
     /// Visits every stored object's key and bytes (keys that are not ids included),
     /// for fsck.
     fn for_each_object(&self, visit: &mut dyn FnMut(&[u8], &[u8]) -> bool) -> Result<()>;
-    /// Visits every stored object's id and, for one stored as a delta, its base,
-    /// without expanding anything.
-    fn for_each_stored(&self, visit: &mut dyn FnMut(&ObjectId, Option<&ObjectId>) -> bool) -> Result<()> {
-        let mut ids = Vec::new();
+    /// Visits every stored object's key and, for one stored as a delta, its base
+    /// (or why its stored form does not parse), without expanding anything.
+    fn for_each_stored(&self, visit: &mut dyn FnMut(&[u8], StoredAs) -> bool) -> Result<()> {
+        let mut keys = Vec::new();
         self.for_each_object(&mut |key, _| {
-            ids.extend(ObjectId::from_bytes(key).ok());
+            keys.push(key.to_vec());
             true
         })?;
-        for id in ids {
-            let base = match self.stored(&id)? {
-                Some(Stored::Delta { base, .. }) => Some(base),
-                _ => None,
+        for key in keys {
+            let stored = match ObjectId::from_bytes(&key) {
+                Ok(id) => match self.stored(&id) {
+                    Ok(Some(Stored::Delta { base, .. })) => StoredAs::Delta(base),
+                    Ok(_) => StoredAs::Whole,
+                    Err(e) => StoredAs::Unreadable(e.to_string()),
+                },
+                Err(e) => StoredAs::Unreadable(format!("key is not an object id: {e}")),
             };
-            if !visit(&id, base.as_ref()) {
+            if !visit(&key, stored) {
                 break;
             }
         }
         Ok(())
+    }
+    /// The bytes of `id` rebuilt from what is stored for it, given its delta
+    /// base's bytes when it is stored as a delta (a walk along delta chains
+    /// rebuilds each object once). Unverified.
+    fn rebuild_from(&self, id: &ObjectId, base: Option<&[u8]>) -> Result<Vec<u8>> {
+        let _ = base;
+        self.read_object(id)?.ok_or(Error::Missing(*id))
     }
     /// A ref's value.
     fn read_ref(&self, name: &str) -> Result<Option<RefTarget>>;

@@ -1,6 +1,6 @@
 //! The RocksDB backend: one database per repository, a column family per record kind.
 
-use super::{delta, Backend, Batch, Durability, Error, Result, Stored, Table};
+use super::{delta, Backend, Batch, Durability, Error, Result, Stored, StoredAs, Table};
 use crate::id::ObjectId;
 use crate::refs::RefTarget;
 use rocksdb::{
@@ -388,19 +388,35 @@ impl Backend for RocksBackend {
         Ok(())
     }
 
-    fn for_each_stored(&self, visit: &mut dyn FnMut(&ObjectId, Option<&ObjectId>) -> bool) -> Result<()> {
+    fn for_each_stored(&self, visit: &mut dyn FnMut(&[u8], StoredAs) -> bool) -> Result<()> {
         for item in self.db.iterator_cf(self.cf(OBJECTS), IteratorMode::Start) {
             let (key, value) = item.map_err(backend_error)?;
-            let Ok(id) = ObjectId::from_bytes(&key) else { continue };
-            let base = match parse_stored(&id, &value)? {
-                Stored::Delta { base, .. } => Some(base),
-                Stored::Whole(_) => None,
+            let stored = match ObjectId::from_bytes(&key) {
+                Ok(id) => match parse_stored(&id, &value) {
+                    Ok(Stored::Delta { base, .. }) => StoredAs::Delta(base),
+                    Ok(Stored::Whole(_)) => StoredAs::Whole,
+                    Err(e) => StoredAs::Unreadable(e.to_string()),
+                },
+                Err(e) => StoredAs::Unreadable(format!("key is not an object id: {e}")),
             };
-            if !visit(&id, base.as_ref()) {
+            if !visit(&key, stored) {
                 break;
             }
         }
         Ok(())
+    }
+
+    fn rebuild_from(&self, id: &ObjectId, base: Option<&[u8]>) -> Result<Vec<u8>> {
+        let stored = self.db.get_pinned_cf(self.cf(OBJECTS), id.as_bytes()).map_err(backend_error)?;
+        let stored = stored.ok_or(Error::Missing(*id))?;
+        let (_, stored) = split_git_id(&stored);
+        if !delta::is_delta(stored) {
+            return Ok(stored.to_vec());
+        }
+        let corrupt = |reason: String| Error::Corrupt { id: *id, reason };
+        let delta = delta::parse(stored).map_err(corrupt)?;
+        let base = base.ok_or_else(|| corrupt(format!("its delta base {} was not given", delta.base)))?;
+        delta.apply(base).map_err(corrupt)
     }
 
     fn read_ref(&self, name: &str) -> Result<Option<RefTarget>> {
