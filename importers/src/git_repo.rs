@@ -93,8 +93,44 @@ fn gix_kind(kind: ObjectKind) -> Option<gix::objs::Kind> {
     }
 }
 
-/// Maps ids of the source to ids of the destination, as far as converted.
-type Converted = HashMap<ObjectId, ObjectId>;
+/// Maps ids of the source to ids of the destination, for the objects converted
+/// last. On import memory must not grow with the history, so older conversions
+/// are forgotten, a generation at a time: a forgotten object is found in the
+/// store's git-id map (after the pending batch is written).
+struct Converted {
+    current: HashMap<ObjectId, ObjectId>,
+    previous: HashMap<ObjectId, ObjectId>,
+    generation: usize,
+}
+
+impl Converted {
+    /// Conversions per generation on import: two generations take ~50 MB.
+    const GENERATION: usize = if cfg!(test) { 50 } else { 1 << 18 };
+
+    fn bounded() -> Converted {
+        Converted { current: HashMap::new(), previous: HashMap::new(), generation: Self::GENERATION }
+    }
+
+    /// For export, which records nothing it could look a forgotten id up in.
+    fn unbounded() -> Converted {
+        Converted { current: HashMap::new(), previous: HashMap::new(), generation: usize::MAX }
+    }
+
+    fn get(&self, id: &ObjectId) -> Option<&ObjectId> {
+        self.current.get(id).or_else(|| self.previous.get(id))
+    }
+
+    fn contains_key(&self, id: &ObjectId) -> bool {
+        self.get(id).is_some()
+    }
+
+    fn insert(&mut self, id: ObjectId, converted: ObjectId) {
+        if self.current.len() >= self.generation {
+            self.previous = std::mem::take(&mut self.current);
+        }
+        self.current.insert(id, converted);
+    }
+}
 /// Reads one object from the source; `None` when the destination has it already.
 type Load<'a> = dyn FnMut(&ObjectId) -> Result<Option<Object>, GitError> + 'a;
 /// Writes one object to the destination once its references are converted.
@@ -105,7 +141,7 @@ type Put<'a> = dyn FnMut(ObjectId, Object, &Converted) -> Result<ObjectId, GitEr
 fn mapped(
     converted: &Converted,
     id: &ObjectId,
-    recorded: impl Fn(&ObjectId) -> store::Result<Option<ObjectId>>,
+    mut recorded: impl FnMut(&ObjectId) -> store::Result<Option<ObjectId>>,
 ) -> Result<ObjectId, GitError> {
     match converted.get(id) {
         Some(new) => Ok(*new),
@@ -165,7 +201,7 @@ pub fn import(
     let store = repo.store();
     let mut writer = BulkWriter::new(store);
     let mut stats = Stats::default();
-    let mut converted = HashMap::new();
+    let mut converted = Converted::bounded();
     let mut trees = RecentTrees::default();
     let mut load = |id: &ObjectId| -> Result<Option<Object>, GitError> {
         // Imported before (with everything it reaches): nothing to read.
@@ -186,14 +222,21 @@ pub fn import(
     let mut put = |git_id: ObjectId, object: Object, converted: &Converted| {
         let pg_object = object.map_ids(|child, role| match role {
             EntryKindOrRole::Entry(EntryKind::Gitlink) => Ok(*child),
-            _ => mapped(converted, child, |id| store.backend().pg_id_for_git(id)),
+            // Forgotten by `converted`, it may still be pending: write, look again.
+            _ => mapped(converted, child, |id| match store.backend().pg_id_for_git(id)? {
+                Some(found) => Ok(Some(found)),
+                None => {
+                    writer.write_pending()?;
+                    store.backend().pg_id_for_git(id)
+                }
+            }),
         })?;
         let (id, bytes) = store.prepare(&pg_object);
         match &pg_object {
             Object::Tree(tree) => trees.insert(id, tree.clone()),
             Object::Commit(commit) => {
                 suggest_bases(&mut writer, &trees, store, commit);
-                trees.commit_trees.insert(id, commit.tree);
+                trees.insert_commit(id, commit.tree);
             }
             _ => {}
         }
@@ -204,8 +247,10 @@ pub fn import(
                 progress(stats.objects);
             }
         }
-        if pg_object.kind() != ObjectKind::Tree {
-            writer.add_git_id(git_id, id);
+        // A tree's git id is recorded one way only: it follows from its entries'.
+        match pg_object.kind() {
+            ObjectKind::Tree => writer.add_git_alias(git_id, id),
+            _ => writer.add_git_id(git_id, id),
         }
         Ok(id)
     };
@@ -229,26 +274,41 @@ pub fn import(
 
 /// Trees converted lately, decoded: a commit's tree and its parent's are among them
 /// when the commit is converted, so the two can be compared before anything is
-/// written.
+/// written. Bounded by entries, not trees: a history of big directories held
+/// gigabytes when 50,000 trees were kept whatever their size.
 #[derive(Default)]
 struct RecentTrees {
     trees: HashMap<ObjectId, object::Tree>,
     order: std::collections::VecDeque<ObjectId>,
-    /// Each converted commit's tree (its commit may not be written yet).
+    entries: usize,
+    /// Converted commits' trees (a commit may not be written yet), the latest
+    /// ones; an older commit's tree is read from the store.
     commit_trees: HashMap<ObjectId, ObjectId>,
 }
 
 impl RecentTrees {
-    const CAPACITY: usize = 50_000;
+    /// Entries kept, in all trees (~100 bytes each).
+    const ENTRIES: usize = if cfg!(test) { 40 } else { 400_000 };
+    /// Commits whose trees are kept.
+    const COMMITS: usize = if cfg!(test) { 10 } else { 100_000 };
 
     fn insert(&mut self, id: ObjectId, tree: object::Tree) {
+        let size = tree.entries.len();
         if self.trees.insert(id, tree).is_none() {
             self.order.push_back(id);
+            self.entries += size;
         }
-        while self.order.len() > Self::CAPACITY {
+        while self.entries > Self::ENTRIES && self.order.len() > 1 {
             let oldest = self.order.pop_front().expect("not empty");
-            self.trees.remove(&oldest);
+            self.entries -= self.trees.remove(&oldest).map_or(0, |t| t.entries.len());
         }
+    }
+
+    fn insert_commit(&mut self, commit: ObjectId, tree: ObjectId) {
+        if self.commit_trees.len() >= Self::COMMITS {
+            self.commit_trees.clear();
+        }
+        self.commit_trees.insert(commit, tree);
     }
 }
 
@@ -311,7 +371,7 @@ pub fn export(repo: &Repository, path: &Path, refs: &[String]) -> Result<Stats, 
         }
     }
     let mut stats = Stats::default();
-    let mut converted = Converted::new();
+    let mut converted = Converted::unbounded();
     let mut load = |id: &ObjectId| -> Result<Option<Object>, GitError> {
         // Known to git already, with everything it reaches: nothing to write.
         if let Some(git_id) = store.backend().git_id_for_pg(id)? {
@@ -347,4 +407,77 @@ pub fn export(repo: &Repository, path: &Path, refs: &[String]) -> Result<Stats, 
         stats.refs += 1;
     }
     Ok(stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pg_core::repo::InitOptions;
+    use std::process::{Command, Stdio};
+
+    /// A git repository of 120 commits editing files in nested directories, with
+    /// a side branch merged back, made by git fast-import.
+    fn history(dir: &Path) -> std::path::PathBuf {
+        let path = dir.join("source.git");
+        let git = |args: &[&str]| Command::new("git").args(args).current_dir(dir).output().unwrap();
+        assert!(git(&["init", "-q", "--bare", path.to_str().unwrap()]).status.success());
+        let mut stream = String::new();
+        for i in 1..=120 {
+            let branch = if (40..50).contains(&i) { "side" } else { "main" };
+            stream.push_str(&format!(
+                "commit refs/heads/{branch}\nmark :{i}\ncommitter a <b> {i} +0000\ndata 2\nc\n"
+            ));
+            if i == 40 {
+                stream.push_str("from :39\n");
+            }
+            if i == 50 {
+                stream.push_str("from :39\nmerge :49\n");
+            }
+            for f in 0..3 {
+                let file = (i * 7 + f * 13) % 30;
+                stream.push_str(&format!(
+                    "M 644 inline d{}/e{}/f{file}.txt\ndata 8\nv{i:03}-{f:02}\n",
+                    file % 3,
+                    file % 5
+                ));
+            }
+            stream.push('\n');
+        }
+        let mut import = Command::new("git")
+            .args(["fast-import", "--quiet"])
+            .current_dir(&path)
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(import.stdin.as_mut().unwrap(), stream.as_bytes()).unwrap();
+        assert!(import.wait().unwrap().success());
+        path
+    }
+
+    #[test]
+    fn conversions_forgotten_midway_are_found_again() {
+        // Under test, a generation is 50 conversions and 40 tree entries are kept:
+        // this history forgets thousands of times.
+        let dir = tempfile::tempdir().unwrap();
+        let source = history(dir.path());
+        let context = OpContext { command: "test".into(), user: "t".into(), time: 0 };
+        let repo = Repository::init(&dir.path().join("pg"), &InitOptions::default(), &context).unwrap();
+        import(&repo, &source, &context, &|_| {}).unwrap();
+        let report = pg_core::fsck::check(&repo);
+        assert!(report.problems.is_empty(), "{:?}", report.problems);
+        for branch in ["main", "side"] {
+            let out = Command::new("git").args(["rev-parse", branch]).current_dir(&source).output().unwrap();
+            let git_id = String::from_utf8(out.stdout).unwrap();
+            let Some(RefTarget::Object(pg)) = repo.read_ref(&format!("refs/heads/{branch}")).unwrap() else {
+                panic!("{branch} not imported")
+            };
+            let recorded = repo.store().backend().git_id_for_pg(&pg).unwrap().unwrap();
+            assert_eq!(pg_core::id::hex_encode(recorded.digest()), git_id.trim(), "{branch}");
+        }
+        // The round trip keeps every id.
+        let back = dir.path().join("back.git");
+        export(&repo, &back, &["refs/heads/main".into(), "refs/heads/side".into()]).unwrap();
+        let fsck = Command::new("git").args(["fsck", "--strict"]).current_dir(&back).output().unwrap();
+        assert!(fsck.status.success(), "{}", String::from_utf8_lossy(&fsck.stderr));
+    }
 }
