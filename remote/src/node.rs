@@ -1,5 +1,6 @@
-//! A running libp2p node: TCP (noise, yamux) and QUIC, identify and ping, raw
-//! streams for the sync protocol, gossipsub for announcements, and discovery:
+//! A running libp2p node: TCP (noise, yamux) and QUIC, identify and ping (on nodes
+//! that serve or discover), raw streams for the sync protocol, gossipsub for
+//! announcements, and discovery:
 //! mDNS on the LAN and a Kademlia DHT (pg's own protocol) where serving nodes
 //! keep provider records of the repositories they serve. The swarm runs on its
 //! own task; the node's handle opens and accepts streams and asks the task.
@@ -43,11 +44,14 @@ pub enum Error {
     Stopped,
 }
 
-/// The behaviours every pg node runs.
+/// The behaviours a pg node runs. A node that only fetches (given its peer's
+/// address) runs the sync streams alone: a fetch needs neither identify nor ping,
+/// and on a one-commit fetch their streams, both ways, cost more bytes than the
+/// fetch itself.
 #[derive(NetworkBehaviour)]
 struct Behaviour {
-    identify: identify::Behaviour,
-    ping: ping::Behaviour,
+    identify: Toggle<identify::Behaviour>,
+    ping: Toggle<ping::Behaviour>,
     stream: libp2p_stream::Behaviour,
     gossipsub: Toggle<gossipsub::Behaviour>,
     kad: Toggle<kad::Behaviour<kad::store::MemoryStore>>,
@@ -277,11 +281,15 @@ fn build_swarm(keypair: Keypair, discovery: &Discovery) -> Result<libp2p::Swarm<
                 true => Some(mdns::tokio::Behaviour::new(mdns::Config::default(), peer)?),
                 false => None,
             };
-            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(Behaviour {
-                identify: identify::Behaviour::new(
+            let lasting = discovery.serve || discovery.uses_kademlia();
+            let identify = lasting.then(|| {
+                identify::Behaviour::new(
                     identify::Config::new("/pg/1".into(), key.public()).with_agent_version(AGENT.into()),
-                ),
-                ping: ping::Behaviour::default(),
+                )
+            });
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(Behaviour {
+                identify: Toggle::from(identify),
+                ping: Toggle::from(lasting.then(ping::Behaviour::default)),
                 stream: libp2p_stream::Behaviour::new(),
                 gossipsub: Toggle::from(gossipsub),
                 kad: Toggle::from(kad),
