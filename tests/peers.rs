@@ -358,11 +358,15 @@ ip addr add 10.77.0.1/24 dev v0
 ip addr add 10.77.0.2/24 dev v1
 ip link set v0 up
 ip link set v1 up
-cd '{a}' && PG_HOME='{a_home}' '{pg}' serve --listen /ip4/10.77.0.1/tcp/0 > serve.out 2>/dev/null &
+cd '{a}'
+# A simple command, so that $! is the server itself: a list sent to the
+# background is a subshell, and killing it left the server running.
+PG_HOME='{a_home}' '{pg}' serve --listen /ip4/10.77.0.1/tcp/0 > serve.out 2>/dev/null &
+server=$!
+trap 'kill $server' EXIT
 for _ in $(seq 100); do [ -s '{a}/serve.out' ] && break; sleep 0.05; done
 id=$(cut -d' ' -f1 '{a}/serve.out')
 cd '{c}' && PG_HOME='{c_home}' timeout 30 '{pg}' clone "$id" copy
-kill %1
 "#,
         a = a.path().display(),
         a_home = home(&a).display(),
