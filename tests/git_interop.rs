@@ -42,14 +42,19 @@ fn fixture_stream(dir: &Path) -> std::path::PathBuf {
 fn git_fast_import_refs(dir: &Path, stream: &Path) -> String {
     let target = dir.join(format!("git-import-{}", stream.file_name().unwrap().to_string_lossy()));
     git(dir, &["init", "-q", "--bare", target.to_str().unwrap()]);
+    git_fast_import(&target, stream);
+    git(&target, &["show-ref"])
+}
+
+/// Feeds `stream` to `git fast-import` in the repository `target`.
+fn git_fast_import(target: &Path, stream: &Path) {
     let status = Command::new("git")
         .args(["fast-import", "--quiet"])
-        .current_dir(&target)
+        .current_dir(target)
         .stdin(std::fs::File::open(stream).unwrap())
         .status()
         .unwrap();
     assert!(status.success());
-    git(&target, &["show-ref"])
 }
 
 #[test]
@@ -458,13 +463,7 @@ fn every_form_git_fast_export_writes_imports_as_git_fast_import_does() {
     git(work.path(), &["init", "-q", "--bare", target.to_str().unwrap()]);
     let repo = Repo::new();
     for stream in [&first, &rest] {
-        let status = Command::new("git")
-            .args(["fast-import", "--quiet"])
-            .current_dir(&target)
-            .stdin(std::fs::File::open(stream).unwrap())
-            .status()
-            .unwrap();
-        assert!(status.success());
+        git_fast_import(&target, stream);
         repo.ok(&["import", "git-fast-export", stream.to_str().unwrap()]);
     }
     assert_eq!(repo.ok(&["show-ref", "--git-ids"]), git(&target, &["show-ref"]));

@@ -95,18 +95,25 @@ impl Forest {
         let mut forest = Forest { whole: Vec::new(), deltas: HashMap::new(), fingerprints: Vec::new() };
         backend.for_each_stored(&mut |key, stored| {
             report.objects += 1;
-            match (ObjectId::from_bytes(key), stored) {
-                (_, StoredAs::Unreadable(why)) => report.problem(crate::id::hex_encode(key), why),
+            let id = match (ObjectId::from_bytes(key), stored) {
                 (Ok(id), StoredAs::Whole) => {
-                    forest.fingerprints.push(fingerprint(&id));
                     forest.whole.push(id);
+                    id
                 }
                 (Ok(id), StoredAs::Delta(base)) => {
-                    forest.fingerprints.push(fingerprint(&id));
                     forest.deltas.entry(base).or_default().push(id);
+                    id
                 }
-                (Err(_), _) => unreachable!("a key that is not an id is unreadable"),
-            }
+                (Ok(_), StoredAs::Unreadable(why)) => {
+                    report.problem(crate::id::hex_encode(key), why);
+                    return true;
+                }
+                (Err(e), _) => {
+                    report.problem(crate::id::hex_encode(key), format!("key is not an object id: {e}"));
+                    return true;
+                }
+            };
+            forest.fingerprints.push(fingerprint(&id));
             true
         })?;
         forest.fingerprints.sort_unstable();

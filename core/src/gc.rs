@@ -109,11 +109,16 @@ fn reachable(repo: &Repository, roots: &[ObjectId]) -> Result<HashSet<ObjectId>,
     let store = repo.store();
     let mut seen = HashSet::new();
     while let Some(id) = stack.pop() {
-        // An id the log recalls may name an object collected long ago.
-        if !seen.insert(id) || !store.backend().has_object(&id)? {
+        if !seen.insert(id) {
             continue;
         }
-        match store.read(&id)? {
+        let object = match store.read(&id) {
+            Ok(object) => object,
+            // An id the log recalls may name an object collected long ago.
+            Err(store::Error::Missing(_)) => continue,
+            Err(e) => return Err(e.into()),
+        };
+        match object {
             Object::Tree(tree) => {
                 for entry in &tree.entries {
                     match entry.mode.kind() {

@@ -842,6 +842,15 @@ mod tests {
         fn for_each_object(&self, visit: &mut dyn FnMut(&[u8], &[u8]) -> bool) -> store::Result<()> {
             self.inner.for_each_object(visit)
         }
+        fn for_each_stored(
+            &self,
+            visit: &mut dyn FnMut(&[u8], pg_core::store::StoredAs) -> bool,
+        ) -> store::Result<()> {
+            self.inner.for_each_stored(visit)
+        }
+        fn rebuild_from(&self, id: &ObjectId, base: Option<&[u8]>) -> store::Result<Vec<u8>> {
+            self.inner.rebuild_from(id, base)
+        }
         fn read_ref(&self, name: &str) -> store::Result<Option<pg_core::refs::RefTarget>> {
             self.inner.read_ref(name)
         }

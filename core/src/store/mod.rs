@@ -168,35 +168,12 @@ pub trait Backend: Send + Sync {
     /// for fsck.
     fn for_each_object(&self, visit: &mut dyn FnMut(&[u8], &[u8]) -> bool) -> Result<()>;
     /// Visits every stored object's key and, for one stored as a delta, its base
-    /// (or why its stored form does not parse), without expanding anything.
-    fn for_each_stored(&self, visit: &mut dyn FnMut(&[u8], StoredAs) -> bool) -> Result<()> {
-        let mut keys = Vec::new();
-        self.for_each_object(&mut |key, _| {
-            keys.push(key.to_vec());
-            true
-        })?;
-        for key in keys {
-            let stored = match ObjectId::from_bytes(&key) {
-                Ok(id) => match self.stored(&id) {
-                    Ok(Some(Stored::Delta { base, .. })) => StoredAs::Delta(base),
-                    Ok(_) => StoredAs::Whole,
-                    Err(e) => StoredAs::Unreadable(e.to_string()),
-                },
-                Err(e) => StoredAs::Unreadable(format!("key is not an object id: {e}")),
-            };
-            if !visit(&key, stored) {
-                break;
-            }
-        }
-        Ok(())
-    }
+    /// (or why its key or stored form does not parse), without expanding anything.
+    fn for_each_stored(&self, visit: &mut dyn FnMut(&[u8], StoredAs) -> bool) -> Result<()>;
     /// The bytes of `id` rebuilt from what is stored for it, given its delta
     /// base's bytes when it is stored as a delta (a walk along delta chains
     /// rebuilds each object once). Unverified.
-    fn rebuild_from(&self, id: &ObjectId, base: Option<&[u8]>) -> Result<Vec<u8>> {
-        let _ = base;
-        self.read_object(id)?.ok_or(Error::Missing(*id))
-    }
+    fn rebuild_from(&self, id: &ObjectId, base: Option<&[u8]>) -> Result<Vec<u8>>;
     /// A ref's value.
     fn read_ref(&self, name: &str) -> Result<Option<RefTarget>>;
     /// Every ref whose name starts with `prefix`, sorted by name.

@@ -391,12 +391,10 @@ impl Backend for RocksBackend {
     fn for_each_stored(&self, visit: &mut dyn FnMut(&[u8], StoredAs) -> bool) -> Result<()> {
         for item in self.db.iterator_cf(self.cf(OBJECTS), IteratorMode::Start) {
             let (key, value) = item.map_err(backend_error)?;
-            let stored = match ObjectId::from_bytes(&key) {
-                Ok(id) => match parse_stored(&id, &value) {
-                    Ok(Stored::Delta { base, .. }) => StoredAs::Delta(base),
-                    Ok(Stored::Whole(_)) => StoredAs::Whole,
-                    Err(e) => StoredAs::Unreadable(e.to_string()),
-                },
+            let stored = match ObjectId::from_bytes(&key).map(|id| parse_stored(&id, &value)) {
+                Ok(Ok(Stored::Delta { base, .. })) => StoredAs::Delta(base),
+                Ok(Ok(Stored::Whole(_))) => StoredAs::Whole,
+                Ok(Err(e)) => StoredAs::Unreadable(e.to_string()),
                 Err(e) => StoredAs::Unreadable(format!("key is not an object id: {e}")),
             };
             if !visit(&key, stored) {
