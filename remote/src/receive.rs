@@ -26,7 +26,9 @@ use rustc_hash::FxHashMap as HashMap;
 use serde_bytes::ByteBuf;
 use std::borrow::Cow;
 
-/// Checked objects are written once this many bytes are ready.
+/// Checked objects are written once this many bytes are ready: their whole
+/// encodings, which wait in memory (an object that came as a patch is kept as one,
+/// but its rebuilt bytes are held until written).
 const WRITE_BYTES: usize = 8 << 20;
 
 /// What is written is made durable (and the unfinished transfer recorded) every
@@ -161,7 +163,10 @@ pub struct Receiver {
     /// Objects of this transfer ready to write, and where each is in the batch.
     ready: Batch,
     ready_at: HashMap<ObjectId, usize>,
+    /// The bytes of the objects in `ready`, whole.
     ready_bytes: usize,
+    /// What writing `ready` costs: patches as they came, the rest whole.
+    ready_cost: usize,
     /// The batch being written on a thread of its own (checking goes on
     /// meanwhile; the next batch waits for it), and where each object is in it.
     writing: Option<Writing>,
@@ -199,6 +204,7 @@ impl Receiver {
             ready: Batch::default(),
             ready_at: HashMap::default(),
             ready_bytes: 0,
+            ready_cost: 0,
             writing: None,
             unsaved_bytes: 0,
             seen: wants.iter().map(|id| (*id, Seen::default())).collect(),
@@ -373,8 +379,8 @@ impl Receiver {
                 }
             }
             self.seen.entry(id).or_default().set(Seen::STORED | Seen::ROOT);
-            // What the write costs: the patch, when it is kept as it came.
-            self.ready_bytes += object.patch.as_ref().map_or(object.bytes.len(), |(_, frame)| frame.len());
+            self.ready_bytes += object.bytes.len();
+            self.ready_cost += object.patch.as_ref().map_or(object.bytes.len(), |(_, frame)| frame.len());
             self.ready_at.insert(id, self.ready.objects.len());
             if let Some(patch) = object.patch {
                 self.ready.patches.insert(id, patch);
@@ -405,7 +411,7 @@ impl Receiver {
         let mut batch = std::mem::take(&mut self.ready);
         batch.objects_are_new = self.was_empty;
         let written = std::mem::take(&mut self.ready_at);
-        self.unsaved_bytes += self.ready_bytes;
+        self.unsaved_bytes += std::mem::take(&mut self.ready_cost);
         self.ready_bytes = 0;
         let store = self.store.clone();
         let thread = std::thread::spawn(move || store.backend().write(batch, Durability::Bulk));

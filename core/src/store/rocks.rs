@@ -49,18 +49,30 @@ pub struct RocksBackend {
 
 /// Objects read or written lately, whole: the previous version of a file is the
 /// usual delta base of its next one, and should not need rebuilding from its chain.
+/// Evicted oldest first, except that an object used since it was put gets a second
+/// chance (CLOCK): a base that many later versions build on (a file changed now and
+/// then in a long history) stays, where plain first-in-first-out dropped it and
+/// its chain was rebuilt for each of them.
 #[derive(Default)]
 struct Recent {
-    objects: HashMap<ObjectId, (Arc<Vec<u8>>, u8)>,
+    objects: HashMap<ObjectId, Cached>,
     order: VecDeque<ObjectId>,
     bytes: usize,
+}
+
+struct Cached {
+    bytes: Arc<Vec<u8>>,
+    depth: u8,
+    used: bool,
 }
 
 impl Recent {
     const CAPACITY: usize = 64 << 20;
 
-    fn get(&self, id: &ObjectId) -> Option<(Arc<Vec<u8>>, u8)> {
-        self.objects.get(id).cloned()
+    fn get(&mut self, id: &ObjectId) -> Option<(Arc<Vec<u8>>, u8)> {
+        let cached = self.objects.get_mut(id)?;
+        cached.used = true;
+        Some((cached.bytes.clone(), cached.depth))
     }
 
     fn put(&mut self, id: ObjectId, bytes: Arc<Vec<u8>>, depth: u8) {
@@ -68,12 +80,15 @@ impl Recent {
             return;
         }
         self.bytes += bytes.len();
-        self.objects.insert(id, (bytes, depth));
+        self.objects.insert(id, Cached { bytes, depth, used: false });
         self.order.push_back(id);
         while self.bytes > Self::CAPACITY {
             let Some(old) = self.order.pop_front() else { break };
-            if let Some((bytes, _)) = self.objects.remove(&old) {
-                self.bytes -= bytes.len();
+            let Some(cached) = self.objects.get_mut(&old) else { continue };
+            if std::mem::take(&mut cached.used) {
+                self.order.push_back(old);
+            } else if let Some(cached) = self.objects.remove(&old) {
+                self.bytes -= cached.bytes.len();
             }
         }
     }
@@ -683,6 +698,24 @@ fn decode_ref(name: &str, bytes: &[u8]) -> Result<RefTarget> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recent_objects_used_since_they_came_outlive_unused_older_ones() {
+        let mut recent = Recent::default();
+        let object = Arc::new(vec![0; Recent::CAPACITY / 16]);
+        let id = |n: u8| crate::HashAlgorithm::Blake3.hash(&[n]);
+        recent.put(id(0), object.clone(), 1);
+        recent.put(id(1), object.clone(), 1);
+        assert!(recent.get(&id(0)).is_some());
+        for n in 2..18 {
+            recent.put(id(n), object.clone(), 1);
+        }
+        assert!(recent.get(&id(0)).is_some(), "used: kept");
+        assert!(recent.get(&id(1)).is_none(), "unused and older: evicted");
+        assert!(recent.get(&id(2)).is_none(), "unused and older: evicted");
+        assert_eq!(recent.bytes, recent.objects.len() * object.len());
+        assert!(recent.bytes <= Recent::CAPACITY);
+    }
 
     fn logs(path: &Path) -> Vec<(String, u64)> {
         let mut logs: Vec<(String, u64)> = std::fs::read_dir(path)
