@@ -230,6 +230,12 @@ fn git_to_pg_to_git_keeps_every_id() {
     let out = repo.run(&["export", "git", back.to_str().unwrap(), "--all"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(git(&back, &["show-ref"]), expected);
+    assert_eq!(git(&back, &["symbolic-ref", "HEAD"]), git(&source, &["symbolic-ref", "HEAD"]), "as a clone");
+    assert_eq!(
+        git(&back, &["count-objects", "-v"]).lines().next(),
+        Some("count: 0"),
+        "one pack, nothing loose"
+    );
     let fsck = Command::new("git").args(["fsck", "--strict"]).current_dir(&back).output().unwrap();
     assert!(fsck.status.success(), "{}", String::from_utf8_lossy(&fsck.stderr));
     // Importing again changes nothing; exporting again writes nothing new.

@@ -3,11 +3,13 @@
 //! unknown ones), tag signatures, entry order and raw modes come across, so
 //! git -> pg -> git keeps every id.
 
+use crate::git_pack::PackWriter;
 use pg_core::object::{self, EntryKind, EntryKindOrRole, IdForm, Object, ObjectKind};
 use pg_core::oplog::OpContext;
 use pg_core::refs::RefTarget;
 use pg_core::store::{self, BulkWriter, RefUpdate};
 use pg_core::{repo, HashAlgorithm, ObjectId, Repository};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -80,16 +82,6 @@ fn kind_of(kind: gix::objs::Kind) -> ObjectKind {
         gix::objs::Kind::Tree => ObjectKind::Tree,
         gix::objs::Kind::Commit => ObjectKind::Commit,
         gix::objs::Kind::Tag => ObjectKind::Tag,
-    }
-}
-
-fn gix_kind(kind: ObjectKind) -> Option<gix::objs::Kind> {
-    match kind {
-        ObjectKind::Blob => Some(gix::objs::Kind::Blob),
-        ObjectKind::Tree => Some(gix::objs::Kind::Tree),
-        ObjectKind::Commit => Some(gix::objs::Kind::Commit),
-        ObjectKind::Tag => Some(gix::objs::Kind::Tag),
-        ObjectKind::Conflict => None,
     }
 }
 
@@ -359,10 +351,12 @@ fn suggest_tree_bases(writer: &mut BulkWriter, trees: &RecentTrees, old: &Object
 }
 
 /// Writes `refs` (full names) and everything they reach into the git repository at
-/// `path` (created bare when missing), then sets the refs.
+/// `path` (created bare when missing, with `HEAD` on the branch pg's `HEAD` names
+/// when that is exported), as one pack, then sets the refs.
 pub fn export(repo: &Repository, path: &Path, refs: &[String]) -> Result<Stats, GitError> {
     let fail = git_error(path);
-    let git = if path.exists() { gix::open(path) } else { gix::init_bare(path) }.map_err(|e| fail(&e))?;
+    let created = !path.exists();
+    let git = if created { gix::init_bare(path) } else { gix::open(path) }.map_err(|e| fail(&e))?;
     let store = repo.store();
     let mut tips = Vec::new();
     for name in refs {
@@ -370,7 +364,9 @@ pub fn export(repo: &Repository, path: &Path, refs: &[String]) -> Result<Stats, 
             tips.push((name.clone(), id));
         }
     }
-    let mut stats = Stats::default();
+    let pack = RefCell::new(PackWriter::create(&git.git_dir().join("objects")).map_err(|e| fail(&e))?);
+    // The delta bases of objects read and not yet written.
+    let bases = RefCell::new(HashMap::new());
     let mut converted = Converted::unbounded();
     let mut load = |id: &ObjectId| -> Result<Option<Object>, GitError> {
         // Known to git already, with everything it reaches: nothing to write.
@@ -379,22 +375,41 @@ pub fn export(repo: &Repository, path: &Path, refs: &[String]) -> Result<Stats, 
                 return Ok(None);
             }
         }
-        Ok(Some(store.read(id).map_err(|_| GitError::Missing(*id))?))
+        let (object, base) = store.read_with_delta_base(id).map_err(|e| match e {
+            store::Error::Missing(_) => GitError::Missing(*id),
+            other => other.into(),
+        })?;
+        if let Some(base) = base {
+            bases.borrow_mut().insert(*id, base);
+        }
+        Ok(Some(object))
     };
     let mut put = |pg: ObjectId, object: Object, converted: &Converted| {
-        let kind = gix_kind(object.kind()).ok_or(GitError::NotGit(pg, object.kind()))?;
+        let kind = object.kind();
+        if kind == ObjectKind::Conflict {
+            return Err(GitError::NotGit(pg, kind));
+        }
         let git_object = object.map_ids(|child, role| match role {
             EntryKindOrRole::Entry(EntryKind::Gitlink) => Ok(*child),
             _ => mapped(converted, child, |id| store.backend().git_id_for_pg(id)),
         })?;
-        let expected = HashAlgorithm::Sha1.hash(&git_object.encode_in(IdForm::Git));
-        let written = gix::objs::Write::write_buf(&git.objects, kind, &git_object.body_in(IdForm::Git))
-            .map_err(|e| fail(&e))?;
-        debug_assert_eq!(from_gix(&written), expected);
-        stats.objects += 1;
-        Ok(expected)
+        let mut encoded = git_object.encode_in(IdForm::Git);
+        let git_id = HashAlgorithm::Sha1.hash(&encoded);
+        // A tree's git id is not recorded (see `import`): only now is it known
+        // whether git has it.
+        if gix::objs::Exists::exists(&git.objects, &to_gix(&git_id)) {
+            return Ok(git_id);
+        }
+        let header = encoded.len() - git_object_body_len(&encoded);
+        encoded.drain(..header);
+        // Its previous version, if this export wrote it: git's base too.
+        let base = bases.borrow_mut().remove(&pg).and_then(|base| converted.get(&base).copied());
+        pack.borrow_mut().add(kind, &git_id, encoded, base.as_ref()).map_err(|e| fail(&e))?;
+        Ok(git_id)
     };
     post_order(tips.iter().map(|(_, id)| *id), &mut converted, &mut load, &mut put)?;
+    let written = pack.into_inner().finish().map_err(|e| fail(&e))?;
+    let mut stats = Stats { objects: written.map_or(0, |(_, written)| written.objects), refs: 0 };
     for (name, id) in &tips {
         let git_id = mapped(&converted, id, |id| store.backend().git_id_for_pg(id))?;
         git.reference(
@@ -406,13 +421,24 @@ pub fn export(repo: &Repository, path: &Path, refs: &[String]) -> Result<Stats, 
         .map_err(|e| fail(&e))?;
         stats.refs += 1;
     }
+    if let (true, repo::Head::Branch { name, .. }) = (created, repo.head()?) {
+        if tips.iter().any(|(tip, _)| *tip == name) {
+            std::fs::write(git.git_dir().join("HEAD"), format!("ref: {name}\n")).map_err(|e| fail(&e))?;
+        }
+    }
     Ok(stats)
+}
+
+/// The length of an encoded object's body (what follows its header).
+fn git_object_body_len(encoded: &[u8]) -> usize {
+    object::split_header(encoded).map_or(0, |(_, body)| body.len())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use pg_core::repo::InitOptions;
+    use std::path::PathBuf;
     use std::process::{Command, Stdio};
 
     /// A git repository of 120 commits editing files in nested directories, with
@@ -454,15 +480,51 @@ mod tests {
         path
     }
 
-    #[test]
-    fn conversions_forgotten_midway_are_found_again() {
-        // Under test, a generation is 50 conversions and 40 tree entries are kept:
-        // this history forgets thousands of times.
+    /// [`history`], imported into a new pg repository beside it.
+    fn imported_history() -> (tempfile::TempDir, PathBuf, Repository) {
         let dir = tempfile::tempdir().unwrap();
         let source = history(dir.path());
         let context = OpContext { command: "test".into(), user: "t".into(), time: 0 };
         let repo = Repository::init(&dir.path().join("pg"), &InitOptions::default(), &context).unwrap();
         import(&repo, &source, &context, &|_| {}).unwrap();
+        (dir, source, repo)
+    }
+
+    fn git_lines(dir: &Path, args: &[&str]) -> Vec<String> {
+        let out = Command::new("git").args(args).current_dir(dir).output().unwrap();
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().lines().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn an_export_is_a_pack_with_deltas_and_a_later_one_adds_only_what_is_new() {
+        let (dir, source, repo) = imported_history();
+        let back = dir.path().join("back.git");
+        let first = export(&repo, &back, &["refs/heads/side".into()]).unwrap();
+        let second = export(&repo, &back, &["refs/heads/main".into()]).unwrap();
+        let all = git_lines(&source, &["cat-file", "--batch-all-objects", "--batch-check"]);
+        assert_eq!(first.objects + second.objects, all.len() as u64, "each object written once");
+        assert_eq!(git_lines(&back, &["cat-file", "--batch-all-objects", "--batch-check"]), all);
+        let packs: Vec<PathBuf> = std::fs::read_dir(back.join("objects/pack"))
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .filter(|path| path.extension().is_some_and(|e| e == "pack"))
+            .collect();
+        assert_eq!(packs.len(), 2, "{packs:?}");
+        assert_eq!(git_lines(&back, &["count-objects", "-v"])[0], "count: 0", "nothing loose");
+        // Directories went as deltas of their previous versions.
+        let verified = git_lines(&back, &["verify-pack", "-v", packs[0].to_str().unwrap()]);
+        assert!(verified.iter().any(|line| line.starts_with("chain length = 1:")), "{verified:?}");
+        git_lines(&back, &["fsck", "--strict"]);
+        assert_eq!(git_lines(&back, &["show-ref"]), git_lines(&source, &["show-ref"]));
+        assert_eq!(export(&repo, &back, &["refs/heads/main".into()]).unwrap().objects, 0);
+    }
+
+    #[test]
+    fn conversions_forgotten_midway_are_found_again() {
+        // Under test, a generation is 50 conversions and 40 tree entries are kept:
+        // this history forgets thousands of times.
+        let (dir, source, repo) = imported_history();
         let report = pg_core::fsck::check(&repo);
         assert!(report.problems.is_empty(), "{:?}", report.problems);
         for branch in ["main", "side"] {

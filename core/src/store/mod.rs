@@ -277,10 +277,22 @@ impl Store {
     /// Reads and verifies an object's bytes.
     pub fn read_raw(&self, id: &ObjectId) -> Result<Vec<u8>> {
         let bytes = self.backend.read_object(id)?.ok_or(Error::Missing(*id))?;
-        if id.algorithm().hash(&bytes) != *id {
-            return Err(Error::Corrupt { id: *id, reason: "its bytes do not hash to its id".into() });
-        }
+        verify(id, &bytes)?;
         Ok(bytes)
+    }
+
+    /// Reads, verifies and decodes an object, with the object it is stored as a
+    /// delta of, if any: usually its previous version, which is what a pack writer
+    /// should make a delta against too.
+    pub fn read_with_delta_base(&self, id: &ObjectId) -> Result<(Object, Option<ObjectId>)> {
+        let (stored, bytes) = self.backend.stored_and_read(id)?.ok_or(Error::Missing(*id))?;
+        verify(id, &bytes)?;
+        let object = Object::decode(&bytes).map_err(|e| corrupt(id, e))?;
+        let base = match stored {
+            Stored::Delta { base, .. } => Some(base),
+            Stored::Whole(_) => None,
+        };
+        Ok((object, base))
     }
 
     /// Reads and decodes an object without hashing it: only for work whose result
@@ -341,6 +353,13 @@ impl Store {
             _ => Err(PrefixError::Ambiguous { prefix: prefix.as_str().to_owned(), candidates }),
         }
     }
+}
+
+fn verify(id: &ObjectId, bytes: &[u8]) -> Result<()> {
+    if id.algorithm().hash(bytes) != *id {
+        return Err(Error::Corrupt { id: *id, reason: "its bytes do not hash to its id".into() });
+    }
+    Ok(())
 }
 
 fn corrupt(id: &ObjectId, e: DecodeError) -> Error {
