@@ -352,8 +352,14 @@ fn suggest_tree_bases(writer: &mut BulkWriter, trees: &RecentTrees, old: &Object
 
 /// Writes `refs` (full names) and everything they reach into the git repository at
 /// `path` (created bare when missing, with `HEAD` on the branch pg's `HEAD` names
-/// when that is exported), as one pack, then sets the refs.
-pub fn export(repo: &Repository, path: &Path, refs: &[String]) -> Result<Stats, GitError> {
+/// when that is exported), as one pack, then sets the refs; `progress` hears the
+/// count of objects written every thousand.
+pub fn export(
+    repo: &Repository,
+    path: &Path,
+    refs: &[String],
+    progress: &dyn Fn(u64),
+) -> Result<Stats, GitError> {
     let fail = git_error(path);
     let created = !path.exists();
     let git = if created { gix::init_bare(path) } else { gix::open(path) }.map_err(|e| fail(&e))?;
@@ -368,6 +374,7 @@ pub fn export(repo: &Repository, path: &Path, refs: &[String]) -> Result<Stats, 
     // The delta bases of objects read and not yet written.
     let bases = RefCell::new(HashMap::new());
     let mut converted = Converted::unbounded();
+    let mut written = 0u64;
     let mut load = |id: &ObjectId| -> Result<Option<Object>, GitError> {
         // Known to git already, with everything it reaches: nothing to write.
         if let Some(git_id) = store.backend().git_id_for_pg(id)? {
@@ -405,6 +412,10 @@ pub fn export(repo: &Repository, path: &Path, refs: &[String]) -> Result<Stats, 
         // Its previous version, if this export wrote it: git's base too.
         let base = bases.borrow_mut().remove(&pg).and_then(|base| converted.get(&base).copied());
         pack.borrow_mut().add(kind, &git_id, encoded, base.as_ref()).map_err(|e| fail(&e))?;
+        written += 1;
+        if written.is_multiple_of(1000) {
+            progress(written);
+        }
         Ok(git_id)
     };
     post_order(tips.iter().map(|(_, id)| *id), &mut converted, &mut load, &mut put)?;
@@ -500,8 +511,8 @@ mod tests {
     fn an_export_is_a_pack_with_deltas_and_a_later_one_adds_only_what_is_new() {
         let (dir, source, repo) = imported_history();
         let back = dir.path().join("back.git");
-        let first = export(&repo, &back, &["refs/heads/side".into()]).unwrap();
-        let second = export(&repo, &back, &["refs/heads/main".into()]).unwrap();
+        let first = export(&repo, &back, &["refs/heads/side".into()], &|_| {}).unwrap();
+        let second = export(&repo, &back, &["refs/heads/main".into()], &|_| {}).unwrap();
         let all = git_lines(&source, &["cat-file", "--batch-all-objects", "--batch-check"]);
         assert_eq!(first.objects + second.objects, all.len() as u64, "each object written once");
         assert_eq!(git_lines(&back, &["cat-file", "--batch-all-objects", "--batch-check"]), all);
@@ -517,7 +528,7 @@ mod tests {
         assert!(verified.iter().any(|line| line.starts_with("chain length = 1:")), "{verified:?}");
         git_lines(&back, &["fsck", "--strict"]);
         assert_eq!(git_lines(&back, &["show-ref"]), git_lines(&source, &["show-ref"]));
-        assert_eq!(export(&repo, &back, &["refs/heads/main".into()]).unwrap().objects, 0);
+        assert_eq!(export(&repo, &back, &["refs/heads/main".into()], &|_| {}).unwrap().objects, 0);
     }
 
     #[test]
@@ -538,7 +549,7 @@ mod tests {
         }
         // The round trip keeps every id.
         let back = dir.path().join("back.git");
-        export(&repo, &back, &["refs/heads/main".into(), "refs/heads/side".into()]).unwrap();
+        export(&repo, &back, &["refs/heads/main".into(), "refs/heads/side".into()], &|_| {}).unwrap();
         let fsck = Command::new("git").args(["fsck", "--strict"]).current_dir(&back).output().unwrap();
         assert!(fsck.status.success(), "{}", String::from_utf8_lossy(&fsck.stderr));
     }

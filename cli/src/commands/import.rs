@@ -140,18 +140,24 @@ fn import_stream(
     Ok(ExitCode::SUCCESS)
 }
 
+/// Shows on `spinner` (a terminal's) how many objects went, and how fast.
+fn object_counts(spinner: &Option<indicatif::ProgressBar>) -> impl Fn(u64) + '_ {
+    let started = Instant::now();
+    move |objects: u64| {
+        if let Some(bar) = spinner {
+            let rate = objects as f64 / started.elapsed().as_secs_f64().max(0.001);
+            bar.set_message(format!("{objects} objects ({rate:.0}/s)"));
+        }
+    }
+}
+
 fn import_git(context: &Context, path: &std::path::Path, no_checkout: bool) -> Outcome {
     let repo = context.repo()?;
     let head_before = repo.head()?.commit();
     let started = Instant::now();
     let spinner = context.spinner();
-    let progress = |objects: u64| {
-        if let Some(bar) = &spinner {
-            let rate = objects as f64 / started.elapsed().as_secs_f64().max(0.001);
-            bar.set_message(format!("{objects} objects ({rate:.0}/s)"));
-        }
-    };
-    let stats = pg_import::git_repo::import(&repo, path, &context.op_context(Some(&repo)), &progress)?;
+    let stats =
+        pg_import::git_repo::import(&repo, path, &context.op_context(Some(&repo)), &object_counts(&spinner))?;
     if let Some(bar) = &spinner {
         bar.finish_and_clear();
     }
@@ -276,7 +282,11 @@ pub fn export(context: &Context, args: ExportArgs) -> Outcome {
     };
     if let Some(path) = path {
         let path = context.cwd.join(path);
-        let stats = pg_import::git_repo::export(&repo, &path, &names)?;
+        let spinner = context.spinner();
+        let stats = pg_import::git_repo::export(&repo, &path, &names, &object_counts(&spinner))?;
+        if let Some(bar) = &spinner {
+            bar.finish_and_clear();
+        }
         eprintln!("exported {} objects and {} refs to {}", stats.objects, stats.refs, path.display());
         return Ok(ExitCode::SUCCESS);
     }
