@@ -42,9 +42,14 @@ pub enum Error {
 
 /// The bytes of a message's envelope.
 pub fn envelope(message: &Message) -> Vec<u8> {
-    let mut bytes = message.function().id().as_bytes().to_vec();
-    message.write_payload(&mut bytes);
+    let mut bytes = Vec::new();
+    append_envelope(message, &mut bytes);
     bytes
+}
+
+fn append_envelope(message: &Message, out: &mut Vec<u8>) {
+    out.extend_from_slice(message.function().id().as_bytes());
+    message.write_payload(out);
 }
 
 /// Reads an envelope back into a message.
@@ -55,14 +60,17 @@ pub fn open(envelope: &[u8]) -> Result<Message, Error> {
         .map_err(|reason| Error::Payload { function: function.name(), reason })
 }
 
-/// Writes one message as a frame.
+/// Writes one message as a frame, in one write: on a yamux stream each write is a
+/// data frame of its own, with a 12-byte header.
 pub async fn write<W: AsyncWrite + Unpin>(stream: &mut W, message: &Message) -> Result<(), Error> {
-    let body = envelope(message);
-    if body.len() > MAX_FRAME {
-        return Err(Error::TooLarge(body.len()));
+    let mut frame = vec![0; 4];
+    append_envelope(message, &mut frame);
+    let length = frame.len() - 4;
+    if length > MAX_FRAME {
+        return Err(Error::TooLarge(length));
     }
-    stream.write_all(&(body.len() as u32).to_be_bytes()).await?;
-    stream.write_all(&body).await?;
+    frame[..4].copy_from_slice(&(length as u32).to_be_bytes());
+    stream.write_all(&frame).await?;
     stream.flush().await?;
     Ok(())
 }
