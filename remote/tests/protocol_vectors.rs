@@ -63,6 +63,46 @@ fn documented_frames_are_what_the_implementation_writes_and_reads() {
     }
 }
 
+/// Every write it is given, apart.
+#[derive(Default)]
+struct Writes(Vec<Vec<u8>>);
+
+impl futures::AsyncWrite for Writes {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        bytes: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        self.0.push(bytes.to_vec());
+        std::task::Poll::Ready(Ok(bytes.len()))
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+#[tokio::test]
+async fn a_frame_is_written_in_one_piece() {
+    // On a yamux stream each write is a data frame with a header of its own.
+    for frame in fields("frame: ") {
+        let frame = hex_decode(frame).unwrap();
+        let mut writes = Writes::default();
+        wire::write(&mut writes, &wire::open(&frame[4..]).unwrap()).await.unwrap();
+        assert_eq!(writes.0, vec![frame]);
+    }
+}
+
 /// The documented primed stream's base commit, in a repository of its own.
 fn repository_with_the_base() -> (tempfile::TempDir, Repository, pg_core::ObjectId) {
     let dir = tempfile::tempdir().unwrap();
