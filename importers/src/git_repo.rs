@@ -407,7 +407,8 @@ pub fn export(
         if gix::objs::Exists::exists(&git.objects, &to_gix(&git_id)) {
             return Ok(git_id);
         }
-        let header = encoded.len() - git_object_body_len(&encoded);
+        let (_, body) = object::split_header(&encoded).expect("an encoding has a header");
+        let header = encoded.len() - body.len();
         encoded.drain(..header);
         // Its previous version, if this export wrote it: git's base too.
         let base = bases.borrow_mut().remove(&pg).and_then(|base| converted.get(&base).copied());
@@ -419,8 +420,7 @@ pub fn export(
         Ok(git_id)
     };
     post_order(tips.iter().map(|(_, id)| *id), &mut converted, &mut load, &mut put)?;
-    let written = pack.into_inner().finish().map_err(|e| fail(&e))?;
-    let mut stats = Stats { objects: written.map_or(0, |(_, written)| written.objects), refs: 0 };
+    let mut stats = Stats { objects: pack.into_inner().finish().map_err(|e| fail(&e))?, refs: 0 };
     for (name, id) in &tips {
         let git_id = mapped(&converted, id, |id| store.backend().git_id_for_pg(id))?;
         git.reference(
@@ -438,11 +438,6 @@ pub fn export(
         }
     }
     Ok(stats)
-}
-
-/// The length of an encoded object's body (what follows its header).
-fn git_object_body_len(encoded: &[u8]) -> usize {
-    object::split_header(encoded).map_or(0, |(_, body)| body.len())
 }
 
 #[cfg(test)]

@@ -1,8 +1,7 @@
 use super::Outcome;
 use crate::context::Context;
 use anyhow::{Context as _, Result};
-use pg_core::refs::{RefTarget, BRANCH_PREFIX, HEAD};
-use pg_core::store::RefUpdate;
+use pg_core::refs::BRANCH_PREFIX;
 use pg_import::fast_import::{self, Stats};
 use std::io::{BufReader, Write};
 use std::path::PathBuf;
@@ -174,9 +173,8 @@ fn import_git(context: &Context, path: &std::path::Path, no_checkout: bool) -> O
 }
 
 /// Into a repository that had no commit, an import does what a clone does: HEAD
-/// moves to `preferred` (the source's HEAD branch) or else to `main`, `master` or
-/// the only branch, when its own branch got no commit; and unless `no_checkout`
-/// (or the index already holds something), that commit is checked out.
+/// follows the source's (see [`pg_import::head`]), and unless `no_checkout` (or
+/// the index already holds something) its commit is checked out.
 fn adopt_first_import(
     context: &Context,
     repo: &pg_core::Repository,
@@ -187,40 +185,12 @@ fn adopt_first_import(
     if head_before.is_some() {
         return Ok(());
     }
-    if repo.head()?.commit().is_none() {
-        if let Some(branch) = branch_to_follow(repo, preferred)? {
-            let update = RefUpdate {
-                name: HEAD.into(),
-                expected: repo.read_ref(HEAD)?,
-                new: Some(RefTarget::Symbolic(branch)),
-            };
-            repo.update_refs(&context.op_context(Some(repo)), Vec::new(), vec![update])?;
-        }
-    }
+    pg_import::head::follow_imported_head(repo, preferred, &context.op_context(Some(repo)))?;
     let head_after = repo.head()?.commit();
     if no_checkout || head_after.is_none() || !context.load_index(repo)?.entries().is_empty() {
         return Ok(());
     }
     super::branch::move_working_copy(context, repo, None, head_after)
-}
-
-/// `preferred` if it is a branch with a commit, else `main`, `master`, or the
-/// only branch there is.
-fn branch_to_follow(repo: &pg_core::Repository, preferred: Option<&str>) -> Result<Option<String>> {
-    let branches: Vec<String> = repo.list_refs(BRANCH_PREFIX)?.into_iter().map(|(name, _)| name).collect();
-    let candidates = preferred
-        .into_iter()
-        .map(str::to_owned)
-        .chain(["main", "master"].map(|name| format!("{}{name}", BRANCH_PREFIX)));
-    for candidate in candidates {
-        if branches.contains(&candidate) {
-            return Ok(Some(candidate));
-        }
-    }
-    Ok(match branches.as_slice() {
-        [only] => Some(only.clone()),
-        _ => None,
-    })
 }
 
 #[derive(clap::Args, Debug)]

@@ -50,15 +50,6 @@ struct IndexEntry {
     crc: u32,
 }
 
-/// What a pack holds: how many objects, and how many went as deltas.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Written {
-    /// Objects in the pack.
-    pub objects: u64,
-    /// Of them, stored as deltas.
-    pub deltas: u64,
-}
-
 impl PackWriter {
     /// Starts a pack in `objects_dir/pack` (created if missing).
     pub fn create(objects_dir: &Path) -> io::Result<PackWriter> {
@@ -120,13 +111,12 @@ impl PackWriter {
         Ok(())
     }
 
-    /// Completes the pack and its index and moves both into place; returns the
-    /// pack's path. A pack of no objects is removed, not moved (`None`).
-    pub fn finish(mut self) -> io::Result<Option<(PathBuf, Written)>> {
+    /// Completes the pack and its index and moves both into place; returns how
+    /// many objects it holds. A pack of no objects is removed, not moved.
+    pub fn finish(mut self) -> io::Result<u64> {
         if self.entries.is_empty() {
-            return Ok(None);
+            return Ok(0);
         }
-        let written = Written { objects: self.entries.len() as u64, deltas: self.bases.deltas };
         self.file.flush()?;
         let file = self.file.get_mut();
         file.seek(SeekFrom::Start(8))?;
@@ -141,7 +131,7 @@ impl PackWriter {
         let pack = self.dir.join(format!("{name}.pack"));
         std::fs::rename(&self.temporary, &pack)?;
         std::fs::rename(&index_temporary, self.dir.join(format!("{name}.idx")))?;
-        Ok(Some((pack, written)))
+        Ok(self.entries.len() as u64)
     }
 }
 
@@ -166,7 +156,6 @@ struct Bases {
     by_id: HashMap<GitId, Base>,
     order: VecDeque<GitId>,
     bytes: usize,
-    deltas: u64,
 }
 
 impl Bases {
@@ -176,7 +165,6 @@ impl Bases {
     fn delta(&mut self, kind: ObjectKind, base: &GitId, body: &[u8]) -> Option<(Vec<u8>, u64, u8)> {
         let base = self.by_id.get(base).filter(|base| base.kind == kind && base.depth < MAX_DEPTH)?;
         let data = delta::encode(&base.body, body, body.len() / 2)?;
-        self.deltas += 1;
         Some((data, base.offset, base.depth))
     }
 
@@ -184,12 +172,10 @@ impl Bases {
         if base.body.len() > BASES_BYTES / 8 {
             return;
         }
+        // Each object goes into a pack once, so no id comes twice.
         self.bytes += base.body.len();
-        if let Some(replaced) = self.by_id.insert(id, base) {
-            self.bytes -= replaced.body.len();
-        } else {
-            self.order.push_back(id);
-        }
+        self.by_id.insert(id, base);
+        self.order.push_back(id);
         while self.bytes > BASES_BYTES {
             let Some(oldest) = self.order.pop_front() else { break };
             if let Some(dropped) = self.by_id.remove(&oldest) {
