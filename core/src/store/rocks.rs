@@ -5,18 +5,18 @@ use crate::id::ObjectId;
 use crate::refs::RefTarget;
 use rocksdb::{
     BlockBasedOptions, ColumnFamilyDescriptor, DBCompressionType, DataBlockIndexType, Direction,
-    IteratorMode, LogLevel, Options, WriteBatch, WriteOptions, DB,
+    IngestExternalFileOptions, IteratorMode, LogLevel, Options, SstFileWriter, WriteBatch, WriteOptions, DB,
 };
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
-use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 const OBJECTS: &str = "objects";
-/// The objects' block cache.
-const BLOCK_CACHE_BYTES: usize = 256 << 20;
+/// The objects' block cache (why this size: where it is made).
+const BLOCK_CACHE_BYTES: usize = 128 << 20;
 const REFS: &str = "refs";
 const OPLOG: &str = "oplog";
 const GITMAP: &str = "gitmap";
@@ -45,6 +45,12 @@ pub struct RocksBackend {
     wrote: AtomicBool,
     recent: Mutex<Recent>,
     compressor: Mutex<delta::Compressor>,
+    /// Where the database is, and the options of the table files that bulk loads
+    /// write themselves (see [`RocksBackend::ingest`]).
+    path: PathBuf,
+    bulk_options: Options,
+    /// How many table files bulk loads wrote (to name the next).
+    bulk_files: AtomicU64,
 }
 
 /// Objects read or written lately, whole: the previous version of a file is the
@@ -138,6 +144,13 @@ impl RocksBackend {
         objects.set_compression_type(DBCompressionType::Lz4);
         objects.set_bottommost_compression_type(DBCompressionType::Zstd);
         objects.set_write_buffer_size(128 << 20);
+        // Bulk writes come as table files of a few MB (see `ingest`) whose ids spread
+        // over the whole key space, so each overlaps all of level 1: compacting every
+        // 4 of them (the default) rewrote level 1 each time, and a clone of 336,000
+        // objects took 20.5 s instead of 14.6 s.
+        objects.set_level_zero_file_num_compaction_trigger(16);
+        objects.set_level_zero_slowdown_writes_trigger(48);
+        objects.set_level_zero_stop_writes_trigger(64);
         if mode != OpenMode::ReadOnly {
             // Most lookups while writing are for ids not stored yet. (The filter is
             // allocated with each memtable, so readers, which write nothing, skip it.)
@@ -148,7 +161,10 @@ impl RocksBackend {
         table.set_block_size(64 << 10);
         // Whole-history reads (serving a clone, fsck, replaying merges) revisit the
         // same zstd blocks; RocksDB's default 8 MB cache would decompress them again.
-        // Memory is taken only as blocks are read.
+        // Memory is taken only as blocks are read. Measured on a real history of
+        // 336,000 objects: 256 MiB made fsck 6 s at 356 MB (git fsck: 16 s, 290 MB),
+        // 128 MiB 10 s at 223 MB, 64 MiB 14 s at 149 MB; serving a clone cost 2.7x
+        // the time at 16 MiB, 1.1x at 128 MiB.
         if let Ok(cache) = rocksdb::Cache::new_lru_cache(BLOCK_CACHE_BYTES) {
             table.set_block_cache(&cache);
         }
@@ -187,7 +203,12 @@ impl RocksBackend {
         .map_err(backend_error)?;
         if mode != OpenMode::ReadOnly {
             remove_stale_empty_logs(path);
+            remove_unfinished_bulk_files(path);
         }
+        // Bulk loads go to level 0, and compactions settle them in the last level
+        // with zstd: written with fast LZ4, like a flush.
+        let mut bulk_options = objects.clone();
+        bulk_options.set_bottommost_compression_type(DBCompressionType::Lz4);
         Ok(RocksBackend {
             db,
             write_lock: Mutex::new(()),
@@ -195,6 +216,9 @@ impl RocksBackend {
             wrote: AtomicBool::new(false),
             recent: Mutex::new(Recent::default()),
             compressor: Mutex::new(delta::Compressor::default()),
+            path: path.to_path_buf(),
+            bulk_options,
+            bulk_files: AtomicU64::new(0),
         })
     }
 
@@ -218,6 +242,51 @@ impl RocksBackend {
 
     fn recent(&self) -> std::sync::MutexGuard<'_, Recent> {
         self.recent.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// How many objects wait in memtables, not yet in table files.
+    fn memtable_entries(&self) -> Result<u64> {
+        let mut entries = 0;
+        for property in ["rocksdb.num-entries-active-mem-table", "rocksdb.num-entries-imm-mem-tables"] {
+            let count = self.db.property_int_value_cf(self.cf(OBJECTS), property).map_err(backend_error)?;
+            entries += count.unwrap_or(0);
+        }
+        Ok(entries)
+    }
+
+    /// Stores new objects, sorted by id, as a table file of their own taken into
+    /// the database whole: no memtable fills (a clone's 128 MiB of them, and their
+    /// flushes, were a third of its memory and a fifth of its time), and the objects
+    /// are durable once it returns. Only for ids the store does not hold.
+    fn ingest(&self, sorted: &[(&ObjectId, Cow<'_, [u8]>)]) -> Result<()> {
+        if sorted.is_empty() {
+            return Ok(());
+        }
+        let number = self.bulk_files.fetch_add(1, Ordering::Relaxed);
+        let path = self.path.join(format!("{BULK_PREFIX}{}-{number}.sst", std::process::id()));
+        let mut writer = SstFileWriter::create(&self.bulk_options);
+        writer.open(&path).map_err(backend_error)?;
+        let mut previous: Option<&ObjectId> = None;
+        for (id, value) in sorted {
+            // A table file takes each key once, in order.
+            if previous != Some(*id) {
+                writer.put(id.as_bytes(), value).map_err(backend_error)?;
+            }
+            previous = Some(*id);
+        }
+        writer.finish().map_err(backend_error)?;
+        // Bulk writes before this one may wait unlogged in the memtable: they go to
+        // disk first, so that a crash keeps a prefix of the writes and no object
+        // survives what it refers to.
+        if self.memtable_entries()? > 0 {
+            self.db.flush_cf(self.cf(OBJECTS)).map_err(backend_error)?;
+        }
+        let mut options = IngestExternalFileOptions::default();
+        options.set_move_files(true);
+        let ingested = self.db.ingest_external_file_cf_opts(self.cf(OBJECTS), &options, vec![&path]);
+        // Moved in on success (a link, then this name is dropped); not taken on failure.
+        let _ = std::fs::remove_file(&path);
+        ingested.map_err(backend_error)
     }
 
     /// An object's bytes and delta depth, reconstructing deltas.
@@ -553,8 +622,13 @@ impl Backend for RocksBackend {
             earlier.insert(*id, (bytes.clone(), depth));
         }
         puts.sort_unstable_by_key(|(id, _)| *id);
-        for (id, value) in &puts {
-            wb.put_cf(objects, id.as_bytes(), value);
+        let put_bytes: usize = puts.iter().map(|(_, value)| value.len()).sum();
+        if durability == Durability::Bulk && put_bytes >= MIN_INGEST_BYTES {
+            self.ingest(&puts)?;
+        } else {
+            for (id, value) in &puts {
+                wb.put_cf(objects, id.as_bytes(), value);
+            }
         }
         // Objects stored earlier learn their git id in place.
         let written: FxHashSet<&ObjectId> =
@@ -623,6 +697,24 @@ impl Drop for RocksBackend {
                 // Failing here loses nothing: the log still holds the writes.
                 let _ = self.db.flush_cf(self.cf(name));
             }
+        }
+    }
+}
+
+/// Bulk writes of at least this many bytes of objects go in as table files of
+/// their own (see [`RocksBackend::ingest`]); smaller ones through the memtable.
+const MIN_INGEST_BYTES: usize = 1 << 20;
+
+/// How the table files a bulk load writes before they are taken in are named.
+const BULK_PREFIX: &str = "bulk-";
+
+/// Deletes the table files of bulk loads that a process died writing (with the
+/// database's lock held, none is being written): they were never taken in.
+fn remove_unfinished_bulk_files(path: &Path) {
+    let Ok(entries) = std::fs::read_dir(path) else { return };
+    for entry in entries.flatten() {
+        if entry.file_name().to_str().is_some_and(|name| name.starts_with(BULK_PREFIX)) {
+            let _ = std::fs::remove_file(entry.path());
         }
     }
 }
@@ -715,6 +807,57 @@ mod tests {
         assert!(recent.get(&id(2)).is_none(), "unused and older: evicted");
         assert_eq!(recent.bytes, recent.objects.len() * object.len());
         assert!(recent.bytes <= Recent::CAPACITY);
+    }
+
+    /// `count` distinct objects of `size` bytes, keyed by their hashes.
+    fn objects(count: u32, size: usize) -> Vec<(ObjectId, Vec<u8>)> {
+        (0..count)
+            .map(|n| {
+                let mut bytes = format!("blob {n}\n").into_bytes();
+                bytes.resize(size, b'a' + (n % 26) as u8);
+                (crate::HashAlgorithm::Blake3.hash(&bytes), bytes)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn large_bulk_writes_go_in_as_table_files_and_stored_objects_stay_as_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let backend = RocksBackend::open(&path, OpenMode::Create).unwrap();
+        let first = objects(300, 8 << 10);
+        // Twice in one batch: a table file takes each key once.
+        let mut batch = Batch { objects: first.clone(), ..Batch::default() };
+        batch.objects.push(first[0].clone());
+        backend.write(batch, Durability::Bulk).unwrap();
+        assert_eq!(backend.memtable_entries().unwrap(), 0, "ingested, not put");
+        // Stored already, and suggested as a delta of another: kept whole, as stored.
+        let (id, bytes) = first[1].clone();
+        let mut again = Batch { objects: vec![(id, bytes.clone())], ..Batch::default() };
+        again.objects.extend(objects(300, 4 << 10).into_iter().skip(1));
+        again.delta_bases.insert(id, first[2].0);
+        backend.write(again, Durability::Bulk).unwrap();
+        assert_eq!(backend.stored(&id).unwrap(), Some(Stored::Whole(bytes)));
+        // A small write goes through the memtable.
+        backend.write(Batch { objects: objects(1, 100), ..Batch::default() }, Durability::Bulk).unwrap();
+        assert_eq!(backend.memtable_entries().unwrap(), 1);
+        // ...and to disk before the next load, which is durable at once.
+        backend.write(Batch { objects: objects(200, 6 << 10), ..Batch::default() }, Durability::Bulk).unwrap();
+        assert_eq!(backend.memtable_entries().unwrap(), 0);
+        drop(backend);
+        // What a process that died mid-load left is removed at the next open.
+        std::fs::write(path.join(format!("{BULK_PREFIX}1-0.sst")), b"half a table").unwrap();
+        drop(RocksBackend::open(&path, OpenMode::ReadWrite).unwrap());
+        let left: Vec<_> = std::fs::read_dir(&path)
+            .unwrap()
+            .filter_map(|entry| entry.unwrap().file_name().into_string().ok())
+            .filter(|name| name.starts_with(BULK_PREFIX))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+        let read_only = RocksBackend::open(&path, OpenMode::ReadOnly).unwrap();
+        for (id, bytes) in first {
+            assert_eq!(read_only.read_object(&id).unwrap(), Some(bytes));
+        }
     }
 
     fn logs(path: &Path) -> Vec<(String, u64)> {
