@@ -38,7 +38,9 @@ const WRITE_BYTES: usize = 8 << 20;
 const READY_BYTES: usize = 64 << 20;
 
 /// What is written is made durable (and the unfinished transfer recorded) every
-/// this many bytes: a checkpoint costs a table file, so not every write.
+/// this many bytes: a checkpoint costs a synced write, and a table file for what
+/// small writes left in the memtable (larger ones are durable at once), so not
+/// every write.
 const CHECKPOINT_BYTES: usize = 64 << 20;
 
 /// The largest object a peer may send (its data, whole or as a patch, and what it

@@ -613,7 +613,7 @@ impl Backend for RocksBackend {
         let batch_objects: Vec<(ObjectId, Arc<Vec<u8>>)> =
             batch.objects.into_iter().map(|(id, bytes)| (id, Arc::new(bytes))).collect();
         let mut earlier: FxHashMap<ObjectId, (Arc<Vec<u8>>, u8)> = FxHashMap::default();
-        // Put in key order: the memtable takes sorted keys much faster.
+        // In key order: a table file takes nothing else, the memtable sorted keys faster.
         let mut puts: Vec<(&ObjectId, Cow<'_, [u8]>)> = Vec::with_capacity(batch_objects.len());
         for (id, bytes) in &batch_objects {
             // Objects never change: one stored already stays as it is (rewriting it
