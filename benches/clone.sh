@@ -3,6 +3,8 @@
 #
 #   benches/clone.sh [COMMITS]     (default 12000 commits, ~57 MB of blobs;
 #                                   benches/gen_history.py)
+#   benches/clone.sh GIT_REPO      a real history (copied first: the fetch rounds
+#                                   add commits to its HEAD branch)
 #
 # Serves one repository with `pg serve` (libp2p, TCP on loopback) and the same with
 # `git daemon` (git:// on loopback); times `pg clone` against `git clone` (median of
@@ -15,15 +17,21 @@
 #   wire:    every byte of the TCP connections, both ways (pg: noise, yamux,
 #            identify and ping included; git://: none of that exists).
 set -euo pipefail
-commits=${1:-12000}
 source "$(dirname "$0")/common.sh"
 
-echo "generating $commits commits..."
-git init -q --bare "$work/source.git"
-python3 "$here/gen_history.py" "$commits" | git -C "$work/source.git" fast-import --quiet
-git -C "$work/source.git" gc -q
-# The generated branch is main: HEAD must name it, or git clone checks nothing out.
-git -C "$work/source.git" symbolic-ref HEAD refs/heads/main
+if [ $# -ge 1 ] && [ -d "$1" ]; then
+  # Local clones hard-link the packs: the copy is quick, and the original untouched.
+  git clone -q --bare "$1" "$work/source.git"
+else
+  commits=${1:-12000}
+  echo "generating $commits commits..."
+  git init -q --bare "$work/source.git"
+  python3 "$here/gen_history.py" "$commits" | git -C "$work/source.git" fast-import --quiet
+  git -C "$work/source.git" gc -q
+  # The generated branch is main: HEAD must name it, or git clone checks nothing out.
+  git -C "$work/source.git" symbolic-ref HEAD refs/heads/main
+fi
+branch=$(git -C "$work/source.git" symbolic-ref --short HEAD)
 blob_bytes=$(git -C "$work/source.git" cat-file --batch-all-objects --batch-check='%(objecttype) %(objectsize)' | awk '$1 == "blob" { s += $2 } END { print s }')
 echo "history: $(git -C "$work/source.git" rev-list --count --all) commits, $((blob_bytes / 1000000)) MB of blobs"
 
@@ -82,7 +90,7 @@ bytes 'clone wire' "$pg_clone_wire" "$git_clone_wire"
 # One new commit writing the file $2, the same in both origins; then a fetch by
 # each, timed into the first clones, and measured into the relayed ones.
 fetch_round() {
-  printf 'commit refs/heads/main\ncommitter B <b@example.com> 1800000000 +0000\ndata 4\nnew\nfrom refs/heads/main^0\nM 644 inline %s\ndata 6\nfresh\n\n' "$2" \
+  printf 'commit refs/heads/%s\ncommitter B <b@example.com> 1800000000 +0000\ndata 4\nnew\nfrom refs/heads/%s^0\nM 644 inline %s\ndata 6\nfresh\n\n' "$branch" "$branch" "$2" \
     | git -C "$work/source.git" fast-import --quiet
   (cd "$work/origin" && "$pg" import git "$work/source.git" >/dev/null 2>&1)
   local pg_time git_time pg_objects pg_wire git_objects git_wire
@@ -102,4 +110,4 @@ fetch_round() {
 # A new file at the top, then a change to a file three directories down (whose
 # directories are big: their next versions are what costs).
 fetch_round 'fetch (1 commit)' bench-new.txt
-fetch_round 'fetch (deep)' "$(git -C "$work/source.git" ls-tree -r --name-only main | sed -n '1500p')"
+fetch_round 'fetch (deep)' "$(git -C "$work/source.git" ls-tree -r --name-only "$branch" | sed -n '1500{p;q};${p}')"
