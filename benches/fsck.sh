@@ -11,26 +11,9 @@
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 
-if [ $# -ge 1 ]; then
-  source_repo=$(cd "$1" && pwd)
-else
-  commits=${FSCK_COMMITS:-100000}
-  echo "generating $commits commits..."
-  source_repo="$work/source.git"
-  git init -q --bare "$source_repo"
-  python3 "$here/gen_history.py" "$commits" | git -C "$source_repo" fast-import --quiet
-  git -C "$source_repo" gc -q
-fi
-echo "history: $(git -C "$source_repo" rev-list --count --all) commits, $(git -C "$source_repo" count-objects -v | awk '/^(count|in-pack):/ { s += $2 } END { print s }') objects"
+history_or_generated "${FSCK_COMMITS:-100000}" "$@"
 mkdir "$work/pg" && (cd "$work/pg" && "$pg" init >/dev/null && "$pg" import git --no-checkout "$source_repo" >/dev/null 2>&1)
 
-# Runs a command; sets $secs and $mb (peak RSS).
-measure() {
-  /usr/bin/time -f "%e %M" -o "$work/time.log" "$@" >/dev/null 2>"$work/err.log" || { cat "$work/err.log" >&2; exit 1; }
-  local kb
-  read -r secs kb < "$work/time.log"
-  mb=$((kb / 1024))
-}
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 sync
 for _ in 1 2; do

@@ -15,27 +15,8 @@
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 
-if [ $# -ge 1 ]; then
-  source_repo=$(cd "$1" && pwd)
-else
-  commits=${MEMORY_COMMITS:-100000}
-  echo "generating $commits commits..."
-  source_repo="$work/source.git"
-  git init -q --bare "$source_repo"
-  python3 "$here/gen_history.py" "$commits" | git -C "$source_repo" fast-import --quiet
-  git -C "$source_repo" gc -q
-  git -C "$source_repo" symbolic-ref HEAD refs/heads/main
-fi
-echo "history: $(git -C "$source_repo" rev-list --count --all) commits, $(git -C "$source_repo" count-objects -v | awk '/^(count|in-pack):/ { s += $2 } END { print s }') objects"
+history_or_generated "${MEMORY_COMMITS:-100000}" "$@"
 
-# Runs a command; sets $secs and $mb (peak RSS).
-measure() {
-  local log="$work/time.log"
-  /usr/bin/time -f "%e %M" -o "$log" "$@" >/dev/null 2>"$work/err.log" || { cat "$work/err.log" >&2; exit 1; }
-  local kb
-  read -r secs kb < "$log"
-  mb=$((kb / 1024))
-}
 row() { printf '%-16s pg %6d MB %8.2fs   git %6s MB %8ss   memory pg/git %s\n' "$1" "$2" "$3" "$4" "$5" "$6"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == "-") print "-"; else printf "%.2f", a / b }'; }
 sync
