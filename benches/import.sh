@@ -14,35 +14,21 @@
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 
-if [ $# -ge 1 ]; then
-  source_repo=$(cd "$1" && pwd)
-else
-  echo "generating a history..."
-  source_repo="$work/source"
-  git init -q --bare "$source_repo"
-  python3 "$here/gen_history.py" | git -C "$source_repo" fast-import --quiet
-fi
+history_or_generated 20000 "$@"
 git -C "$source_repo" fast-export --all --reencode=no --tag-of-filtered-object=drop > "$work/stream"
 echo "stream: $(du -h "$work/stream" | cut -f1), $(grep -c '^commit ' "$work/stream" || true) commits"
-
-# seconds and peak KB of a command: sets $secs and $peak
-measure() {
-  local log="$work/time.log"
-  /usr/bin/time -f "%e %M" -o "$log" "$@"
-  read -r secs peak < "$log"
-}
 
 mkdir "$work/pg" && (cd "$work/pg" && "$pg" init >/dev/null)
 git init -q --bare "$work/git"
 sync
 # --no-checkout: git fast-import writes no working copy either.
 measure sh -c "cd '$work/pg' && '$pg' import git-fast-export --no-checkout '$work/stream' 2>/dev/null"
-pg_secs=$secs pg_peak=$peak
+pg_secs=$secs pg_peak=$mb
 measure sh -c "git -C '$work/git' fast-import --quiet < '$work/stream'"
-git_secs=$secs git_peak=$peak
+git_secs=$secs git_peak=$mb
 git_pack=$(du -sk "$work/git/objects/pack" | cut -f1)
 measure sh -c "cd '$work/pg' && '$pg' export git --all '$work/exported.git' 2>/dev/null"
-export_secs=$secs export_peak=$peak
+export_secs=$secs export_peak=$mb
 export_pack=$(du -sk "$work/exported.git/objects/pack" | cut -f1)
 git -C "$work/exported.git" fsck --strict --no-progress 2>&1 | grep -v '^notice' || true
 git -C "$work/git" gc -q --aggressive 2>/dev/null || git -C "$work/git" gc -q
@@ -52,9 +38,9 @@ git_size=$(du -sk "$work/git" | cut -f1)
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 printf 'import time   pg %7.2fs   git %7.2fs   ratio pg/git %s\n' "$pg_secs" "$git_secs" "$(ratio "$pg_secs" "$git_secs")"
 printf 'size          pg %7d KB git %7d KB ratio pg/git %s (git after gc)\n' "$pg_size" "$git_size" "$(ratio "$pg_size" "$git_size")"
-printf 'peak memory   pg %7d KB git %7d KB\n' "$pg_peak" "$git_peak"
+printf 'peak memory   pg %7d MB git %7d MB\n' "$pg_peak" "$git_peak"
 printf 'export time   pg %7.2fs   git %7.2fs   ratio pg/git %s (pg export git vs git fast-import)\n' "$export_secs" "$git_secs" "$(ratio "$export_secs" "$git_secs")"
-printf 'export pack   pg %7d KB git %7d KB ratio pg/git %s (peak memory pg %d KB)\n' "$export_pack" "$git_pack" "$(ratio "$export_pack" "$git_pack")" "$export_peak"
+printf 'export pack   pg %7d KB git %7d KB ratio pg/git %s (peak memory pg %d MB)\n' "$export_pack" "$git_pack" "$(ratio "$export_pack" "$git_pack")" "$export_peak"
 # Same history on both sides: every ref's git id must agree.
 (cd "$work/pg" && "$pg" show-ref --git-ids) > "$work/pg.refs"
 git -C "$work/git" show-ref > "$work/git.refs"
