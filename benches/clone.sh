@@ -56,7 +56,6 @@ relayed_url=$(echo "$url" | sed "s,/tcp/$pg_port/,/tcp/$pg_relay/,")
 sleep 0.5
 
 seconds() { local start end; start=$(date +%s.%N); "$@" >"$work/last.out" 2>&1; end=$(date +%s.%N); awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 sync
 # The client is another node: its own key.
 export PG_HOME="$work/client-home"

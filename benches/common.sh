@@ -34,3 +34,6 @@ measure() {
   read -r secs kb < "$work/time.log"
   mb=$((kb / 1024))
 }
+
+# $1 / $2 to two decimals ("-" when there is nothing to compare with).
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == "-") print "-"; else printf "%.2f", a / b }'; }

@@ -41,7 +41,6 @@ median_status() {
   git_med=$(printf '%s\n' "${git_times[@]}" | sort -g | sed -n "${mid}p")
 }
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
 report() {
   printf '%-28s pg %7.3fs  git %7.3fs  ratio pg/git %s\n' "$1" "$2" "$3" "$(ratio "$2" "$3")"

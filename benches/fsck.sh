@@ -14,7 +14,6 @@ source "$(dirname "$0")/common.sh"
 history_or_generated "${FSCK_COMMITS:-100000}" "$@"
 mkdir "$work/pg" && (cd "$work/pg" && "$pg" init >/dev/null && "$pg" import git --no-checkout "$source_repo" >/dev/null 2>&1)
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 sync
 for _ in 1 2; do
   measure sh -c "cd '$work/pg' && exec '$pg' fsck"

@@ -35,7 +35,6 @@ git -C "$work/git" gc -q --aggressive 2>/dev/null || git -C "$work/git" gc -q
 pg_size=$(du -sk "$work/pg/.pg" | cut -f1)
 git_size=$(du -sk "$work/git" | cut -f1)
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 printf 'import time   pg %7.2fs   git %7.2fs   ratio pg/git %s\n' "$pg_secs" "$git_secs" "$(ratio "$pg_secs" "$git_secs")"
 printf 'size          pg %7d KB git %7d KB ratio pg/git %s (git after gc)\n' "$pg_size" "$git_size" "$(ratio "$pg_size" "$git_size")"
 printf 'peak memory   pg %7d MB git %7d MB\n' "$pg_peak" "$git_peak"

@@ -18,7 +18,6 @@ source "$(dirname "$0")/common.sh"
 history_or_generated "${MEMORY_COMMITS:-100000}" "$@"
 
 row() { printf '%-16s pg %6d MB %8.2fs   git %6s MB %8ss   memory pg/git %s\n' "$1" "$2" "$3" "$4" "$5" "$6"; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == "-") print "-"; else printf "%.2f", a / b }'; }
 sync
 
 mkdir "$work/pg" && (cd "$work/pg" && "$pg" init >/dev/null)

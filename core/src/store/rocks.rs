@@ -211,8 +211,7 @@ impl RocksBackend {
         }
         .map_err(backend_error)?;
         if mode != OpenMode::ReadOnly {
-            remove_stale_empty_logs(path);
-            remove_unfinished_bulk_files(path);
+            tidy_database_dir(path);
         }
         // Bulk loads go to level 0, and compactions settle them in the last level
         // with zstd: written with fast LZ4, like a flush.
@@ -268,9 +267,6 @@ impl RocksBackend {
     /// flushes, were a third of its memory and a fifth of its time), and the objects
     /// are durable once it returns. Only for ids the store does not hold.
     fn ingest(&self, sorted: &[(&ObjectId, Cow<'_, [u8]>)]) -> Result<()> {
-        if sorted.is_empty() {
-            return Ok(());
-        }
         let number = self.bulk_files.fetch_add(1, Ordering::Relaxed);
         let path = self.path.join(format!("{BULK_PREFIX}{}-{number}.sst", std::process::id()));
         let ingested = self.write_table(&path, sorted).and_then(|()| {
@@ -282,24 +278,21 @@ impl RocksBackend {
             }
             let mut options = IngestExternalFileOptions::default();
             options.set_move_files(true);
-            self.db.ingest_external_file_cf_opts(self.cf(OBJECTS), &options, vec![&path]).map_err(backend_error)
+            self.db
+                .ingest_external_file_cf_opts(self.cf(OBJECTS), &options, vec![&path])
+                .map_err(backend_error)
         });
         // Moved in on success (a link, then this name is dropped); not taken on failure.
         let _ = std::fs::remove_file(&path);
         ingested
     }
 
-    /// Writes objects sorted by id to a table file at `path`.
+    /// Writes objects sorted by id, each once, to a table file at `path`.
     fn write_table(&self, path: &Path, sorted: &[(&ObjectId, Cow<'_, [u8]>)]) -> Result<()> {
         let mut writer = SstFileWriter::create(&self.bulk_options);
         writer.open(path).map_err(backend_error)?;
-        let mut previous: Option<&ObjectId> = None;
         for (id, value) in sorted {
-            // A table file takes each key once, in order.
-            if previous != Some(*id) {
-                writer.put(id.as_bytes(), value).map_err(backend_error)?;
-            }
-            previous = Some(*id);
+            writer.put(id.as_bytes(), value).map_err(backend_error)?;
         }
         writer.finish().map_err(backend_error)
     }
@@ -637,6 +630,8 @@ impl Backend for RocksBackend {
             earlier.insert(*id, (bytes.clone(), depth));
         }
         puts.sort_unstable_by_key(|(id, _)| *id);
+        // An object twice in a batch is stored once (a table file takes each key once).
+        puts.dedup_by_key(|(id, _)| *id);
         let put_bytes: usize = puts.iter().map(|(_, value)| value.len()).sum();
         if durability == Durability::Bulk && put_bytes >= MIN_INGEST_BYTES {
             self.ingest(&puts)?;
@@ -723,35 +718,29 @@ const MIN_INGEST_BYTES: usize = 1 << 20;
 /// How the table files a bulk load writes before they are taken in are named.
 const BULK_PREFIX: &str = "bulk-";
 
-/// Deletes the table files of bulk loads that a process died writing (with the
-/// database's lock held, none is being written): they were never taken in.
-fn remove_unfinished_bulk_files(path: &Path) {
+/// Deletes, with the database's lock held, what earlier opens left in its
+/// directory and nothing will read:
+/// - the table files of bulk loads that a process died writing (none is being
+///   written now): they were never taken in;
+/// - the write-ahead logs that earlier read-write opens left empty. Each
+///   read-write open starts a log, and RocksDB 7.8 keeps an empty one for good
+///   (the next open does not retire it: facebook/rocksdb#11313, fixed in 8.3), so
+///   every command that writes nothing would leave one more file for every later
+///   open to replay. The empty logs older than this open's own (the newest) are
+///   deleted, as RocksDB's maintainers advise for older versions: safe while
+///   `track_and_verify_wals_in_manifest` is off, its default. A log that cannot be
+///   deleted stays, and costs nothing but its file.
+fn tidy_database_dir(path: &Path) {
     let Ok(entries) = std::fs::read_dir(path) else { return };
+    let mut logs: Vec<(u64, std::fs::DirEntry)> = Vec::new();
     for entry in entries.flatten() {
-        if entry.file_name().to_str().is_some_and(|name| name.starts_with(BULK_PREFIX)) {
+        let Some(name) = entry.file_name().to_str().map(str::to_owned) else { continue };
+        if name.starts_with(BULK_PREFIX) {
             let _ = std::fs::remove_file(entry.path());
+        } else if let Some(number) = name.strip_suffix(".log").and_then(|n| n.parse().ok()) {
+            logs.push((number, entry));
         }
     }
-}
-
-/// Deletes the write-ahead logs that earlier read-write opens left empty.
-///
-/// Each read-write open starts a log, and RocksDB 7.8 keeps an empty one for good
-/// (the next open does not retire it: facebook/rocksdb#11313, fixed in 8.3), so
-/// every command that writes nothing would leave one more file for every later
-/// open to replay. With the database's lock held, the empty logs older than this
-/// open's own (the newest) are deleted, as RocksDB's maintainers advise for
-/// older versions: safe while `track_and_verify_wals_in_manifest` is off, its
-/// default. A log that cannot be deleted stays, and costs nothing but its file.
-fn remove_stale_empty_logs(path: &Path) {
-    let Ok(entries) = std::fs::read_dir(path) else { return };
-    let mut logs: Vec<(u64, std::fs::DirEntry)> = entries
-        .filter_map(|entry| {
-            let entry = entry.ok()?;
-            let number = entry.file_name().to_str()?.strip_suffix(".log")?.parse().ok()?;
-            Some((number, entry))
-        })
-        .collect();
     logs.sort_unstable_by_key(|(number, _)| *number);
     logs.pop();
     for (_, log) in logs {
@@ -857,7 +846,9 @@ mod tests {
         backend.write(Batch { objects: objects(1, 100), ..Batch::default() }, Durability::Bulk).unwrap();
         assert_eq!(backend.memtable_entries().unwrap(), 1);
         // ...and to disk before the next load, which is durable at once.
-        backend.write(Batch { objects: objects(200, 6 << 10), ..Batch::default() }, Durability::Bulk).unwrap();
+        backend
+            .write(Batch { objects: objects(200, 6 << 10), ..Batch::default() }, Durability::Bulk)
+            .unwrap();
         assert_eq!(backend.memtable_entries().unwrap(), 0);
         drop(backend);
         // What a process that died mid-load left is removed at the next open.
