@@ -93,22 +93,33 @@ impl Context {
         Ok(Config::load(&self.pg_home.join("config"))?)
     }
 
+    /// A setting from the repository's config, else the user's.
+    pub fn setting(&self, repo: Option<&Repository>, key: &str) -> Result<Option<String>> {
+        let local = repo.map(|repo| repo.config().get(key)).transpose()?.flatten();
+        match local {
+            Some(value) => Ok(Some(value)),
+            None => Ok(self.global_config()?.get(key)?),
+        }
+    }
+
+    /// The editor for messages: `$PG_EDITOR`, `core.editor`, `$VISUAL`,
+    /// `$EDITOR`, else `vi` (git's order). A shell command line.
+    pub fn editor(&self, repo: &Repository) -> Result<String> {
+        if let Some(editor) = env("PG_EDITOR") {
+            return Ok(editor);
+        }
+        let configured = self.setting(Some(repo), "core.editor")?;
+        Ok(configured.or_else(|| env("VISUAL")).or_else(|| env("EDITOR")).unwrap_or_else(|| "vi".into()))
+    }
+
     /// Name and email from the environment, then the repository's config, then
     /// the user's.
     pub fn identity(&self, repo: Option<&Repository>, role: Role) -> Result<(String, String)> {
         let prefix = role.env_prefix();
-        let global = self.global_config()?;
         let lookup = |env_name: String, key: &str| -> Result<Option<String>> {
-            let configured = || -> Result<Option<String>> {
-                let local = match repo {
-                    Some(repo) => repo.config().get(key)?,
-                    None => None,
-                };
-                Ok(local.or(global.get(key)?))
-            };
             match env(&env_name).or_else(|| env(&env_name.replace("COMMITTER", "AUTHOR"))) {
                 Some(value) => Ok(Some(value)),
-                None => configured(),
+                None => self.setting(repo, key),
             }
         };
         let name = lookup(format!("{prefix}_NAME"), "user.name")?;

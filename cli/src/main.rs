@@ -47,6 +47,12 @@ enum Command {
     Branch(commands::branch::BranchArgs),
     /// Switch the working copy to a branch.
     Switch(commands::branch::SwitchArgs),
+    /// Put files back in the working copy or the index, from the index or a commit.
+    Restore(commands::restore::RestoreArgs),
+    /// Move the current branch to a commit; --mixed (default) also the index, --hard the files too.
+    Reset(commands::restore::ResetArgs),
+    /// git's checkout: `pg checkout BRANCH` switches, `pg checkout [REV] -- PATH…` restores.
+    Checkout(commands::restore::CheckoutArgs),
     /// List, create or delete tags.
     Tag(commands::branch::TagArgs),
     /// Print an object's kind or contents.
@@ -121,6 +127,9 @@ fn main() -> ExitCode {
         Command::Show(args) => commands::log::show(&context, args),
         Command::Branch(args) => commands::branch::branch(&context, args),
         Command::Switch(args) => commands::branch::switch(&context, args),
+        Command::Restore(args) => commands::restore::restore(&context, args),
+        Command::Reset(args) => commands::restore::reset(&context, args),
+        Command::Checkout(args) => commands::restore::checkout(&context, args),
         Command::Tag(args) => commands::branch::tag(&context, args),
         Command::CatObject(args) => commands::plumbing::cat_object(&context, args),
         Command::RevParse(args) => commands::plumbing::rev_parse(&context, args),

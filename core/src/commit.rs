@@ -17,6 +17,9 @@ pub enum Error {
         "nothing to commit: the index matches HEAD (stage changes with `pg add`, or pass --allow-empty)"
     )]
     NothingToCommit,
+    /// `--amend` with no commit to amend.
+    #[error("nothing to amend: HEAD has no commit yet")]
+    NothingToAmend,
     /// Reading or writing the store failed.
     #[error(transparent)]
     Store(#[from] store::Error),
@@ -38,6 +41,9 @@ pub struct Options {
     pub extra_headers: Vec<Header>,
     /// Commit even when nothing changed.
     pub allow_empty: bool,
+    /// Replace `HEAD`'s commit (the new one takes its parents) instead of adding
+    /// one on top of it.
+    pub amend: bool,
 }
 
 /// What [`commit`] made.
@@ -53,7 +59,7 @@ pub struct Outcome {
     pub root: bool,
 }
 
-/// Commits the index on top of `HEAD`: the trees, the commit, the ref update and
+/// Commits the index on top of `HEAD` (or in its place, with `amend`): the trees, the commit, the ref update and
 /// the operation record are written in one synced batch, so a crash leaves the
 /// branch at the old commit or the new one.
 pub fn commit(
@@ -64,19 +70,25 @@ pub fn commit(
 ) -> Result<Outcome, Error> {
     let store = repo.store();
     let head = repo.head()?;
-    let parent = head.commit();
+    let replaced = head.commit();
+    let parents = match (options.amend, replaced) {
+        (false, _) => replaced.into_iter().collect(),
+        (true, Some(id)) => store.read_commit(&id)?.parents,
+        (true, None) => return Err(Error::NothingToAmend),
+    };
     let mut build = index.write_tree(store);
     let tree = build.root();
-    let parent_tree = parent.map(|p| store.read_commit(&p)).transpose()?.map(|c| c.tree);
+    let parent_tree = parents.first().map(|p| store.read_commit(p)).transpose()?.map(|c| c.tree);
     if !options.allow_empty && parent_tree == Some(tree) {
         return Err(Error::NothingToCommit);
     }
-    if !options.allow_empty && parent.is_none() && index.entries().is_empty() {
+    if !options.allow_empty && parents.is_empty() && index.entries().is_empty() {
         return Err(Error::NothingToCommit);
     }
+    let root = parents.is_empty();
     let commit = Commit {
         tree,
-        parents: parent.into_iter().collect(),
+        parents,
         author: options.author.clone(),
         committer: options.committer.clone(),
         extra_headers: options.extra_headers.clone(),
@@ -91,10 +103,10 @@ pub fn commit(
     };
     let update = RefUpdate {
         name: ref_name,
-        expected: parent.map(RefTarget::Object),
+        expected: replaced.map(RefTarget::Object),
         new: Some(RefTarget::Object(id)),
     };
     repo.update_refs(context, objects, vec![update])?;
     index.remember_trees(build);
-    Ok(Outcome { id, tree, branch, root: parent.is_none() })
+    Ok(Outcome { id, tree, branch, root })
 }

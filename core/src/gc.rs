@@ -2,8 +2,8 @@
 //! import or a transfer stored before it failed.
 //!
 //! Reachable means reachable from a ref, from any ref value the operation log
-//! records (so `pg undo` always finds what it needs), from the repository's
-//! identity record, or from a root the caller
+//! records or any working-copy snapshot it keeps (so `pg undo` always finds what
+//! it needs), from the repository's identity record, or from a root the caller
 //! names (the index, a merge in progress, the conflict queue, an unfinished
 //! transfer: things this crate does not know). An object stored as a delta keeps
 //! its base, reachable or not.
@@ -104,6 +104,9 @@ fn reachable(repo: &Repository, roots: &[ObjectId]) -> Result<HashSet<ObjectId>,
     for operation in repo.operations(usize::MAX)? {
         for change in &operation.changes {
             stack.extend(change.before.iter().chain(&change.after).filter_map(target));
+        }
+        for snapshot in operation.working_copy.iter().flat_map(|c| [c.before, c.after]) {
+            stack.extend([snapshot.index, snapshot.files]);
         }
     }
     let store = repo.store();

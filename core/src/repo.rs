@@ -3,7 +3,7 @@
 
 use crate::config::{self, Config};
 use crate::id::{HashAlgorithm, ObjectId};
-use crate::oplog::{self, OpContext, Operation, RefChange};
+use crate::oplog::{self, OpContext, Operation, RefChange, WorkingCopyChange};
 use crate::refs::{self, RefTarget};
 use crate::store::{self, Batch, Durability, OpenMode, RefUpdate, RocksBackend, Store};
 use std::path::{Path, PathBuf};
@@ -123,6 +123,9 @@ pub struct UndoPlan {
     pub head_before: Option<ObjectId>,
     /// `HEAD`'s commit after the undo.
     pub head_after: Option<ObjectId>,
+    /// How the working copy moves back, when the operation moved it apart from
+    /// `HEAD`; otherwise it follows `HEAD` from `head_before` to `head_after`.
+    pub working_copy: Option<WorkingCopyChange>,
     updates: Vec<RefUpdate>,
 }
 
@@ -371,7 +374,20 @@ impl Repository {
         objects: Vec<(ObjectId, Vec<u8>)>,
         updates: Vec<RefUpdate>,
     ) -> Result<Operation> {
-        self.record(context, objects, updates, None)
+        self.record(context, objects, updates, None, None)
+    }
+
+    /// [`Repository::update_refs`] for an operation that also moved the working
+    /// copy apart from `HEAD` (the snapshots' trees are stored already), so that
+    /// undoing it moves the working copy back.
+    pub fn update_refs_and_working_copy(
+        &self,
+        context: &OpContext,
+        objects: Vec<(ObjectId, Vec<u8>)>,
+        updates: Vec<RefUpdate>,
+        working_copy: WorkingCopyChange,
+    ) -> Result<Operation> {
+        self.record(context, objects, updates, None, Some(working_copy))
     }
 
     fn record(
@@ -380,6 +396,7 @@ impl Repository {
         objects: Vec<(ObjectId, Vec<u8>)>,
         updates: Vec<RefUpdate>,
         undoes: Option<u64>,
+        working_copy: Option<WorkingCopyChange>,
     ) -> Result<Operation> {
         let last = self.store.backend().read_operations(1)?;
         let seq = last.first().map_or(1, |(seq, _)| seq + 1);
@@ -387,7 +404,7 @@ impl Repository {
             .iter()
             .map(|u| RefChange { name: u.name.clone(), before: u.expected.clone(), after: u.new.clone() })
             .collect();
-        let operation = Operation { seq, context: context.clone(), changes, undoes };
+        let operation = Operation { seq, context: context.clone(), changes, undoes, working_copy };
         let batch =
             Batch { objects, refs: updates, operation: Some((seq, operation.encode())), ..Batch::default() };
         self.store.backend().write(batch, Durability::Synced)?;
@@ -446,11 +463,17 @@ impl Repository {
             Some(RefTarget::Object(id)) => Some(id),
             None => None,
         };
-        Ok(UndoPlan { head_before: self.head()?.commit(), head_after, target, updates })
+        Ok(UndoPlan {
+            head_before: self.head()?.commit(),
+            head_after,
+            working_copy: target.working_copy.map(|change| change.inverse()),
+            target,
+            updates,
+        })
     }
 
     /// Applies a plan from [`Repository::plan_undo`] as a new operation.
     pub fn apply_undo(&self, plan: UndoPlan, context: &OpContext) -> Result<Operation> {
-        self.record(context, Vec::new(), plan.updates, Some(plan.target.seq))
+        self.record(context, Vec::new(), plan.updates, Some(plan.target.seq), plan.working_copy)
     }
 }

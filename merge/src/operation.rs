@@ -270,7 +270,7 @@ pub fn start(
         settled: outcome.settled.iter().map(|s| (s.path.clone(), s.function.to_string())).collect(),
     };
     save_state(repo, &state)?;
-    if let Err(e) = worktree::checkout(repo, index, Some(&ours_tree), outcome.tree.as_ref(), &NoProgress) {
+    if let Err(e) = worktree::checkout_merge(repo, index, &ours_tree, outcome.tree.as_ref()) {
         // The checkout refuses before writing anything: nothing to undo.
         remove_state(repo)?;
         return Err(e.into());
@@ -339,11 +339,7 @@ fn fast_forward(
     to: ObjectId,
     context: &OpContext,
 ) -> Result<Started, Error> {
-    let store = repo.store();
-    let from_tree = from.map(|id| store.read_commit(&id)).transpose()?.map(|c| c.tree);
-    let to_tree = store.read_commit(&to)?.tree;
-    worktree::checkout(repo, index, from_tree.as_ref(), Some(&to_tree), &NoProgress)?;
-    index.save(&repo.index_path())?;
+    worktree::switch(repo, index, from.as_ref(), Some(&to), &NoProgress)?;
     let update = RefUpdate {
         name: ref_name.to_owned(),
         expected: from.map(RefTarget::Object),
@@ -462,10 +458,10 @@ pub fn abort(repo: &Repository, index: &mut Index, context: &OpContext) -> Resul
     }
     // Removals first, deepest first, so a file can take back its directory's place.
     for (path, _) in versions.iter().rev().filter(|(_, v)| v.is_none()) {
-        worktree::restore(repo, index, path, None)?;
+        worktree::restore_path(repo, index, path, None)?;
     }
     for (path, version) in versions.iter().filter(|(_, v)| v.is_some()) {
-        worktree::restore(repo, index, path, version.as_ref())?;
+        worktree::restore_path(repo, index, path, version.as_ref())?;
     }
     index.save(&repo.index_path())?;
     let records = state
@@ -545,7 +541,12 @@ pub fn resolve(
             let (version, side) =
                 if take == Take::Ours { (conflict.ours, "ours") } else { (conflict.theirs, "theirs") };
             let version = version.ok_or(Error::SideMissing { path: shown(), side })?;
-            worktree::restore(repo, index, path, Some(&FileState { mode: version.mode, id: version.id }))?;
+            worktree::restore_path(
+                repo,
+                index,
+                path,
+                Some(&FileState { mode: version.mode, id: version.id }),
+            )?;
         }
     }
     index.save(&repo.index_path())?;

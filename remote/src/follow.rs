@@ -142,15 +142,13 @@ pub async fn mirror(node: &Node, url: &Url, workdir: &Path) -> Result<Mirrored, 
 
 /// Checks out `to`'s tree over `from`'s; false when local edits are in the way.
 fn move_working_copy(repo: &Repository, from: Option<&RefTarget>, to: &ObjectId) -> Result<bool, Error> {
-    let store = repo.store();
-    let from = from.and_then(RefTarget::as_object).map(|id| store.read_commit(id)).transpose()?;
-    let to = store.read_commit(to)?.tree;
     let mut index = Index::load(&repo.index_path()).map_err(|e| Error::Refused(e.to_string()))?;
-    if worktree::checkout(repo, &mut index, from.map(|c| c.tree).as_ref(), Some(&to), &NoProgress).is_err() {
-        return Ok(false);
+    let from = from.and_then(RefTarget::as_object);
+    match worktree::switch(repo, &mut index, from, Some(to), &NoProgress) {
+        Ok(_) => Ok(true),
+        Err(worktree::Error::WouldOverwrite(_)) => Ok(false),
+        Err(e) => Err(Error::Refused(e.to_string())),
     }
-    index.save(&repo.index_path()).map_err(|e| Error::Refused(e.to_string()))?;
-    Ok(true)
 }
 
 /// Keeps the repository at `workdir` a mirror of `url` until the node stops:

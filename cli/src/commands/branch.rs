@@ -21,6 +21,9 @@ pub struct BranchArgs {
     /// Delete a branch even when its commits are not in HEAD.
     #[arg(short = 'D', value_name = "NAME", conflicts_with = "name")]
     force_delete: Option<String>,
+    /// Print the name of the checked-out branch (nothing when HEAD is detached).
+    #[arg(long, conflicts_with_all = ["name", "delete", "force_delete"])]
+    show_current: bool,
     /// Machine-readable list.
     #[arg(long)]
     json: bool,
@@ -36,6 +39,12 @@ fn require_commit(head: &Head) -> Result<ObjectId> {
 pub fn branch(context: &Context, args: BranchArgs) -> Outcome {
     let repo = context.repo()?;
     let head = repo.head()?;
+    if args.show_current {
+        if let Some(name) = head.branch() {
+            println!("{name}");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     if let Some(name) = args.delete.as_ref().or(args.force_delete.as_ref()) {
         let full = format!("{BRANCH_PREFIX}{name}");
         let Some(tip) = repo.resolve_ref(&full)? else { bail!("branch '{name}' not found") };
@@ -126,18 +135,23 @@ pub struct SwitchArgs {
 }
 
 pub fn switch(context: &Context, args: SwitchArgs) -> Outcome {
+    switch_to(context, &args.branch, args.create, args.start)
+}
+
+/// Switches to `branch`, first creating it at `start` (or `HEAD`) with `create`.
+pub fn switch_to(context: &Context, branch: &str, create: bool, start: Option<String>) -> Outcome {
     let repo = context.repo()?;
     let head = repo.head()?;
-    let full = format!("{BRANCH_PREFIX}{}", args.branch);
-    if args.start.is_some() && !args.create {
+    let full = format!("{BRANCH_PREFIX}{branch}");
+    if start.is_some() && !create {
         bail!("a start point only makes sense with -c (create)");
     }
-    let target = if args.create {
-        refs::check_name(&args.branch, "branch")?;
+    let target = if create {
+        refs::check_name(branch, "branch")?;
         if repo.read_ref(&full)?.is_some() {
-            bail!("a branch named '{}' already exists", args.branch);
+            bail!("a branch named '{branch}' already exists");
         }
-        match &args.start {
+        match &start {
             Some(rev) => Some(revision::resolve_commit(&repo, rev)?),
             None => head.commit(),
         }
@@ -145,7 +159,7 @@ pub fn switch(context: &Context, args: SwitchArgs) -> Outcome {
         match repo.resolve_ref(&full)? {
             Some(id) => Some(id),
             None => {
-                bail!("no branch named '{}' (create it with `pg switch -c {}`)", args.branch, args.branch)
+                bail!("no branch named '{branch}' (create it with `pg switch -c {branch}`)")
             }
         }
     };
@@ -155,14 +169,14 @@ pub fn switch(context: &Context, args: SwitchArgs) -> Outcome {
         expected: repo.read_ref(HEAD)?,
         new: Some(RefTarget::Symbolic(full.clone())),
     };
-    match (args.create, target) {
-        (true, Some(start)) => create_branch(context, &repo, &args.branch, start, vec![head_update])?,
+    match (create, target) {
+        (true, Some(start)) => create_branch(context, &repo, branch, start, vec![head_update])?,
         _ => {
             repo.update_refs(&context.op_context(Some(&repo)), Vec::new(), vec![head_update])?;
         }
     }
-    let verb = if args.create { "a new branch" } else { "branch" };
-    eprintln!("Switched to {verb} '{}'", args.branch);
+    let verb = if create { "a new branch" } else { "branch" };
+    eprintln!("Switched to {verb} '{branch}'");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -176,14 +190,8 @@ pub fn move_working_copy(
     if from == to {
         return Ok(());
     }
-    let tree = |id: Option<ObjectId>| -> Result<Option<ObjectId>> {
-        Ok(id.map(|c| repo.store().read_commit(&c)).transpose()?.map(|c| c.tree))
-    };
     let mut index = context.load_index(repo)?;
-    let bar = context.progress("checkout");
-    worktree::checkout(repo, &mut index, tree(from)?.as_ref(), tree(to)?.as_ref(), &bar)?;
-    drop(bar);
-    context.save_index(repo, &mut index)?;
+    worktree::switch(repo, &mut index, from.as_ref(), to.as_ref(), &context.progress("checkout"))?;
     Ok(())
 }
 

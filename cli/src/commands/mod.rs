@@ -13,6 +13,7 @@ pub mod merge_file;
 pub mod oplog;
 pub mod peers;
 pub mod plumbing;
+pub mod restore;
 pub mod stage;
 pub mod status;
 

@@ -2,8 +2,9 @@ use super::Outcome;
 use crate::context::Context;
 use crate::render;
 use pg_core::id::SHORT_ID_LEN;
-use pg_core::oplog::RefChange;
+use pg_core::oplog::{RefChange, Snapshot, WorkingCopyChange};
 use pg_core::refs::RefTarget;
+use pg_core::worktree;
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -38,6 +39,13 @@ fn change_text(change: &RefChange) -> String {
     format!("{}: {} -> {}", change.name, target_text(&change.before), target_text(&change.after))
 }
 
+/// A working-copy move as its two snapshots, each as index and files trees.
+fn working_copy_text(change: &WorkingCopyChange) -> String {
+    let side =
+        |s: &Snapshot| format!("index {} files {}", s.index.short(SHORT_ID_LEN), s.files.short(SHORT_ID_LEN));
+    format!("working copy: {} -> {}", side(&change.before), side(&change.after))
+}
+
 pub fn op(context: &Context, args: OpArgs) -> Outcome {
     let OpCommand::Log { max_count, json } = args.command;
     let repo = context.repo_to_read()?;
@@ -54,6 +62,7 @@ pub fn op(context: &Context, args: OpArgs) -> Outcome {
                     "time": op.context.time,
                     "undoes": op.undoes,
                     "changes": op.changes,
+                    "working_copy": op.working_copy,
                 })
             })
             .collect();
@@ -68,19 +77,24 @@ pub fn op(context: &Context, args: OpArgs) -> Outcome {
         for change in &op.changes {
             writeln!(out, "    {}", change_text(change))?;
         }
+        if let Some(change) = &op.working_copy {
+            writeln!(out, "    {}", working_copy_text(change))?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
 
 pub fn undo(context: &Context) -> Outcome {
     let repo = context.repo()?;
-    let plan = repo.plan_undo()?;
-    super::branch::move_working_copy(context, &repo, plan.head_before, plan.head_after)?;
-    let target = plan.target.clone();
-    repo.apply_undo(plan, &context.op_context(Some(&repo)))?;
+    let mut index = context.load_index(&repo)?;
+    let op = context.op_context(Some(&repo));
+    let (target, _) = worktree::undo(&repo, &mut index, &op, &context.progress("checkout"))?;
     println!("Undid operation #{} (pg {})", target.seq, target.context.command);
     for change in &target.changes {
         println!("    {}: {} -> {}", change.name, target_text(&change.after), target_text(&change.before));
+    }
+    if let Some(change) = &target.working_copy {
+        println!("    {}", working_copy_text(&change.inverse()));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -8,7 +8,7 @@ use pg_core::index::Index;
 use pg_core::refs::{RefTarget, BRANCH_PREFIX};
 use pg_core::repo::InitOptions;
 use pg_core::store::RefUpdate;
-use pg_core::worktree::{self, NoProgress};
+use pg_core::worktree;
 use pg_core::{ObjectId, Repository};
 use pg_remote::follow;
 use pg_remote::node::{Discovery, Node};
@@ -279,10 +279,7 @@ pub fn clone(context: &Context, args: CloneArgs) -> Outcome {
         }
         repo.update_refs(&context.op_context(Some(&repo)), Vec::new(), updates)?;
         if let Some((_, id)) = head {
-            let tree = repo.store().read_commit(&id)?.tree;
-            let mut index = Index::default();
-            worktree::checkout(&repo, &mut index, None, Some(&tree), &NoProgress)?;
-            context.save_index(&repo, &mut index)?;
+            worktree::switch(&repo, &mut Index::default(), None, Some(&id), &context.progress("checkout"))?;
         }
         println!(
             "Cloned {} into {}: {} objects, {:.1} MB (wire {} bytes)",

@@ -48,15 +48,12 @@ pub fn run(context: &Context, args: Args) -> Outcome {
     } else if args.short {
         write_short(&mut out, context.color, &status, merge.as_ref())?;
     } else {
-        write_long(&mut out, context.color, &head, &status)?;
-        if let Some(merge) = &merge {
-            write_merge(&mut out, context.color, merge)?;
-        }
+        write_long(&mut out, context.color, &head, &status, merge.as_ref())?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn label(kind: ChangeKind) -> &'static str {
+pub fn label(kind: ChangeKind) -> &'static str {
     match kind {
         ChangeKind::Added => "new file:",
         ChangeKind::Deleted => "deleted:",
@@ -74,13 +71,25 @@ fn letter(kind: ChangeKind) -> char {
     }
 }
 
-fn write_long(out: &mut dyn Write, color: bool, head: &Head, status: &Status) -> std::io::Result<()> {
+/// git's long format. During a merge the merge comes first, as in git, and its
+/// state, not the changes, says what to do next: the merged changes are staged
+/// but "nothing to commit" would be false while conflicts are open.
+fn write_long(
+    out: &mut dyn Write,
+    color: bool,
+    head: &Head,
+    status: &Status,
+    merge: Option<&State>,
+) -> std::io::Result<()> {
     match head {
         Head::Branch { .. } => writeln!(out, "On branch {}", head.branch().unwrap_or_default())?,
         Head::Detached(id) => writeln!(out, "HEAD detached at {}", id.short(pg_core::id::SHORT_ID_LEN))?,
     }
     if head.commit().is_none() {
         writeln!(out, "\nNo commits yet")?;
+    }
+    if let Some(merge) = merge {
+        write_merge(out, color, merge)?;
     }
     let sections: [(&str, &[FileChange], _); 2] = [
         ("Changes to be committed:", &status.staged, NEW),
@@ -102,7 +111,7 @@ fn write_long(out: &mut dyn Write, color: bool, head: &Head, status: &Status) ->
             writeln!(out, "\t{}", paint(color, OLD, &text(path)))?;
         }
     }
-    if status.staged.is_empty() {
+    if status.staged.is_empty() && merge.is_none() {
         let hint = match (status.unstaged.is_empty(), status.untracked.is_empty()) {
             (true, true) => "nothing to commit, working tree clean",
             (true, false) => "nothing added to commit but untracked files present (use \"pg add\" to track)",

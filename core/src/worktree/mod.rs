@@ -4,7 +4,7 @@
 //! `.pgignore` files use gitignore syntax. The `.pg` and `.git` directories are
 //! never part of the working copy (so pg can live beside git in one directory).
 
-use crate::diff::{self, ChangeKind, FileChange, FileState};
+use crate::diff::{self, FileChange, FileState};
 use crate::id::ObjectId;
 use crate::index::{self, Index, IndexEntry, Stat};
 use crate::object::{EntryKind, Mode, ObjectKind, Tree};
@@ -16,7 +16,12 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
+mod checkout;
+mod snapshot;
 mod walk;
+
+pub use checkout::{checkout_merge, move_between, restore_path, switch, CheckoutOutcome};
+pub use snapshot::{reset, restore, snapshot, undo, ResetMode, RestoreOptions};
 
 pub use walk::IGNORE_FILE;
 use walk::{abs, scan, FileMeta, Found};
@@ -62,6 +67,9 @@ pub enum Error {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] store::Error),
+    /// Reading or moving refs failed.
+    #[error(transparent)]
+    Repo(#[from] crate::repo::Error),
 }
 
 /// A result with a working-copy [`Error`].
@@ -541,197 +549,4 @@ pub fn move_path(repo: &Repository, index: &mut Index, from: &[u8], to: &[u8]) -
         index.upsert(entry);
     }
     Ok(to)
-}
-
-/// What [`checkout`] did.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct CheckoutOutcome {
-    /// Files written.
-    pub written: usize,
-    /// Files deleted.
-    pub deleted: usize,
-}
-
-/// Moves the working copy and index from tree `from` to tree `to`, touching only
-/// paths that differ between them. Local changes elsewhere are kept; a local change
-/// on a path that would change makes it refuse before writing anything.
-pub fn checkout(
-    repo: &Repository,
-    index: &mut Index,
-    from: Option<&ObjectId>,
-    to: Option<&ObjectId>,
-    progress: &dyn Progress,
-) -> Result<CheckoutOutcome> {
-    let store = repo.store();
-    let root = repo.workdir();
-    let changes = diff::diff_trees(&|id| store.read_tree(id), from, to)?;
-    check_safe_paths(&changes)?;
-    let blocked = blocked_paths(store, root, index, &changes)?;
-    if !blocked.is_empty() {
-        return Err(Error::WouldOverwrite(blocked));
-    }
-    progress.start(changes.len() as u64);
-    let mut outcome = CheckoutOutcome::default();
-    // Deletions first, so a file can become a directory of the same name.
-    for change in changes.iter().filter(|c| c.new.is_none() || c.kind() == ChangeKind::TypeChanged) {
-        index.remove_within(&change.path);
-        remove_file(root, &change.path)?;
-        outcome.deleted += usize::from(change.new.is_none());
-    }
-    let writes: Vec<(&[u8], &FileState)> =
-        changes.iter().filter_map(|c| c.new.as_ref().map(|new| (c.path.as_slice(), new))).collect();
-    progress.advance((changes.len() - writes.len()) as u64);
-    let stats = write_files(store, root, &writes, progress)?;
-    for ((path, new), stat) in writes.iter().zip(stats) {
-        index.upsert(IndexEntry { path: path.to_vec(), mode: new.mode, id: new.id, stat });
-    }
-    outcome.written = writes.len();
-    // A clean switch leaves the index equal to `to`, whose trees are stored:
-    // cache them so the next status and commit need not rebuild them.
-    let build = index.write_tree(store);
-    if Some(&build.root()) == to {
-        index.remember_trees(build);
-    }
-    Ok(outcome)
-}
-
-/// Puts one path of the working copy and the index in `state` (`None`: removes
-/// it), whatever is there now. For merges, which restore paths they wrote.
-pub fn restore(repo: &Repository, index: &mut Index, path: &[u8], state: Option<&FileState>) -> Result<()> {
-    let root = repo.workdir();
-    check_safe_paths(&[FileChange { path: path.to_vec(), old: None, new: state.copied() }])?;
-    index.remove_within(path);
-    match state {
-        Some(state) => {
-            let stat = FileWriter::new(repo.store(), root).write(path, state)?;
-            index.upsert(IndexEntry { path: path.to_vec(), mode: state.mode, id: state.id, stat });
-        }
-        None => remove_file(root, path)?,
-    }
-    Ok(())
-}
-
-fn check_safe_paths(changes: &[FileChange]) -> Result<()> {
-    for change in changes.iter().filter(|c| c.new.is_some()) {
-        let unsafe_part = change.path.split(|&b| b == b'/').any(|part| {
-            part.is_empty()
-                || part == b"."
-                || part == b".."
-                || part.eq_ignore_ascii_case(b".pg")
-                || part.eq_ignore_ascii_case(b".git")
-        });
-        if unsafe_part {
-            return Err(Error::UnsafePath(display(&change.path)));
-        }
-    }
-    Ok(())
-}
-
-/// Paths a checkout would change that hold changes of their own: staged or
-/// unstaged edits, or an untracked file where a new one would go.
-fn blocked_paths(store: &Store, root: &Path, index: &Index, changes: &[FileChange]) -> Result<Vec<String>> {
-    let mut blocked = Vec::new();
-    for change in changes {
-        let staged = index.get(&change.path).map(state);
-        let staged_matches = match (&staged, &change.old) {
-            (Some(s), Some(old)) => s.same_as(old),
-            (None, None) => true,
-            _ => staged.as_ref().zip(change.new.as_ref()).is_some_and(|(s, new)| s.same_as(new)),
-        };
-        let on_disk = lstat(&abs(root, &change.path))?;
-        let disk_matches = match (index.get(&change.path), &on_disk) {
-            (Some(entry), Some(metadata)) => {
-                matches!(compare_entry(store.algorithm(), root, entry, metadata)?, EntryState::Clean(_))
-            }
-            (Some(_), None) => true,
-            (None, None) => true,
-            (None, Some(_)) => false,
-        };
-        if !staged_matches || !disk_matches {
-            blocked.push(display(&change.path));
-        }
-    }
-    Ok(blocked)
-}
-
-/// Writes files of a tree on several threads, returning their stat data in
-/// order: creating thousands of files costs the filesystem more than reading
-/// their blobs costs the store, and the filesystem takes them on every core.
-fn write_files(
-    store: &Store,
-    root: &Path,
-    files: &[(&[u8], &FileState)],
-    progress: &dyn Progress,
-) -> Result<Vec<Stat>> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
-    // Neighbours share directories: each thread takes a run of them.
-    let run = files.len().div_ceil(threads).max(256);
-    let parts = std::thread::scope(|s| {
-        let workers: Vec<_> = files
-            .chunks(run)
-            .map(|part| {
-                s.spawn(move || {
-                    let mut writer = FileWriter::new(store, root);
-                    let write = |(path, state): &(&[u8], &FileState)| {
-                        let stat = writer.write(path, state);
-                        progress.advance(1);
-                        stat
-                    };
-                    part.iter().map(write).collect::<Result<Vec<Stat>>>()
-                })
-            })
-            .collect();
-        workers.into_iter().map(|w| w.join().expect("checkout writers do not panic")).collect::<Vec<_>>()
-    });
-    Ok(parts.into_iter().collect::<Result<Vec<_>>>()?.into_iter().flatten().collect())
-}
-
-/// Writes files of a tree, remembering the last directory it made so that the
-/// files of one directory make it once.
-struct FileWriter<'a> {
-    store: &'a Store,
-    root: &'a Path,
-    made: Option<PathBuf>,
-}
-
-impl<'a> FileWriter<'a> {
-    fn new(store: &'a Store, root: &'a Path) -> Self {
-        FileWriter { store, root, made: None }
-    }
-
-    /// Writes one file and returns its stat data.
-    fn write(&mut self, path: &[u8], state: &FileState) -> Result<Stat> {
-        use std::os::unix::fs::PermissionsExt;
-        let full = abs(self.root, path);
-        let parent = full.parent().expect("a file path has a parent");
-        if self.made.as_deref() != Some(parent) {
-            std::fs::create_dir_all(parent).map_err(io(parent))?;
-            self.made = Some(parent.to_owned());
-        }
-        match std::fs::symlink_metadata(&full) {
-            Ok(m) if m.is_dir() => std::fs::remove_dir_all(&full).map_err(io(&full))?,
-            Ok(_) => std::fs::remove_file(&full).map_err(io(&full))?,
-            Err(_) => {}
-        }
-        match state.mode.kind() {
-            EntryKind::Gitlink => {
-                std::fs::create_dir_all(&full).map_err(io(&full))?;
-                return Ok(Stat::default());
-            }
-            EntryKind::Symlink => {
-                let target = self.store.read_blob(&state.id)?;
-                std::os::unix::fs::symlink(std::ffi::OsStr::from_bytes(&target), &full).map_err(io(&full))?;
-            }
-            EntryKind::File | EntryKind::Executable => {
-                std::fs::write(&full, self.store.read_blob(&state.id)?).map_err(io(&full))?;
-                if state.mode.kind() == EntryKind::Executable {
-                    let mut perms = std::fs::metadata(&full).map_err(io(&full))?.permissions();
-                    perms.set_mode(perms.mode() | ((perms.mode() & 0o444) >> 2));
-                    std::fs::set_permissions(&full, perms).map_err(io(&full))?;
-                }
-            }
-            EntryKind::Tree => unreachable!("diff_trees yields files only"),
-        }
-        Ok(FileMeta::lstat(&full).map_err(io(&full))?.stat)
-    }
 }
