@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs what building pg needs and the machine may lack: Debian's RocksDB (linked
-# instead of compiling its C++ for ~20 minutes) and libclang (for its bindings).
+# instead of compiling its C++ for ~20 minutes), libclang (for its bindings) and git
+# (the tests use it as the oracle of interop).
 # Idempotent: installs nothing when everything is there.
 set -euo pipefail
-needed=(librocksdb-dev libclang-dev)
+needed=(librocksdb-dev libclang-dev git)
 missing=()
 for pkg in "${needed[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

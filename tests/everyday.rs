@@ -181,7 +181,19 @@ fn revisions_accept_ancestry_and_prefixes() {
     assert_eq!(repo.ok(&["rev-parse", "HEAD^^"]).trim(), one);
     assert_eq!(repo.ok(&["rev-parse", "main^1"]).trim(), two);
     assert_eq!(repo.ok(&["rev-parse", "@~1"]).trim(), two);
-    assert_eq!(repo.ok(&["rev-parse", &two[..20]]).trim(), two);
+    assert_eq!(repo.ok(&["rev-parse", &two[..20]]).trim(), two, "the full form's start, header and all");
+    // Abbreviations leave out the multihash header every id shares, and name the
+    // commit wherever a revision is taken.
+    let oneline = repo.ok(&["log", "--oneline", "HEAD~1"]);
+    let abbrev = oneline.lines().next().unwrap().split_whitespace().next().unwrap();
+    assert_eq!((abbrev.len(), &two[4..11]), (7, abbrev), "{oneline}");
+    assert_eq!(repo.ok(&["rev-parse", abbrev]).trim(), two);
+    assert_eq!(repo.ok(&["rev-parse", &format!("{abbrev}~1")]).trim(), one);
+    assert_eq!(
+        repo.ok(&["rev-parse", &two[4..8]]).trim(),
+        two,
+        "four digits are enough when they are unique"
+    );
     assert_eq!(repo.ok(&["rev-parse", "HEAD~1^0"]).trim(), two);
     let err = repo.fails(&["rev-parse", "HEAD^2"]);
     assert!(err.contains("no parent 2"), "{err}");

@@ -2,7 +2,6 @@
 
 use anstyle::{AnsiColor, Style};
 use pg_core::diff::{self, FileState, LineKind};
-use pg_core::id::SHORT_ID_LEN;
 use pg_core::object::Signature;
 use std::io::{self, Write};
 
@@ -128,14 +127,15 @@ impl pg_core::worktree::Progress for Bar {
     }
 }
 
-/// One side of a file diff: its mode and id, and its content.
+/// One side of a file diff: its mode and id, the id's abbreviation, and its content.
 pub struct Side<'a> {
     pub state: FileState,
+    pub abbrev: String,
     pub content: &'a [u8],
 }
 
-fn short(state: Option<&Side>) -> String {
-    state.map_or_else(|| "0".repeat(SHORT_ID_LEN), |s| s.state.id.short(SHORT_ID_LEN))
+fn short(side: Option<&Side>) -> String {
+    side.map_or_else(|| "0".repeat(pg_core::id::ABBREV_MIN), |s| s.abbrev.clone())
 }
 
 /// Writes one file's patch in unified format with git's headers.

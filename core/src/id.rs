@@ -262,17 +262,21 @@ impl ObjectId {
         hex_encode(self.as_bytes())
     }
 
-    /// The first `len` characters of the canonical text form, for display.
-    pub fn short(&self, len: usize) -> String {
-        let mut s = self.to_hex();
+    /// The first `len` hex digits of the digest, for display. The multihash
+    /// header is left out: every id of a repository starts with the same one.
+    pub fn abbrev(&self, len: usize) -> String {
+        let mut s = hex_encode(self.digest());
         s.truncate(len);
         s
     }
 }
 
-/// How many characters of an id human-facing output shows: the 4-character
-/// multihash header and 12 digest digits.
-pub const SHORT_ID_LEN: usize = 16;
+/// The fewest digest digits an abbreviation shows, as git's default.
+pub const ABBREV_MIN: usize = 7;
+
+/// The digits shown where no store can tell how many are needed to be unique
+/// (in messages of libraries that have none at hand).
+pub const ABBREV_LEN: usize = 12;
 
 impl FromStr for ObjectId {
     type Err = IdError;
@@ -294,15 +298,17 @@ impl fmt::Debug for ObjectId {
     }
 }
 
-/// The start of an id's text form, as a user types it to name an object.
+/// The start of an id as a user types it to name an object: an abbreviation
+/// (digest digits, as pg prints them) or the start of the full text form
+/// (multihash header included, as older pgs printed them).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IdPrefix {
     text: String,
 }
 
 impl IdPrefix {
-    /// The fewest characters accepted: the multihash header alone names nothing.
-    pub const MIN_LEN: usize = 6;
+    /// The fewest digits accepted, as git accepts.
+    pub const MIN_LEN: usize = 4;
 
     /// Accepts lowercase or uppercase hex of at least [`IdPrefix::MIN_LEN`] characters.
     pub fn new(text: &str) -> Option<Self> {
@@ -312,21 +318,30 @@ impl IdPrefix {
         ok.then(|| IdPrefix { text: text.to_ascii_lowercase() })
     }
 
-    /// The whole bytes the prefix fixes (an odd last digit is left to [`IdPrefix::matches`]).
-    pub fn leading_bytes(&self) -> Vec<u8> {
-        let even = self.text.len() & !1;
-        hex_decode(&self.text[..even]).expect("checked to be hex")
-    }
-
-    /// Whether `id`'s text form starts with this prefix.
-    pub fn matches(&self, id: &ObjectId) -> bool {
-        id.to_hex().starts_with(&self.text)
+    /// The starts of full text forms the prefix can mean for ids made by
+    /// `algorithm`: the abbreviation with that header in front and, when the
+    /// prefix itself begins with the header and names at least one digit
+    /// after it, the prefix as it is.
+    pub fn full_forms(&self, algorithm: HashAlgorithm) -> Vec<String> {
+        let header = hex_encode(&algorithm.hash(b"").as_bytes()[..2]);
+        let mut forms = vec![format!("{header}{}", self.text)];
+        if self.text.len() > header.len() + 1 && self.text.starts_with(&header) {
+            forms.push(self.text.clone());
+        }
+        forms
     }
 
     /// The prefix as typed (lowercased).
     pub fn as_str(&self) -> &str {
         &self.text
     }
+}
+
+/// The whole bytes a start of a full text form fixes (an odd last digit is left
+/// to comparing text).
+pub fn leading_bytes(full_form: &str) -> Vec<u8> {
+    let even = full_form.len() & !1;
+    hex_decode(&full_form[..even]).unwrap_or_default()
 }
 
 /// Lowercase hex of `bytes`.
@@ -384,12 +399,17 @@ mod tests {
     }
 
     #[test]
-    fn prefix_needs_enough_hex_digits() {
-        assert!(IdPrefix::new("1e20a").is_none());
-        assert!(IdPrefix::new("1e20ag").is_none());
-        let p = IdPrefix::new("1E20AF1").unwrap();
-        assert_eq!(p.leading_bytes(), vec![0x1e, 0x20, 0xaf]);
-        assert!(p.matches(&HashAlgorithm::Blake3.hash(b"")));
+    fn prefixes_read_as_abbreviations_or_full_forms() {
+        assert!(IdPrefix::new("af1").is_none());
+        assert!(IdPrefix::new("af1g").is_none());
+        let empty = HashAlgorithm::Blake3.hash(b"");
+        assert_eq!(empty.abbrev(7), "af1349b");
+        let abbrev = IdPrefix::new("AF1349B").unwrap();
+        assert_eq!(abbrev.full_forms(HashAlgorithm::Blake3), vec!["1e20af1349b"]);
+        let full = IdPrefix::new("1e20af1").unwrap();
+        assert_eq!(full.full_forms(HashAlgorithm::Blake3), vec!["1e201e20af1", "1e20af1"]);
+        assert_eq!(full.full_forms(HashAlgorithm::Sha2_256), vec!["12201e20af1"]);
+        assert_eq!(leading_bytes("1e20af1"), vec![0x1e, 0x20, 0xaf]);
     }
 
     proptest! {

@@ -210,7 +210,7 @@ impl<'s> Merger<'s> {
         theirs: ObjectId,
     ) -> Result<Outcome, Error> {
         if bases.is_empty() && !self.options.allow_unrelated {
-            let short = |id: ObjectId| id.short(pg_core::id::SHORT_ID_LEN);
+            let short = |id: ObjectId| self.store.abbreviate(&id);
             return Err(Error::Unrelated { ours: short(ours), theirs: short(theirs) });
         }
         let base_tree = self.virtual_base(bases)?;
@@ -239,7 +239,7 @@ impl<'s> Merger<'s> {
                 theirs_label: "Temporary merge branch 2".into(),
                 base_label: match inner_bases.as_slice() {
                     [] => "empty tree".into(),
-                    [one] => one.short(pg_core::id::SHORT_ID_LEN),
+                    [one] => self.store.abbreviate(one),
                     _ => "merged common ancestors".into(),
                 },
                 render_conflicts: true,

@@ -58,7 +58,7 @@ pub fn branch(context: &Context, args: BranchArgs) -> Outcome {
         }
         let update = RefUpdate { name: full, expected: Some(RefTarget::Object(tip)), new: None };
         repo.update_refs(&context.op_context(Some(&repo)), Vec::new(), vec![update])?;
-        println!("Deleted branch {name} (was {}).", tip.short(pg_core::id::SHORT_ID_LEN));
+        println!("Deleted branch {name} (was {}).", repo.store().abbreviate(&tip));
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(name) = &args.name {
@@ -110,7 +110,7 @@ fn list_branches(context: &Context, repo: &Repository, head: &Head, json: bool) 
         return Ok(ExitCode::SUCCESS);
     }
     if let Head::Detached(id) = head {
-        writeln!(out, "* (HEAD detached at {})", id.short(pg_core::id::SHORT_ID_LEN))?;
+        writeln!(out, "* (HEAD detached at {})", repo.store().abbreviate(id))?;
     }
     for (name, _) in &branches {
         let short = &name[BRANCH_PREFIX.len()..];

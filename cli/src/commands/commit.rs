@@ -2,7 +2,6 @@ use super::{hook_runner, run_hook, text, Outcome};
 use crate::context::{Context, Role};
 use anyhow::{bail, Context as _};
 use pg_core::commit::{self, Options};
-use pg_core::id::SHORT_ID_LEN;
 use pg_core::index::Index;
 use pg_core::{worktree, Repository};
 use pg_hooks::Hook;
@@ -103,7 +102,7 @@ pub fn run(context: &Context, args: Args) -> Outcome {
     let place = outcome.branch.as_deref().unwrap_or("detached HEAD");
     let root = if outcome.root { " (root-commit)" } else { "" };
     let summary = text(options.message.split(|&b| b == b'\n').next().unwrap_or_default()).into_owned();
-    println!("[{place}{root} {}] {summary}", outcome.id.short(SHORT_ID_LEN));
+    println!("[{place}{root} {}] {summary}", repo.store().abbreviate(&outcome.id));
     Ok(ExitCode::SUCCESS)
 }
 

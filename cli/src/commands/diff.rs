@@ -45,11 +45,16 @@ pub fn write_patches(
     for change in changes {
         let old_content = change.old.map(|s| content(repo, &change.path, &s, NewSide::Store)).transpose()?;
         let new_content = change.new.map(|s| content(repo, &change.path, &s, new_side)).transpose()?;
-        let old = change.old.zip(old_content.as_deref()).map(|(state, content)| Side { state, content });
-        let new = change.new.zip(new_content.as_deref()).map(|(state, content)| Side { state, content });
+        let side = |(state, content)| side(repo, state, content);
+        let old = change.old.zip(old_content.as_deref()).map(side);
+        let new = change.new.zip(new_content.as_deref()).map(side);
         render::write_patch(out, color, &change.path, old, new)?;
     }
     Ok(())
+}
+
+fn side<'c>(repo: &Repository, state: FileState, content: &'c [u8]) -> Side<'c> {
+    Side { state, abbrev: repo.store().abbreviate(&state.id), content }
 }
 
 fn tree_of(repo: &Repository, rev: &str) -> Result<ObjectId> {

@@ -2,9 +2,9 @@ use super::{text, Outcome};
 use crate::context::Context;
 use crate::render::{self, paint, ID};
 use anyhow::{bail, Result};
-use pg_core::id::SHORT_ID_LEN;
 use pg_core::object::{Commit, EntryKind, Object, Signature};
 use pg_core::refs::{RefTarget, BRANCH_PREFIX, TAG_PREFIX};
+use pg_core::store::Store;
 use pg_core::{diff, history, revision, ObjectId, Repository};
 use std::collections::HashMap;
 use std::io::Write;
@@ -88,14 +88,21 @@ pub fn log(context: &Context, args: LogArgs) -> Outcome {
         let decoration = labels.get(id).map(|l| format!(" ({})", l.join(", "))).unwrap_or_default();
         if args.oneline {
             let git = if args.git_ids { format!(" {}", &git_id(id)?[..12]) } else { String::new() };
-            let short = paint(context.color, ID, &id.short(SHORT_ID_LEN));
+            let short = paint(context.color, ID, &repo.store().abbreviate(id));
             writeln!(out, "{short}{git}{decoration} {}", commit.summary())?;
         } else {
             if i > 0 {
                 writeln!(out)?;
             }
             let git = if args.git_ids { format!("\ngit {}", git_id(id)?) } else { String::new() };
-            write_commit_header(&mut out, context.color, id, commit, &format!("{decoration}{git}"))?;
+            write_commit_header(
+                &mut out,
+                context.color,
+                repo.store(),
+                id,
+                commit,
+                &format!("{decoration}{git}"),
+            )?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -142,13 +149,14 @@ fn write_message(out: &mut dyn Write, message: &[u8]) -> std::io::Result<()> {
 fn write_commit_header(
     out: &mut dyn Write,
     color: bool,
+    store: &Store,
     id: &ObjectId,
     commit: &Commit,
     decoration: &str,
 ) -> std::io::Result<()> {
     writeln!(out, "{}{decoration}", paint(color, ID, &format!("commit {id}")))?;
     if commit.parents.len() > 1 {
-        let parents: Vec<String> = commit.parents.iter().map(|p| p.short(SHORT_ID_LEN)).collect();
+        let parents: Vec<String> = commit.parents.iter().map(|p| store.abbreviate(p)).collect();
         writeln!(out, "Merge: {}", parents.join(" "))?;
     }
     write_identity(out, "Author", &commit.author)?;
@@ -189,7 +197,7 @@ pub fn show(context: &Context, args: ShowArgs) -> Outcome {
                 id = tag.object;
             }
             Object::Commit(commit) => {
-                write_commit_header(&mut out, context.color, &id, &commit, "")?;
+                write_commit_header(&mut out, context.color, repo.store(), &id, &commit, "")?;
                 if commit.parents.len() <= 1 {
                     let parent_tree = match commit.parents.first() {
                         Some(p) => Some(repo.store().read_commit(p)?.tree),

@@ -1,9 +1,9 @@
 //! `pg merge`, `pg resolve`, `pg queue` and `pg merge-functions`.
 
-use super::{hook_runner, run_hook, text, Outcome};
+use super::{abbrev_text, abbreviate_text, hook_runner, run_hook, text, Outcome};
 use crate::context::{Context, Role};
 use anyhow::{bail, Context as _, Result};
-use pg_core::id::SHORT_ID_LEN;
+use pg_core::id::ABBREV_LEN;
 use pg_core::{revision, ObjectId, Repository};
 use pg_hooks::Hook;
 use pg_merge::cache::Cache;
@@ -84,7 +84,7 @@ pub fn merge(context: &Context, args: MergeArgs) -> Outcome {
         let commit = operation::finish(&repo, &mut index, &author, &committer, &op)?;
         let message = repo.store().read_commit(&commit)?.message;
         let subject = text(message.split(|&b| b == b'\n').next().unwrap_or_default()).into_owned();
-        println!("[{}] {subject}", commit.short(SHORT_ID_LEN));
+        println!("[{}] {subject}", repo.store().abbreviate(&commit));
         post_merge(&repo, args.no_verify)?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -115,8 +115,8 @@ pub fn merge(context: &Context, args: MergeArgs) -> Outcome {
     match started {
         Started::UpToDate => writeln!(out, "Already up to date.")?,
         Started::FastForward { from } => {
-            let from = from.map_or("(no commit)".to_owned(), |id| id.short(SHORT_ID_LEN));
-            writeln!(out, "Updating {from}..{}\nFast-forward", theirs.short(SHORT_ID_LEN))?;
+            let from = from.map_or("(no commit)".to_owned(), |id| repo.store().abbreviate(&id));
+            writeln!(out, "Updating {from}..{}\nFast-forward", repo.store().abbreviate(&theirs))?;
             drop(out);
             post_merge(&repo, args.no_verify)?;
         }
@@ -125,7 +125,7 @@ pub fn merge(context: &Context, args: MergeArgs) -> Outcome {
             writeln!(
                 out,
                 "[{}] {}",
-                commit.short(SHORT_ID_LEN),
+                repo.store().abbreviate(&commit),
                 request.message.lines().next().unwrap_or("")
             )?;
             if args.stats {
@@ -146,7 +146,7 @@ pub fn merge(context: &Context, args: MergeArgs) -> Outcome {
                 out,
                 "Automatic merge failed: {} conflict(s) queued ({}). Fix them, `pg resolve` each path, then `pg merge --continue` (or `pg merge --abort`).",
                 items.len(),
-                items.iter().map(|i| i.short(SHORT_ID_LEN)).collect::<Vec<_>>().join(", ")
+                items.iter().map(|i| repo.store().abbreviate(i)).collect::<Vec<_>>().join(", ")
             )?;
             return Ok(ExitCode::FAILURE);
         }
@@ -182,7 +182,7 @@ fn base_label(repo: &Repository, theirs: ObjectId) -> Result<String> {
     let Some(ours) = repo.head()?.commit() else { return Ok("base".into()) };
     let bases = pg_core::history::merge_bases(repo.store(), ours, theirs)?;
     Ok(match bases.as_slice() {
-        [one] => one.short(SHORT_ID_LEN),
+        [one] => repo.store().abbreviate(one),
         [] => "empty tree".into(),
         _ => "merged common ancestors".into(),
     })
@@ -202,7 +202,7 @@ fn settled_summary(registry: &Registry, settled: &[tree::Settled]) -> String {
 }
 
 fn function_name(registry: &Registry, id: &ObjectId) -> String {
-    registry.describe(id).map_or_else(|| format!("unknown {}", id.short(SHORT_ID_LEN)), |d| d.name)
+    registry.describe(id).map_or_else(|| format!("unknown {}", id.abbrev(ABBREV_LEN)), |d| d.name)
 }
 
 fn write_stats(out: &mut dyn Write, stats: &Stats) -> Result<()> {
@@ -328,7 +328,7 @@ pub fn queue(context: &Context, args: QueueArgs) -> Outcome {
                 writeln!(out)?;
             }
             for item in items.iter().filter(|_| !json) {
-                let short = &item.id[..SHORT_ID_LEN.min(item.id.len())];
+                let short = abbreviate_text(repo.store(), &item.id);
                 writeln!(out, "{short} {:<8} {:<13} {}", item.state, item.kind, item.path)?;
             }
         }
@@ -414,8 +414,7 @@ pub fn functions(context: &Context, args: FunctionsArgs) -> Outcome {
     }
     for row in &rows {
         let params: Vec<String> = row.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let line =
-            format!("{:<8} v{} {} {}", row.name, row.version, &row.id[..SHORT_ID_LEN], params.join(" "));
+        let line = format!("{:<8} v{} {} {}", row.name, row.version, abbrev_text(&row.id), params.join(" "));
         writeln!(out, "{}", line.trim_end())?;
         writeln!(out, "         {}", row.summary)?;
     }
@@ -436,7 +435,7 @@ struct ProvenanceJson {
 pub fn show_provenance(repo: &Repository, id: &ObjectId, json: bool) -> Outcome {
     let commit = repo.store().read_commit(id)?;
     if commit.parents.len() < 2 {
-        bail!("{} is not a merge commit", id.short(SHORT_ID_LEN));
+        bail!("{} is not a merge commit", repo.store().abbreviate(id));
     }
     let registry = registry(repo)?;
     let mut rows = Vec::new();
@@ -479,7 +478,12 @@ pub fn show_provenance(repo: &Repository, id: &ObjectId, json: bool) -> Outcome 
         writeln!(out, "no path was changed on both sides: every path was taken from one side")?;
     }
     for row in &rows {
-        let short = &row.id[..SHORT_ID_LEN.min(row.id.len())];
+        // Function ids are the same in every repository: they print alike everywhere.
+        let short = if row.settled_by == "function" {
+            abbrev_text(&row.id)
+        } else {
+            abbreviate_text(repo.store(), &row.id)
+        };
         let by = match (&row.function, row.version, &row.resolved_by) {
             (Some(name), Some(version), _) => format!("{name} v{version} ({short})"),
             (None, _, _) if row.settled_by == "function" => format!("unknown function {short}"),

@@ -27,6 +27,19 @@ pub fn text(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
     String::from_utf8_lossy(bytes)
 }
 
+/// The abbreviation of an id held as text (as JSON rows and saved states hold
+/// them), unique in `store`; text that is no id stays as it is.
+pub fn abbreviate_text(store: &pg_core::store::Store, id: &str) -> String {
+    id.parse().map_or_else(|_| id.to_owned(), |id| store.abbreviate(&id))
+}
+
+/// [`abbreviate_text`] where no store is at hand: [`ABBREV_LEN`] digits.
+///
+/// [`ABBREV_LEN`]: pg_core::id::ABBREV_LEN
+pub fn abbrev_text(id: &str) -> String {
+    id.parse::<pg_core::ObjectId>().map_or_else(|_| id.to_owned(), |id| id.abbrev(pg_core::id::ABBREV_LEN))
+}
+
 /// The hook runner for a repository.
 pub fn hook_runner(repo: &pg_core::Repository) -> pg_hooks::Runner {
     pg_hooks::Runner {

@@ -1,9 +1,9 @@
 use super::Outcome;
 use crate::context::Context;
 use crate::render;
-use pg_core::id::SHORT_ID_LEN;
 use pg_core::oplog::{RefChange, Snapshot, WorkingCopyChange};
 use pg_core::refs::RefTarget;
+use pg_core::store::Store;
 use pg_core::worktree;
 use std::io::Write;
 use std::process::ExitCode;
@@ -27,22 +27,27 @@ enum OpCommand {
     },
 }
 
-fn target_text(target: &Option<RefTarget>) -> String {
+fn target_text(store: &Store, target: &Option<RefTarget>) -> String {
     match target {
         None => "(none)".into(),
-        Some(RefTarget::Object(id)) => id.short(SHORT_ID_LEN),
+        Some(RefTarget::Object(id)) => store.abbreviate(id),
         Some(RefTarget::Symbolic(name)) => name.clone(),
     }
 }
 
-fn change_text(change: &RefChange) -> String {
-    format!("{}: {} -> {}", change.name, target_text(&change.before), target_text(&change.after))
+fn change_text(store: &Store, change: &RefChange) -> String {
+    format!(
+        "{}: {} -> {}",
+        change.name,
+        target_text(store, &change.before),
+        target_text(store, &change.after)
+    )
 }
 
 /// A working-copy move as its two snapshots, each as index and files trees.
-fn working_copy_text(change: &WorkingCopyChange) -> String {
+fn working_copy_text(store: &Store, change: &WorkingCopyChange) -> String {
     let side =
-        |s: &Snapshot| format!("index {} files {}", s.index.short(SHORT_ID_LEN), s.files.short(SHORT_ID_LEN));
+        |s: &Snapshot| format!("index {} files {}", store.abbreviate(&s.index), store.abbreviate(&s.files));
     format!("working copy: {} -> {}", side(&change.before), side(&change.after))
 }
 
@@ -75,10 +80,10 @@ pub fn op(context: &Context, args: OpArgs) -> Outcome {
         let seq = render::paint(context.color, render::ID, &format!("#{}", op.seq));
         writeln!(out, "{seq} {when} {} pg {}", op.context.user, op.context.command)?;
         for change in &op.changes {
-            writeln!(out, "    {}", change_text(change))?;
+            writeln!(out, "    {}", change_text(repo.store(), change))?;
         }
         if let Some(change) = &op.working_copy {
-            writeln!(out, "    {}", working_copy_text(change))?;
+            writeln!(out, "    {}", working_copy_text(repo.store(), change))?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -91,10 +96,12 @@ pub fn undo(context: &Context) -> Outcome {
     let (target, _) = worktree::undo(&repo, &mut index, &op, &context.progress("checkout"))?;
     println!("Undid operation #{} (pg {})", target.seq, target.context.command);
     for change in &target.changes {
-        println!("    {}: {} -> {}", change.name, target_text(&change.after), target_text(&change.before));
+        let (before, after) =
+            (target_text(repo.store(), &change.after), target_text(repo.store(), &change.before));
+        println!("    {}: {before} -> {after}", change.name);
     }
     if let Some(change) = &target.working_copy {
-        println!("    {}", working_copy_text(&change.inverse()));
+        println!("    {}", working_copy_text(repo.store(), &change.inverse()));
     }
     Ok(ExitCode::SUCCESS)
 }

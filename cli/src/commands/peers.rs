@@ -283,7 +283,7 @@ pub fn clone(context: &Context, args: CloneArgs) -> Outcome {
         }
         println!(
             "Cloned {} into {}: {} objects, {:.1} MB (wire {} bytes)",
-            url.repository.short(pg_core::id::SHORT_ID_LEN),
+            repo.store().abbreviate(&url.repository),
             target.display(),
             fetched.objects,
             fetched.bytes as f64 / 1e6,
@@ -374,12 +374,12 @@ pub fn fetch(context: &Context, args: FetchArgs) -> Outcome {
                 .expected
                 .as_ref()
                 .and_then(RefTarget::as_object)
-                .map_or("(new)".to_owned(), |id| id.short(pg_core::id::SHORT_ID_LEN));
+                .map_or("(new)".to_owned(), |id| repo.store().abbreviate(id));
             let new = update
                 .new
                 .as_ref()
                 .and_then(RefTarget::as_object)
-                .map_or(String::new(), |id| id.short(pg_core::id::SHORT_ID_LEN));
+                .map_or(String::new(), |id| repo.store().abbreviate(id));
             writeln!(out, "  {old}..{new}  {}", update.name)?;
         }
         writeln!(
@@ -448,8 +448,8 @@ pub fn push(context: &Context, args: PushArgs) -> Outcome {
         match outcome {
             sync::PushOutcome::UpToDate => println!("  {} is up to date", args.branch),
             sync::PushOutcome::Moved { old, objects } => {
-                let old = old.map_or("(new)".to_owned(), |id| id.short(pg_core::id::SHORT_ID_LEN));
-                let new = new.short(pg_core::id::SHORT_ID_LEN);
+                let old = old.map_or("(new)".to_owned(), |id| repo.store().abbreviate(&id));
+                let new = repo.store().abbreviate(&new);
                 println!("  {old}..{new}  {} ({objects} objects sent)", args.branch);
             }
         }

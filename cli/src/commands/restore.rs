@@ -106,7 +106,7 @@ pub fn reset(context: &Context, args: ResetArgs) -> Outcome {
     if mode == ResetMode::Hard {
         let message = repo.store().read_commit(&commit)?.message;
         let subject = text(message.split(|&b| b == b'\n').next().unwrap_or_default()).into_owned();
-        println!("HEAD is now at {} {subject}", commit.short(pg_core::id::SHORT_ID_LEN));
+        println!("HEAD is now at {} {subject}", repo.store().abbreviate(&commit));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -4,6 +4,7 @@ use crate::render::{paint, NEW, OLD};
 use pg_core::diff::{ChangeKind, FileChange};
 use pg_core::index::Index;
 use pg_core::repo::Head;
+use pg_core::store::Store;
 use pg_core::worktree::{self, Status};
 use pg_merge::operation::{self, State};
 use std::io::Write;
@@ -48,7 +49,7 @@ pub fn run(context: &Context, args: Args) -> Outcome {
     } else if args.short {
         write_short(&mut out, context.color, &status, merge.as_ref())?;
     } else {
-        write_long(&mut out, context.color, &head, &status, merge.as_ref())?;
+        write_long(&mut out, context.color, repo.store(), &head, &status, merge.as_ref())?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -77,19 +78,20 @@ fn letter(kind: ChangeKind) -> char {
 fn write_long(
     out: &mut dyn Write,
     color: bool,
+    store: &Store,
     head: &Head,
     status: &Status,
     merge: Option<&State>,
 ) -> std::io::Result<()> {
     match head {
         Head::Branch { .. } => writeln!(out, "On branch {}", head.branch().unwrap_or_default())?,
-        Head::Detached(id) => writeln!(out, "HEAD detached at {}", id.short(pg_core::id::SHORT_ID_LEN))?,
+        Head::Detached(id) => writeln!(out, "HEAD detached at {}", store.abbreviate(id))?,
     }
     if head.commit().is_none() {
         writeln!(out, "\nNo commits yet")?;
     }
     if let Some(merge) = merge {
-        write_merge(out, color, merge)?;
+        write_merge(out, color, store, merge)?;
     }
     let sections: [(&str, &[FileChange], _); 2] = [
         ("Changes to be committed:", &status.staged, NEW),
@@ -134,9 +136,9 @@ fn without_conflicts(mut status: Status, merge: Option<&State>) -> Status {
 }
 
 /// Conflicted paths of a merge in progress: their kind, and whether they are resolved.
-fn write_merge(out: &mut dyn Write, color: bool, merge: &State) -> std::io::Result<()> {
+fn write_merge(out: &mut dyn Write, color: bool, store: &Store, merge: &State) -> std::io::Result<()> {
     let open = merge.conflicts.iter().filter(|c| !c.resolved).count();
-    let theirs = &merge.theirs[..pg_core::id::SHORT_ID_LEN.min(merge.theirs.len())];
+    let theirs = super::abbreviate_text(store, &merge.theirs);
     writeln!(out, "\nYou are in the middle of a merge of {theirs} ({open} conflict(s) unresolved).")?;
     let hint = match open {
         0 => "  (all conflicts resolved: `pg merge --continue` commits the merge)",

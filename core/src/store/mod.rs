@@ -219,7 +219,7 @@ pub enum PrefixError {
     #[error("no object id starts with '{0}'")]
     Unknown(String),
     /// Several do.
-    #[error("'{prefix}' is ambiguous: it starts {} ids ({}); give more digits", .candidates.len(), .candidates.iter().map(|c| c.short(crate::id::SHORT_ID_LEN + 4)).collect::<Vec<_>>().join(", "))]
+    #[error("'{prefix}' is ambiguous: it starts {} ids ({}); give more digits", .candidates.len(), .candidates.iter().map(|c| c.abbrev(crate::id::ABBREV_LEN + 4)).collect::<Vec<_>>().join(", "))]
     Ambiguous {
         /// The prefix.
         prefix: String,
@@ -340,18 +340,38 @@ impl Store {
 
     /// The one object whose id starts with `prefix`.
     pub fn resolve_prefix(&self, prefix: &IdPrefix) -> Result<ObjectId, PrefixError> {
-        let candidates: Vec<ObjectId> = self
-            .backend
-            .ids_with_prefix(&prefix.leading_bytes(), 64)?
-            .into_iter()
-            .filter(|id| prefix.matches(id))
-            .take(5)
-            .collect();
+        let mut candidates = Vec::new();
+        for form in prefix.full_forms(self.algorithm) {
+            let ids = self.backend.ids_with_prefix(&crate::id::leading_bytes(&form), 64)?;
+            candidates.extend(ids.into_iter().filter(|id| id.to_hex().starts_with(&form)).take(5));
+        }
         match candidates.as_slice() {
             [] => Err(PrefixError::Unknown(prefix.as_str().to_owned())),
             [one] => Ok(*one),
             _ => Err(PrefixError::Ambiguous { prefix: prefix.as_str().to_owned(), candidates }),
         }
+    }
+
+    /// The shortest abbreviation of `id`, at least [`ABBREV_MIN`] digits, that
+    /// names no other object of this store, as git abbreviates (`id` need not be
+    /// stored). Should the store fail, the whole digest, which is unique whatever
+    /// the store holds.
+    ///
+    /// [`ABBREV_MIN`]: crate::id::ABBREV_MIN
+    pub fn abbreviate(&self, id: &ObjectId) -> String {
+        let digits = id.digest().len() * 2;
+        let names_only_id = |text: &String| {
+            let prefix = IdPrefix::new(text).expect("an abbreviation is hex of at least MIN_LEN digits");
+            match self.resolve_prefix(&prefix) {
+                Ok(found) => found == *id,
+                Err(PrefixError::Unknown(_)) => true,
+                Err(_) => false,
+            }
+        };
+        (crate::id::ABBREV_MIN..digits)
+            .map(|len| id.abbrev(len))
+            .find(names_only_id)
+            .unwrap_or_else(|| id.abbrev(digits))
     }
 }
 
@@ -452,5 +472,47 @@ impl<'s> BulkWriter<'s> {
     pub fn finish(mut self) -> Result<()> {
         self.write_pending()?;
         self.store.backend.persist()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    /// Two blobs whose ids share their first seven digest digits, found by
+    /// hashing many (the birthday bound makes a few tens of thousands enough).
+    fn blobs_sharing_seven_digits(store: &Store) -> [Object; 2] {
+        let mut seen: HashMap<String, Object> = HashMap::new();
+        for n in 0u32.. {
+            let blob = Object::Blob(n.to_string().into_bytes());
+            let abbrev = store.prepare(&blob).0.abbrev(7);
+            if let Some(first) = seen.insert(abbrev, blob.clone()) {
+                return [first, blob];
+            }
+        }
+        unreachable!("u32 has enough values for a collision of 28 bits")
+    }
+
+    #[test]
+    fn abbreviations_grow_until_they_name_one_object() {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = RocksBackend::open(&dir.path().join("db"), OpenMode::Create).unwrap();
+        let store = Store::new(Arc::new(backend), HashAlgorithm::Blake3);
+        let lone = store.write(&Object::Blob(b"alone".to_vec())).unwrap();
+        assert_eq!(store.abbreviate(&lone), lone.abbrev(7));
+        let [a, b] = blobs_sharing_seven_digits(&store);
+        let (a, b) = (store.write(&a).unwrap(), store.write(&b).unwrap());
+        for id in [a, b] {
+            let abbrev = store.abbreviate(&id);
+            assert!(abbrev.len() > 7, "{abbrev} is shared");
+            assert_eq!(store.resolve_prefix(&IdPrefix::new(&abbrev).unwrap()).unwrap(), id);
+        }
+        let shared = IdPrefix::new(&a.abbrev(7)).unwrap();
+        assert!(matches!(store.resolve_prefix(&shared), Err(PrefixError::Ambiguous { .. })));
+        // The old full form still resolves, and an id not stored abbreviates too.
+        assert_eq!(store.resolve_prefix(&IdPrefix::new(&a.to_hex()[..14]).unwrap()).unwrap(), a);
+        let absent = HashAlgorithm::Blake3.hash(b"not stored");
+        assert_eq!(store.abbreviate(&absent).len(), 7);
     }
 }
