@@ -291,3 +291,24 @@ fn every_repository_has_a_stable_id_of_its_own() {
     assert!(record.starts_with("pg repository\ncreated ") && record.contains("\nnonce "), "{record}");
     assert!(one.ok(&["fsck"]).ends_with(": ok\n"));
 }
+
+#[test]
+fn paths_are_typed_and_shown_relative_to_where_one_stands() {
+    let repo = Repo::new();
+    repo.commit_files(&[("README.md", "r\n"), ("src/lib.rs", "l\n"), ("src/deep/x.rs", "x\n")], "base");
+    repo.write("README.md", "r2\n");
+    repo.write("src/lib.rs", "l2\n");
+    repo.write("src/new.rs", "n\n");
+    repo.write("docs/guide.md", "g\n");
+    let in_src = |args: &[&str]| {
+        let out = repo.command(args).current_dir(repo.file("src")).output().unwrap();
+        common::succeeded(out, args)
+    };
+    in_src(&["add", "lib.rs", "../README.md"]);
+    snapshot!(repo, "status_in_subdirectory", in_src(&["status"]));
+    assert_eq!(in_src(&["status", "--short"]), "M  ../README.md\nM  lib.rs\n?? ../docs/\n?? new.rs\n");
+    let json = in_src(&["status", "--json"]);
+    assert!(json.contains("\"src/lib.rs\""), "JSON keeps paths from the top: {json}");
+    let deep = repo.command(&["status", "--short"]).current_dir(repo.file("src/deep")).output().unwrap();
+    assert_eq!(common::succeeded(deep, &["status"]), "M  ../../README.md\nM  ../lib.rs\n?? ../../docs/\n?? ../new.rs\n");
+}

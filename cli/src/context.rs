@@ -190,6 +190,12 @@ impl Context {
             .collect::<Result<_, _>>()?)
     }
 
+    /// Where the user stands, as a repository path (`""` at the top, or outside
+    /// the working copy), for printing paths relative to it.
+    pub fn standing_in(&self, repo: &Repository) -> Vec<u8> {
+        pg_core::worktree::repo_path(repo, &self.cwd, Path::new("")).unwrap_or_default()
+    }
+
     /// A spinner on stderr when it is a terminal, nothing otherwise.
     pub fn spinner(&self) -> Option<indicatif::ProgressBar> {
         crate::render::spinner(self.progress)

@@ -67,7 +67,10 @@ pub fn run(context: &Context, args: Args) -> Outcome {
         ([], Some(old)) if args.no_edit => text(&old.message).into_owned(),
         ([], _) => {
             let start = amended.as_ref().map(|c| text(&c.message).into_owned()).unwrap_or_default();
-            let template = format!("{start}\n{}", template_comments(&repo, &mut index, amended.as_ref())?);
+            let template = format!(
+                "{start}\n{}",
+                template_comments(&repo, &mut index, amended.as_ref(), &context.standing_in(&repo))?
+            );
             std::fs::write(&message_file, template)
                 .with_context(|| format!("writing {}", message_file.display()))?;
             edit(&context.editor(&repo)?, &message_file)?;
@@ -128,6 +131,7 @@ fn template_comments(
     repo: &Repository,
     index: &mut Index,
     amended: Option<&pg_core::object::Commit>,
+    standing_in: &[u8],
 ) -> anyhow::Result<String> {
     let head = repo.head()?;
     let base = match amended {
@@ -149,7 +153,11 @@ fn template_comments(
         out.push_str("# Changes to be committed:\n");
     }
     for change in staged {
-        out.push_str(&format!("#\t{:<12}{}\n", super::status::label(change.kind()), text(&change.path)));
+        out.push_str(&format!(
+            "#\t{:<12}{}\n",
+            super::status::label(change.kind()),
+            text(&worktree::relative_path(standing_in, &change.path))
+        ));
     }
     Ok(out)
 }

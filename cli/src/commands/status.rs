@@ -46,12 +46,28 @@ pub fn run(context: &Context, args: Args) -> Outcome {
     if args.json {
         serde_json::to_writer_pretty(&mut out, &json(&head, &status, merge.as_ref()))?;
         writeln!(out)?;
-    } else if args.short {
-        write_short(&mut out, context.color, &status, merge.as_ref())?;
     } else {
-        write_long(&mut out, context.color, repo.store(), &head, &status, merge.as_ref())?;
+        let look = Look { color: context.color, standing_in: context.standing_in(&repo) };
+        if args.short {
+            write_short(&mut out, &look, &status, merge.as_ref())?;
+        } else {
+            write_long(&mut out, &look, repo.store(), &head, &status, merge.as_ref())?;
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// How human output looks: colored or not, and paths relative to where the
+/// user stands, as git prints them (JSON keeps them from the top).
+struct Look {
+    color: bool,
+    standing_in: Vec<u8>,
+}
+
+impl Look {
+    fn path(&self, path: &[u8]) -> String {
+        text(&worktree::relative_path(&self.standing_in, path)).into_owned()
+    }
 }
 
 pub fn label(kind: ChangeKind) -> &'static str {
@@ -77,7 +93,7 @@ fn letter(kind: ChangeKind) -> char {
 /// but "nothing to commit" would be false while conflicts are open.
 fn write_long(
     out: &mut dyn Write,
-    color: bool,
+    look: &Look,
     store: &Store,
     head: &Head,
     status: &Status,
@@ -91,7 +107,7 @@ fn write_long(
         writeln!(out, "\nNo commits yet")?;
     }
     if let Some(merge) = merge {
-        write_merge(out, color, store, merge)?;
+        write_merge(out, look, store, merge)?;
     }
     let sections: [(&str, &[FileChange], _); 2] = [
         ("Changes to be committed:", &status.staged, NEW),
@@ -103,14 +119,14 @@ fn write_long(
         }
         writeln!(out, "\n{title}")?;
         for change in changes {
-            let line = format!("{:<12}{}", label(change.kind()), text(&change.path));
-            writeln!(out, "\t{}", paint(color, style, &line))?;
+            let line = format!("{:<12}{}", label(change.kind()), look.path(&change.path));
+            writeln!(out, "\t{}", paint(look.color, style, &line))?;
         }
     }
     if !status.untracked.is_empty() {
         writeln!(out, "\nUntracked files:")?;
         for path in &status.untracked {
-            writeln!(out, "\t{}", paint(color, OLD, &text(path)))?;
+            writeln!(out, "\t{}", paint(look.color, OLD, &look.path(path)))?;
         }
     }
     if status.staged.is_empty() && merge.is_none() {
@@ -136,7 +152,7 @@ fn without_conflicts(mut status: Status, merge: Option<&State>) -> Status {
 }
 
 /// Conflicted paths of a merge in progress: their kind, and whether they are resolved.
-fn write_merge(out: &mut dyn Write, color: bool, store: &Store, merge: &State) -> std::io::Result<()> {
+fn write_merge(out: &mut dyn Write, look: &Look, store: &Store, merge: &State) -> std::io::Result<()> {
     let open = merge.conflicts.iter().filter(|c| !c.resolved).count();
     let theirs = super::abbreviate_text(store, &merge.theirs);
     writeln!(out, "\nYou are in the middle of a merge of {theirs} ({open} conflict(s) unresolved).")?;
@@ -149,22 +165,23 @@ fn write_merge(out: &mut dyn Write, color: bool, store: &Store, merge: &State) -
     for conflict in &merge.conflicts {
         let kind = serde_json::to_value(conflict.kind).ok().and_then(|v| v.as_str().map(str::to_owned));
         let state = if conflict.resolved { "resolved" } else { "unresolved" };
-        let line = format!("{:<12}{:<15}{}", state, kind.unwrap_or_default(), text(&conflict.path));
-        writeln!(out, "\t{}", paint(color, if conflict.resolved { NEW } else { OLD }, &line))?;
+        let line = format!("{:<12}{:<15}{}", state, kind.unwrap_or_default(), look.path(&conflict.path));
+        writeln!(out, "\t{}", paint(look.color, if conflict.resolved { NEW } else { OLD }, &line))?;
     }
     Ok(())
 }
 
 fn write_short(
     out: &mut dyn Write,
-    color: bool,
+    look: &Look,
     status: &Status,
     merge: Option<&State>,
 ) -> std::io::Result<()> {
+    let color = look.color;
     let unresolved: Vec<&[u8]> =
         merge.iter().flat_map(|m| &m.conflicts).filter(|c| !c.resolved).map(|c| c.path.as_slice()).collect();
     for path in &unresolved {
-        writeln!(out, "{} {}", paint(color, OLD, "UU"), text(path))?;
+        writeln!(out, "{} {}", paint(color, OLD, "UU"), look.path(path))?;
     }
     let mut rows: std::collections::BTreeMap<Vec<u8>, (char, char)> = Default::default();
     for change in &status.staged {
@@ -175,10 +192,10 @@ fn write_short(
     }
     for (path, (x, y)) in rows {
         let (x, y) = (paint(color, NEW, &x.to_string()), paint(color, OLD, &y.to_string()));
-        writeln!(out, "{x}{y} {}", text(&path))?;
+        writeln!(out, "{x}{y} {}", look.path(&path))?;
     }
     for path in &status.untracked {
-        writeln!(out, "{} {}", paint(color, OLD, "??"), text(path))?;
+        writeln!(out, "{} {}", paint(color, OLD, "??"), look.path(path))?;
     }
     Ok(())
 }

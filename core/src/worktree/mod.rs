@@ -17,10 +17,12 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 mod checkout;
+mod paths;
 mod snapshot;
 mod walk;
 
 pub use checkout::{checkout_merge, move_between, restore_path, switch, CheckoutOutcome};
+pub use paths::{relative_path, repo_path};
 pub use snapshot::{reset, restore, snapshot, undo, ResetMode, RestoreOptions};
 
 pub use walk::IGNORE_FILE;
@@ -321,28 +323,6 @@ fn collapse_untracked(index: &Index, untracked: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
         }
     }
     out
-}
-
-/// Converts a user's path (relative to `cwd`) to a repository path.
-pub fn repo_path(repo: &Repository, cwd: &Path, user_path: &Path) -> Result<Vec<u8>> {
-    let joined = cwd.join(user_path);
-    let mut normal = PathBuf::new();
-    for part in joined.components() {
-        match part {
-            std::path::Component::ParentDir => {
-                normal.pop();
-            }
-            std::path::Component::CurDir => {}
-            other => normal.push(other),
-        }
-    }
-    let shown = user_path.display().to_string();
-    let rel = normal.strip_prefix(repo.workdir()).map_err(|_| Error::Outside(shown.clone()))?;
-    let bytes = rel.as_os_str().as_bytes().to_vec();
-    if bytes.starts_with(b".pg") && (bytes.len() == 3 || bytes[3] == b'/') {
-        return Err(Error::Outside(shown));
-    }
-    Ok(bytes)
 }
 
 /// What [`add`] did.
