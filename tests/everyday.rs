@@ -293,6 +293,27 @@ fn every_repository_has_a_stable_id_of_its_own() {
 }
 
 #[test]
+fn quiet_commands_report_nothing_but_still_print_what_was_asked() {
+    let repo = Repo::new();
+    repo.write("f", "1\n");
+    repo.ok(&["add", "f"]);
+    assert_eq!(repo.ok(&["commit", "-q", "-m", "one"]), "");
+    let switched = repo.command(&["-q", "switch", "-c", "topic"]).output().unwrap();
+    assert!(
+        switched.status.success() && switched.stdout.is_empty() && switched.stderr.is_empty(),
+        "{switched:?}"
+    );
+    repo.commit_files(&[("f", "2\n")], "two");
+    repo.ok(&["switch", "main"]);
+    assert_eq!(repo.ok(&["merge", "--quiet", "topic"]), "", "a fast-forward, quietly");
+    assert_eq!(repo.read("f"), "2\n");
+    assert_eq!(repo.ok(&["reset", "-q", "--hard", "HEAD~1"]), "");
+    assert_eq!(repo.ok(&["log", "-q", "--oneline"]).lines().count(), 1, "a log is output asked for");
+    let err = repo.fails(&["-q", "switch", "no-such-branch"]);
+    assert!(err.contains("no-such-branch"), "errors still print: {err}");
+}
+
+#[test]
 fn paths_are_typed_and_shown_relative_to_where_one_stands() {
     let repo = Repo::new();
     repo.commit_files(&[("README.md", "r\n"), ("src/lib.rs", "l\n"), ("src/deep/x.rs", "x\n")], "base");
@@ -310,5 +331,8 @@ fn paths_are_typed_and_shown_relative_to_where_one_stands() {
     let json = in_src(&["status", "--json"]);
     assert!(json.contains("\"src/lib.rs\""), "JSON keeps paths from the top: {json}");
     let deep = repo.command(&["status", "--short"]).current_dir(repo.file("src/deep")).output().unwrap();
-    assert_eq!(common::succeeded(deep, &["status"]), "M  ../../README.md\nM  ../lib.rs\n?? ../../docs/\n?? ../new.rs\n");
+    assert_eq!(
+        common::succeeded(deep, &["status"]),
+        "M  ../../README.md\nM  ../lib.rs\n?? ../../docs/\n?? ../new.rs\n"
+    );
 }

@@ -117,6 +117,10 @@ fn a_fetch_after_one_commit_moves_only_that_commit() {
     assert!(wire_bytes(&out) < 400, "{out}");
     let again = other.command(&["fetch"]).current_dir(other.file("copy")).output().unwrap();
     assert!(String::from_utf8(again.stdout).unwrap().contains("received 0 objects"));
+    let quiet = other.command(&["fetch", "-q"]).current_dir(other.file("copy")).output().unwrap();
+    assert!(quiet.status.success() && quiet.stdout.is_empty() && quiet.stderr.is_empty(), "{quiet:?}");
+    assert_eq!(other.ok(&["clone", "--quiet", &server.url, "quiet-copy"]), "");
+    assert!(other.exists("quiet-copy/d3/f3.txt"));
     let tracked =
         other.command(&["rev-parse", "origin/main"]).current_dir(other.file("copy")).output().unwrap();
     assert_eq!(String::from_utf8(tracked.stdout).unwrap(), origin.ok(&["rev-parse", "main"]));
@@ -165,6 +169,7 @@ fn two_machines_clone_commit_push_and_pull() {
     let pushed = ok_in_copy(&b, &["push", "origin", "feature"]);
     assert!(pushed.contains("(new)..") && pushed.contains("objects sent"), "{pushed}");
     assert_eq!(a.ok(&["rev-parse", "feature"]), ok_in_copy(&b, &["rev-parse", "feature"]));
+    assert_eq!(ok_in_copy(&b, &["push", "-q", "origin", "feature"]), "", "up to date, quietly");
     assert!(a.ok(&["fsck"]).ends_with(": ok\n"));
     // Meanwhile A changed main; A merges B's work.
     a.commit_files(&[("a-only.txt", "a\n")], "from a");

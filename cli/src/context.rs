@@ -9,7 +9,7 @@ use pg_core::index::Index;
 use pg_core::object::Signature;
 use pg_core::oplog::OpContext;
 use pg_core::{ObjectId, Repository};
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 /// Whose identity is asked for.
@@ -33,6 +33,7 @@ pub struct Context {
     pub color: bool,
     pg_home: PathBuf,
     progress: bool,
+    quiet: bool,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -40,7 +41,7 @@ fn env(name: &str) -> Option<String> {
 }
 
 impl Context {
-    pub fn new(directory: Option<&Path>, color: ColorChoice) -> Result<Context> {
+    pub fn new(directory: Option<&Path>, color: ColorChoice, quiet: bool) -> Result<Context> {
         let cwd = std::env::current_dir().context("cannot read the current directory")?;
         let cwd = match directory {
             Some(dir) => cwd.join(dir),
@@ -56,7 +57,23 @@ impl Context {
             ColorChoice::Never => false,
             ColorChoice::Auto => std::io::stdout().is_terminal() && env("NO_COLOR").is_none(),
         };
-        Ok(Context { cwd, color, pg_home, progress: std::io::stderr().is_terminal() })
+        let progress = std::io::stderr().is_terminal() && !quiet;
+        Ok(Context { cwd, color, pg_home, progress, quiet })
+    }
+
+    /// Whether `--quiet` was given.
+    pub fn quiet(&self) -> bool {
+        self.quiet
+    }
+
+    /// Where a command reports what it did (`Switched to…`, `[main a476222] …`):
+    /// stdout, or nowhere with `--quiet`. What a command was asked to print (a
+    /// log, a status) and what went wrong are not reports.
+    pub fn reports(&self) -> Box<dyn Write> {
+        match self.quiet {
+            true => Box::new(std::io::sink()),
+            false => Box::new(std::io::stdout().lock()),
+        }
     }
 
     /// The repository around the working directory, to change.

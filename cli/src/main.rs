@@ -19,6 +19,10 @@ pub struct Cli {
     /// When to colour output.
     #[arg(long, global = true, value_enum, default_value_t = render::ColorChoice::Auto)]
     color: render::ColorChoice,
+    /// Print no reports of what was done, and no progress (output asked for, such
+    /// as a log, and errors still print).
+    #[arg(short, long, global = true)]
+    quiet: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -111,7 +115,7 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(error) => return usage_error(error),
     };
-    let context = match context::Context::new(cli.directory.as_deref(), cli.color) {
+    let context = match context::Context::new(cli.directory.as_deref(), cli.color, cli.quiet) {
         Ok(context) => context,
         Err(e) => return report(e),
     };

@@ -176,7 +176,10 @@ pub fn switch_to(context: &Context, branch: &str, create: bool, start: Option<St
         }
     }
     let verb = if create { "a new branch" } else { "branch" };
-    eprintln!("Switched to {verb} '{branch}'");
+    if !context.quiet() {
+        // On stderr, as git: stdout stays for what a script asked for.
+        eprintln!("Switched to {verb} '{branch}'");
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -5,6 +5,7 @@ use pg_core::commit::{self, Options};
 use pg_core::index::Index;
 use pg_core::{worktree, Repository};
 use pg_hooks::Hook;
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -105,7 +106,7 @@ pub fn run(context: &Context, args: Args) -> Outcome {
     let place = outcome.branch.as_deref().unwrap_or("detached HEAD");
     let root = if outcome.root { " (root-commit)" } else { "" };
     let summary = text(options.message.split(|&b| b == b'\n').next().unwrap_or_default()).into_owned();
-    println!("[{place}{root} {}] {summary}", repo.store().abbreviate(&outcome.id));
+    writeln!(context.reports(), "[{place}{root} {}] {summary}", repo.store().abbreviate(&outcome.id))?;
     Ok(ExitCode::SUCCESS)
 }
 

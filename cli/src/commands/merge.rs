@@ -75,7 +75,7 @@ pub fn merge(context: &Context, args: MergeArgs) -> Outcome {
     let op = context.op_context(Some(&repo));
     if args.abort {
         operation::abort(&repo, &mut index, &op)?;
-        println!("Merge aborted; the working copy is as it was.");
+        writeln!(context.reports(), "Merge aborted; the working copy is as it was.")?;
         return Ok(ExitCode::SUCCESS);
     }
     let author = context.signature(&repo, Role::Author)?;
@@ -84,7 +84,7 @@ pub fn merge(context: &Context, args: MergeArgs) -> Outcome {
         let commit = operation::finish(&repo, &mut index, &author, &committer, &op)?;
         let message = repo.store().read_commit(&commit)?.message;
         let subject = text(message.split(|&b| b == b'\n').next().unwrap_or_default()).into_owned();
-        println!("[{}] {subject}", repo.store().abbreviate(&commit));
+        writeln!(context.reports(), "[{}] {subject}", repo.store().abbreviate(&commit))?;
         post_merge(&repo, args.no_verify)?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -111,7 +111,7 @@ pub fn merge(context: &Context, args: MergeArgs) -> Outcome {
         no_fast_forward: args.no_ff,
     };
     let started = operation::start(&repo, &mut index, &mut merger, &request, &op)?;
-    let mut out = std::io::stdout().lock();
+    let mut out = context.reports();
     match started {
         Started::UpToDate => writeln!(out, "Already up to date.")?,
         Started::FastForward { from } => {
@@ -135,6 +135,8 @@ pub fn merge(context: &Context, args: MergeArgs) -> Outcome {
             post_merge(&repo, args.no_verify)?;
         }
         Started::Conflicted { outcome, items } => {
+            // Not a report: it says why the command fails, and what to do.
+            let mut out = std::io::stdout().lock();
             for conflict in &outcome.conflicts {
                 let kind = serde_json::to_value(conflict.kind)?;
                 writeln!(out, "CONFLICT ({}): {}", kind.as_str().unwrap_or("?"), text(&conflict.path))?;

@@ -219,9 +219,10 @@ pub fn clone(context: &Context, args: CloneArgs) -> Outcome {
         Ok(url) => (url.repository, Some(url)),
         Err(error) => (args.url.parse::<ObjectId>().map_err(|_| anyhow::Error::msg(error))?, None),
     };
-    let dir = context
-        .cwd
-        .join(args.dir.unwrap_or_else(|| PathBuf::from(format!("pg-{}", &repository.to_string()[4..16]))));
+    let dir = context.cwd.join(
+        args.dir
+            .unwrap_or_else(|| PathBuf::from(format!("pg-{}", repository.abbrev(pg_core::id::ABBREV_LEN)))),
+    );
     let resuming = dir.join(".pg").exists();
     if resuming && !is_unfinished_clone(&dir, &repository)? {
         bail!("{} is already a repository; clone somewhere else", dir.display());
@@ -281,14 +282,15 @@ pub fn clone(context: &Context, args: CloneArgs) -> Outcome {
         if let Some((_, id)) = head {
             worktree::switch(&repo, &mut Index::default(), None, Some(&id), &context.progress("checkout"))?;
         }
-        println!(
+        writeln!(
+            context.reports(),
             "Cloned {} into {}: {} objects, {:.1} MB (wire {} bytes)",
             repo.store().abbreviate(&url.repository),
             target.display(),
             fetched.objects,
             fetched.bytes as f64 / 1e6,
             fetched.wire_bytes
-        );
+        )?;
         Ok(ExitCode::SUCCESS)
     });
     let Err(error) = cloned else { return cloned };
@@ -367,7 +369,7 @@ pub fn fetch(context: &Context, args: FetchArgs) -> Outcome {
             .await
             .with_context(|| format!("refused what peer {peer} sent"))?;
         let updates = tracking_updates(&repo, &args.remote, &advertised.refs)?;
-        let mut out = std::io::stdout().lock();
+        let mut out = context.reports();
         writeln!(out, "From {url}")?;
         for update in &updates {
             let old = update
@@ -444,13 +446,14 @@ pub fn push(context: &Context, args: PushArgs) -> Outcome {
             .push(repo.store(), &name, new, args.force)
             .await
             .with_context(|| format!("peer {peer} refused the push"))?;
-        println!("To {url}");
+        let mut out = context.reports();
+        writeln!(out, "To {url}")?;
         match outcome {
-            sync::PushOutcome::UpToDate => println!("  {} is up to date", args.branch),
+            sync::PushOutcome::UpToDate => writeln!(out, "  {} is up to date", args.branch)?,
             sync::PushOutcome::Moved { old, objects } => {
                 let old = old.map_or("(new)".to_owned(), |id| repo.store().abbreviate(&id));
                 let new = repo.store().abbreviate(&new);
-                println!("  {old}..{new}  {} ({objects} objects sent)", args.branch);
+                writeln!(out, "  {old}..{new}  {} ({objects} objects sent)", args.branch)?;
             }
         }
         let tracking = format!("refs/remotes/{}/{}", args.remote, args.branch);

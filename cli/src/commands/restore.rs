@@ -9,6 +9,7 @@ use pg_core::refs::BRANCH_PREFIX;
 use pg_core::worktree::{self, ResetMode, RestoreOptions};
 use pg_core::{revision, ObjectId, Repository};
 use pg_merge::operation;
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -106,7 +107,7 @@ pub fn reset(context: &Context, args: ResetArgs) -> Outcome {
     if mode == ResetMode::Hard {
         let message = repo.store().read_commit(&commit)?.message;
         let subject = text(message.split(|&b| b == b'\n').next().unwrap_or_default()).into_owned();
-        println!("HEAD is now at {} {subject}", repo.store().abbreviate(&commit));
+        writeln!(context.reports(), "HEAD is now at {} {subject}", repo.store().abbreviate(&commit))?;
     }
     Ok(ExitCode::SUCCESS)
 }
