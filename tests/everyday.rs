@@ -336,3 +336,29 @@ fn paths_are_typed_and_shown_relative_to_where_one_stands() {
         "M  ../../README.md\nM  ../lib.rs\n?? ../../docs/\n?? ../new.rs\n"
     );
 }
+
+#[test]
+fn completions_and_manual_pages_come_from_the_commands() {
+    let repo = Repo::empty_dir();
+    let script = repo.path().join("pg.bash");
+    std::fs::write(&script, repo.ok(&["completions", "bash"])).unwrap();
+    // The script really completes: `pg res<TAB>` offers the commands that start so.
+    let complete = format!(
+        "source {}; COMP_WORDS=(pg res); COMP_CWORD=1; _pg pg res pg; printf '%s\\n' \"${{COMPREPLY[@]}}\" | sort",
+        script.display()
+    );
+    let out = std::process::Command::new("bash").args(["-c", &complete]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "reset\nresolve\nrestore\n", "{out:?}");
+    for shell in ["zsh", "fish"] {
+        assert!(repo.ok(&["completions", shell]).contains("restore"), "{shell}");
+    }
+    let page = repo.ok(&["man", "commit"]);
+    assert!(page.contains(".TH pg-commit 1") && page.contains("amend"), "{page}");
+    repo.ok(&["man", "--out", "pages"]);
+    for name in ["pg.1", "pg-commit.1", "pg-restore.1", "pg-man.1"] {
+        assert!(repo.exists(&format!("pages/{name}")), "{name}");
+    }
+    let err = repo.fails(&["man", "no-such-command"]);
+    assert!(err.contains("no command 'no-such-command'"), "{err}");
+    snapshot!(repo, "help_restore", repo.ok(&["help", "restore"]));
+}

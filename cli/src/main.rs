@@ -5,7 +5,7 @@ mod commands;
 mod context;
 mod render;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -107,6 +107,10 @@ enum Command {
     Op(commands::oplog::OpArgs),
     /// Undo the last operation (repeat to go further back).
     Undo,
+    /// Print a shell's completion script (e.g. `pg completions bash > ~/.local/share/bash-completion/completions/pg`).
+    Completions(commands::docs::CompletionsArgs),
+    /// Print a manual page as roff (`pg man commit | man -l -`), or write them all with --out DIR.
+    Man(commands::docs::ManArgs),
 }
 
 fn main() -> ExitCode {
@@ -159,6 +163,8 @@ fn main() -> ExitCode {
         Command::Config(args) => commands::plumbing::config(&context, args),
         Command::Op(args) => commands::oplog::op(&context, args),
         Command::Undo => commands::oplog::undo(&context),
+        Command::Completions(args) => commands::docs::completions(Cli::command(), args),
+        Command::Man(args) => commands::docs::man(Cli::command(), args),
     };
     match result {
         Ok(code) => code,

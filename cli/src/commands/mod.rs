@@ -5,6 +5,7 @@ pub mod bench_merge;
 pub mod branch;
 pub mod commit;
 pub mod diff;
+pub mod docs;
 pub mod import;
 pub mod init;
 pub mod log;
