@@ -43,6 +43,8 @@ enum Command {
     Diff(commands::diff::Args),
     /// Record the staged snapshot as a new commit.
     Commit(commands::commit::Args),
+    /// Search files for a regular expression: the working copy, revisions, or --history.
+    Grep(commands::grep::Args),
     /// Show the history.
     Log(commands::log::LogArgs),
     /// Show a commit (with its diff), tag, tree or blob.
@@ -131,6 +133,7 @@ fn main() -> ExitCode {
         Command::Status(args) => commands::status::run(&context, args),
         Command::Diff(args) => commands::diff::run(&context, args),
         Command::Commit(args) => commands::commit::run(&context, args),
+        Command::Grep(args) => commands::grep::run(&context, args),
         Command::Log(args) => commands::log::log(&context, args),
         Command::Show(args) => commands::log::show(&context, args),
         Command::Branch(args) => commands::branch::branch(&context, args),

@@ -6,6 +6,7 @@ pub mod branch;
 pub mod commit;
 pub mod diff;
 pub mod docs;
+pub mod grep;
 pub mod import;
 pub mod init;
 pub mod log;
