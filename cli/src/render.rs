@@ -210,3 +210,132 @@ fn range(start: usize, len: usize) -> String {
         format!("{start},{len}")
     }
 }
+
+/// One file's line of `--stat`.
+pub struct StatRow {
+    /// Its path as shown.
+    pub path: String,
+    /// What changed.
+    pub churn: Churn,
+}
+
+/// How much a file changed.
+pub enum Churn {
+    /// Lines added and removed.
+    Lines { added: usize, removed: usize },
+    /// A binary file's sizes before and after.
+    Binary { old: usize, new: usize },
+}
+
+/// Columns `--stat` fills, as git's when output is not a terminal.
+const STAT_WIDTH: usize = 80;
+
+/// git's `--stat`: ` PATH | N ++--` per file, in 80 columns as git lays them
+/// out when output is not a terminal (long names cut, bars scaled), then the
+/// totals.
+pub fn write_stat(out: &mut dyn Write, color: bool, rows: &[StatRow]) -> io::Result<()> {
+    let layout = StatLayout::of(rows);
+    let (mut added_total, mut removed_total) = (0, 0);
+    for row in rows {
+        let path = format!("{:<width$}", layout.name(&row.path), width = layout.name_width);
+        let number_width = layout.number_width;
+        match row.churn {
+            Churn::Lines { added, removed } => {
+                (added_total, removed_total) = (added_total + added, removed_total + removed);
+                let (plus, minus) = layout.bar(added, removed);
+                let bar = format!(
+                    "{}{}",
+                    paint(color, NEW, &"+".repeat(plus)),
+                    paint(color, OLD, &"-".repeat(minus))
+                );
+                let bar = if plus + minus == 0 { String::new() } else { format!(" {bar}") };
+                writeln!(out, " {path} | {:>number_width$}{bar}", added + removed)?;
+            }
+            Churn::Binary { old, new } => {
+                writeln!(out, " {path} | {:>number_width$} {old} -> {new} bytes", "Bin")?
+            }
+        }
+    }
+    let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let mut summary = format!(" {}", plural(rows.len(), "file changed", "files changed"));
+    if added_total > 0 || removed_total == 0 {
+        summary.push_str(&format!(", {}(+)", plural(added_total, "insertion", "insertions")));
+    }
+    if removed_total > 0 || added_total == 0 {
+        summary.push_str(&format!(", {}(-)", plural(removed_total, "deletion", "deletions")));
+    }
+    writeln!(out, "{summary}")
+}
+
+/// The column widths of a diffstat, computed as git's `show_stats` does.
+struct StatLayout {
+    name_width: usize,
+    number_width: usize,
+    graph_width: usize,
+    max_change: usize,
+}
+
+impl StatLayout {
+    fn of(rows: &[StatRow]) -> StatLayout {
+        let digits = |n: usize| n.to_string().len();
+        let (mut max_change, mut bin_width, mut number_width) = (0, 0, 0);
+        for row in rows {
+            match row.churn {
+                Churn::Lines { added, removed } => max_change = max_change.max(added + removed),
+                Churn::Binary { old, new } => {
+                    bin_width = bin_width.max(14 + digits(old) + digits(new));
+                    number_width = 3; // counts align with "Bin"
+                }
+            }
+        }
+        let number_width = number_width.max(digits(max_change));
+        let width = STAT_WIDTH.max(16 + 6 + number_width);
+        let mut graph_width = if max_change + 4 > bin_width { max_change } else { bin_width - 4 };
+        let mut name_width = rows.iter().map(|r| r.path.chars().count()).max().unwrap_or(0);
+        if name_width + number_width + 6 + graph_width > width {
+            let limit = (width * 3 / 8).saturating_sub(number_width + 6);
+            if graph_width > limit {
+                graph_width = limit.max(6);
+            }
+            let room = width - number_width - 6 - graph_width;
+            if name_width > room {
+                name_width = room;
+            } else {
+                graph_width = width - number_width - 6 - name_width;
+            }
+        }
+        StatLayout { name_width, number_width, graph_width, max_change }
+    }
+
+    /// A name cut to fit as git cuts it: `...` and its end, from a `/` if one is there.
+    fn name(&self, path: &str) -> String {
+        let chars: Vec<char> = path.chars().collect();
+        if chars.len() <= self.name_width {
+            return path.to_owned();
+        }
+        let tail: String = chars[chars.len() - self.name_width.saturating_sub(3)..].iter().collect();
+        match tail.find('/') {
+            Some(slash) => format!("...{}", &tail[slash..]),
+            None => format!("...{tail}"),
+        }
+    }
+
+    /// How many `+` and `-` a file's bar has.
+    fn bar(&self, added: usize, removed: usize) -> (usize, usize) {
+        if self.graph_width > self.max_change {
+            return (added, removed);
+        }
+        let scale = |n: usize| if n == 0 { 0 } else { 1 + n * (self.graph_width - 1) / self.max_change };
+        let total = match scale(added + removed) {
+            1 if added > 0 && removed > 0 => 2,
+            total => total,
+        };
+        if added < removed {
+            let plus = scale(added);
+            (plus, total - plus)
+        } else {
+            let minus = scale(removed);
+            (total - minus, minus)
+        }
+    }
+}

@@ -168,6 +168,17 @@ pub struct Hunk {
     pub lines: Vec<Line>,
 }
 
+/// How many lines `new` adds to `old` and removes from it, as `--stat` counts
+/// them (the same Myers diff as [`line_hunks`]).
+pub fn line_counts(old: &[u8], new: &[u8]) -> (usize, usize) {
+    let diff = similar::TextDiff::configure().algorithm(similar::Algorithm::Myers).diff_lines(old, new);
+    diff.iter_all_changes().fold((0, 0), |(added, removed), change| match change.tag() {
+        similar::ChangeTag::Insert => (added + 1, removed),
+        similar::ChangeTag::Delete => (added, removed + 1),
+        similar::ChangeTag::Equal => (added, removed),
+    })
+}
+
 /// Line hunks from `old` to `new` with `context` lines around each change (Myers).
 pub fn line_hunks(old: &[u8], new: &[u8], context: usize) -> Vec<Hunk> {
     let diff = similar::TextDiff::configure().algorithm(similar::Algorithm::Myers).diff_lines(old, new);

@@ -5,37 +5,92 @@ use crate::object::Commit;
 use crate::store::{Result, Store};
 use std::collections::{BinaryHeap, HashMap, HashSet};
 
-/// Commits reachable from `start`, newest committer date first (ties in the
-/// order they were reached), at most `limit`.
-pub fn walk(store: &Store, start: ObjectId, limit: usize) -> Result<Vec<(ObjectId, Commit)>> {
-    let time = |c: &Commit| c.committer_signature().map_or(0, |s| s.seconds);
-    let mut pending: HashMap<ObjectId, Commit> = HashMap::new();
-    let mut queue = BinaryHeap::new();
-    let mut seen = HashSet::new();
-    let mut reached = 0usize;
-    let mut enqueue = |id: ObjectId, pending: &mut HashMap<ObjectId, Commit>, queue: &mut BinaryHeap<_>| {
-        let commit = store.read_commit(&id)?;
-        reached += 1;
-        queue.push((time(&commit), std::cmp::Reverse(reached), id));
-        pending.insert(id, commit);
-        Ok::<_, crate::store::Error>(())
-    };
-    seen.insert(start);
-    enqueue(start, &mut pending, &mut queue)?;
-    let mut out = Vec::new();
-    while let Some((_, _, id)) = queue.pop() {
-        if out.len() == limit {
-            break;
-        }
-        let commit = pending.remove(&id).expect("queued commits are pending");
+/// Commits reachable from a start, newest committer date first (ties in the
+/// order they were reached), read as they are needed: `pg log -n 10` of a long
+/// history reads a few more than ten commits, and the walk keeps only the
+/// commits waiting to be given (its frontier) and the ids it has met.
+pub struct Walk<'s> {
+    store: &'s Store,
+    pending: HashMap<ObjectId, Commit>,
+    queue: BinaryHeap<(i64, std::cmp::Reverse<usize>, ObjectId)>,
+    seen: HashSet<ObjectId>,
+    reached: usize,
+}
+
+impl<'s> Walk<'s> {
+    /// A walk from `start`.
+    pub fn new(store: &'s Store, start: ObjectId) -> Result<Walk<'s>> {
+        let mut walk = Walk {
+            store,
+            pending: HashMap::new(),
+            queue: BinaryHeap::new(),
+            seen: HashSet::new(),
+            reached: 0,
+        };
+        walk.seen.insert(start);
+        walk.enqueue(start)?;
+        Ok(walk)
+    }
+
+    fn enqueue(&mut self, id: ObjectId) -> Result<()> {
+        let commit = self.store.read_commit(&id)?;
+        self.reached += 1;
+        let time = commit.committer_signature().map_or(0, |s| s.seconds);
+        self.queue.push((time, std::cmp::Reverse(self.reached), id));
+        self.pending.insert(id, commit);
+        Ok(())
+    }
+
+    fn step(&mut self) -> Result<Option<(ObjectId, Commit)>> {
+        let Some((_, _, id)) = self.queue.pop() else { return Ok(None) };
+        let commit = self.pending.remove(&id).expect("queued commits are pending");
         for parent in &commit.parents {
-            if seen.insert(*parent) {
-                enqueue(*parent, &mut pending, &mut queue)?;
+            if self.seen.insert(*parent) {
+                self.enqueue(*parent)?;
             }
         }
-        out.push((id, commit));
+        Ok(Some((id, commit)))
     }
-    Ok(out)
+}
+
+impl Iterator for Walk<'_> {
+    type Item = Result<(ObjectId, Commit)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.step().transpose()
+    }
+}
+
+/// Whether `commit` changed what is at any of `paths` (repository paths, each a
+/// file or a directory): against its parent, or, for a merge, against every
+/// parent, as git's `log -- PATH` shows a merge only when it differs from all of
+/// its parents there. A root commit changed what it holds.
+pub fn touches(store: &Store, commit: &Commit, paths: &[Vec<u8>]) -> Result<bool> {
+    let ours: Vec<_> = paths.iter().map(|p| entry_at(store, &commit.tree, p)).collect::<Result<_>>()?;
+    if commit.parents.is_empty() {
+        return Ok(ours.iter().any(Option::is_some));
+    }
+    for parent in &commit.parents {
+        let tree = store.read_commit(parent)?.tree;
+        let theirs: Vec<_> = paths.iter().map(|p| entry_at(store, &tree, p)).collect::<Result<_>>()?;
+        if theirs == ours {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// The id at `path` under `tree` (`""`: the tree itself), if anything is there.
+fn entry_at(store: &Store, tree: &ObjectId, path: &[u8]) -> Result<Option<ObjectId>> {
+    let (mut id, mut is_tree) = (*tree, true);
+    for name in path.split(|&b| b == b'/').filter(|n| !n.is_empty()) {
+        if !is_tree {
+            return Ok(None);
+        }
+        let Some(entry) = store.read_tree(&id)?.get(name).cloned() else { return Ok(None) };
+        (id, is_tree) = (entry.id, entry.mode.kind() == crate::object::EntryKind::Tree);
+    }
+    Ok(Some(id))
 }
 
 /// Whether `ancestor` is `descendant` or one of its ancestors.

@@ -46,7 +46,7 @@ pub struct TrueMerge {
 pub fn true_merges(store: &Store, tip: ObjectId, limit: usize) -> store::Result<(Vec<TrueMerge>, usize)> {
     let mut found = Vec::new();
     let mut skipped = 0;
-    let history = history::walk(store, tip, usize::MAX)?;
+    let history = history::Walk::new(store, tip)?.collect::<store::Result<Vec<_>>>()?;
     let mut graph = history::Graph::new(store);
     let mut trees = HashMap::with_capacity(history.len());
     for (id, commit) in &history {

@@ -1,6 +1,6 @@
 use super::Outcome;
 use crate::context::Context;
-use crate::render::{self, Side};
+use crate::render::{self, Churn, Side, StatRow};
 use anyhow::{bail, Result};
 use pg_core::diff::{self, FileChange, FileState};
 use pg_core::index::Index;
@@ -51,6 +51,28 @@ pub fn write_patches(
         render::write_patch(out, color, &change.path, old, new)?;
     }
     Ok(())
+}
+
+/// The `--stat` rows of `changes`; new contents come from `new_side`.
+pub fn stat_rows(repo: &Repository, changes: &[FileChange], new_side: NewSide) -> Result<Vec<StatRow>> {
+    let mut rows = Vec::new();
+    for change in changes {
+        let old = change
+            .old
+            .map(|s| content(repo, &change.path, &s, NewSide::Store))
+            .transpose()?
+            .unwrap_or_default();
+        let new =
+            change.new.map(|s| content(repo, &change.path, &s, new_side)).transpose()?.unwrap_or_default();
+        let churn = if diff::is_binary(&old) || diff::is_binary(&new) {
+            Churn::Binary { old: old.len(), new: new.len() }
+        } else {
+            let (added, removed) = diff::line_counts(&old, &new);
+            Churn::Lines { added, removed }
+        };
+        rows.push(StatRow { path: super::text(&change.path).into_owned(), churn });
+    }
+    Ok(rows)
 }
 
 fn side<'c>(repo: &Repository, state: FileState, content: &'c [u8]) -> Side<'c> {

@@ -1,3 +1,4 @@
+use super::dates;
 use super::{text, Outcome};
 use crate::context::Context;
 use crate::render::{self, paint, ID};
@@ -6,6 +7,7 @@ use pg_core::object::{Commit, EntryKind, Object, Signature};
 use pg_core::refs::{RefTarget, BRANCH_PREFIX, TAG_PREFIX};
 use pg_core::store::Store;
 use pg_core::{diff, history, revision, ObjectId, Repository};
+use pg_search::{Pattern, PatternOptions};
 use std::collections::HashMap;
 use std::io::Write;
 use std::process::ExitCode;
@@ -26,6 +28,51 @@ pub struct LogArgs {
     /// Show each commit's git id too (for history that came from or went to git).
     #[arg(long)]
     git_ids: bool,
+    /// After each commit, the files it changed and how many lines (git's diffstat).
+    #[arg(long)]
+    stat: bool,
+    /// Only commits whose author (`Name <email>`) matches this regular expression.
+    #[arg(long, value_name = "PATTERN")]
+    author: Option<String>,
+    /// Only commits made at or after DATE (`2024-05-01`, `2024-05-01 12:00`,
+    /// `@SECONDS`, `3 weeks ago`; UTC).
+    #[arg(long, visible_alias = "after", value_name = "DATE")]
+    since: Option<String>,
+    /// Only commits made at or before DATE.
+    #[arg(long, visible_alias = "before", value_name = "DATE")]
+    until: Option<String>,
+    /// Only commits that changed these paths (relative to the current directory).
+    #[arg(last = true)]
+    paths: Vec<std::path::PathBuf>,
+}
+
+/// Which commits of the walk `pg log` shows.
+struct Selection {
+    author: Option<Pattern>,
+    since: Option<i64>,
+    until: Option<i64>,
+    paths: Vec<Vec<u8>>,
+}
+
+impl Selection {
+    fn new(context: &Context, repo: &Repository, args: &LogArgs) -> Result<Selection> {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let date = |text: &Option<String>| text.as_deref().map(|t| dates::parse(t, now)).transpose();
+        Ok(Selection {
+            author: args.author.as_deref().map(|p| Pattern::new(p, PatternOptions::default())).transpose()?,
+            since: date(&args.since)?,
+            until: date(&args.until)?,
+            paths: context.repo_paths(repo, &args.paths)?,
+        })
+    }
+
+    fn keeps(&self, store: &Store, commit: &Commit) -> Result<bool> {
+        let time = commit.committer_signature().map_or(0, |s| s.seconds);
+        let dated =
+            self.since.is_none_or(|since| time >= since) && self.until.is_none_or(|until| time <= until);
+        let authored = self.author.as_ref().is_none_or(|author| author.search(&commit.author).is_some());
+        Ok(dated && authored && (self.paths.is_empty() || history::touches(store, commit, &self.paths)?))
+    }
 }
 
 /// Labels of the refs that point at each commit, for `(HEAD -> main, tag: v1)`.
@@ -71,10 +118,20 @@ pub fn log(context: &Context, args: LogArgs) -> Outcome {
             }
         },
     };
-    let commits = history::walk(repo.store(), start, args.max_count.unwrap_or(usize::MAX))?;
+    let selection = Selection::new(context, &repo, &args)?;
+    let store = repo.store();
+    let mut commits = history::Walk::new(store, start)?
+        .filter_map(|item| {
+            let kept = item
+                .map_err(anyhow::Error::from)
+                .and_then(|(id, commit)| Ok(selection.keeps(store, &commit)?.then_some((id, commit))));
+            kept.transpose()
+        })
+        .take(args.max_count.unwrap_or(usize::MAX));
     let mut out = std::io::stdout().lock();
     if args.json {
-        let records: Vec<_> = commits.iter().map(|(id, c)| commit_json(id, c)).collect();
+        let records: Vec<_> =
+            commits.map(|c| c.map(|(id, c)| commit_json(&id, &c))).collect::<Result<_>>()?;
         serde_json::to_writer_pretty(&mut out, &records)?;
         writeln!(out)?;
         return Ok(ExitCode::SUCCESS);
@@ -84,7 +141,9 @@ pub fn log(context: &Context, args: LogArgs) -> Outcome {
         let git = repo.store().backend().git_id_for_pg(id)?;
         Ok(git.map_or_else(|| "-".repeat(40), |g| pg_core::id::hex_encode(g.digest())))
     };
-    for (i, (id, commit)) in commits.iter().enumerate() {
+    for (i, item) in commits.by_ref().enumerate() {
+        let (id, commit) = item?;
+        let (id, commit) = (&id, &commit);
         let decoration = labels.get(id).map(|l| format!(" ({})", l.join(", "))).unwrap_or_default();
         if args.oneline {
             let git = if args.git_ids { format!(" {}", &git_id(id)?[..12]) } else { String::new() };
@@ -104,8 +163,37 @@ pub fn log(context: &Context, args: LogArgs) -> Outcome {
                 &format!("{decoration}{git}"),
             )?;
         }
+        if args.stat {
+            write_commit_stat(&mut out, context.color, &repo, commit, !args.oneline)?;
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A commit's diffstat against its parent (none for a merge, as git), after a
+/// blank line when it follows a message.
+fn write_commit_stat(
+    out: &mut dyn Write,
+    color: bool,
+    repo: &Repository,
+    commit: &Commit,
+    spaced: bool,
+) -> Result<()> {
+    let parent_tree = match commit.parents.as_slice() {
+        [] => None,
+        [parent] => Some(repo.store().read_commit(parent)?.tree),
+        _ => return Ok(()),
+    };
+    let store = repo.store();
+    let changes = diff::diff_trees(&|id| store.read_tree(id), parent_tree.as_ref(), Some(&commit.tree))?;
+    if changes.is_empty() {
+        return Ok(());
+    }
+    if spaced {
+        writeln!(out)?;
+    }
+    let rows = super::diff::stat_rows(repo, &changes, super::diff::NewSide::Store)?;
+    Ok(render::write_stat(out, color, &rows)?)
 }
 
 fn signature_json(raw: &[u8]) -> serde_json::Value {
@@ -172,6 +260,9 @@ pub struct ShowArgs {
     /// sides changed.
     #[arg(long)]
     merge_provenance: bool,
+    /// The files the commit changed and how many lines, instead of its patch.
+    #[arg(long, conflicts_with = "merge_provenance")]
+    stat: bool,
     /// Machine-readable output (with --merge-provenance).
     #[arg(long, requires = "merge_provenance")]
     json: bool,
@@ -198,7 +289,9 @@ pub fn show(context: &Context, args: ShowArgs) -> Outcome {
             }
             Object::Commit(commit) => {
                 write_commit_header(&mut out, context.color, repo.store(), &id, &commit, "")?;
-                if commit.parents.len() <= 1 {
+                if args.stat {
+                    write_commit_stat(&mut out, context.color, &repo, &commit, true)?;
+                } else if commit.parents.len() <= 1 {
                     let parent_tree = match commit.parents.first() {
                         Some(p) => Some(repo.store().read_commit(p)?.tree),
                         None => None,

@@ -4,6 +4,7 @@
 pub mod bench_merge;
 pub mod branch;
 pub mod commit;
+pub mod dates;
 pub mod diff;
 pub mod docs;
 pub mod grep;

@@ -1,0 +1,94 @@
+//! History views (`log -- PATH`, `--author`, `--since`, `--stat`, `show --stat`)
+//! with git as the oracle on the same imported history.
+
+mod common;
+use common::Repo;
+use std::path::Path;
+use std::process::Command;
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git").args(args).current_dir(dir).output().unwrap();
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A linear git history by two authors over four days, touching a few paths,
+/// a binary file and one file long enough that its stat bar is scaled.
+fn history() -> (tempfile::TempDir, Repo) {
+    let source = tempfile::tempdir().unwrap();
+    let commit = |author: &str, day: u32, message: &str, script: &str| {
+        let date = format!("2024-05-0{day}T12:00:00Z");
+        let status = Command::new("bash")
+            .args(["-ec", &format!("{script}\ngit add -A && git commit -qm '{message}'")])
+            .current_dir(source.path())
+            .env("GIT_AUTHOR_NAME", author)
+            .env("GIT_AUTHOR_EMAIL", format!("{}@example.com", author.to_lowercase()))
+            .env("GIT_COMMITTER_NAME", author)
+            .env("GIT_COMMITTER_EMAIL", "c@example.com")
+            .env("GIT_AUTHOR_DATE", &date)
+            .env("GIT_COMMITTER_DATE", &date)
+            .status()
+            .unwrap();
+        assert!(status.success(), "{script}");
+    };
+    git(source.path(), &["init", "-q", "-b", "main"]);
+    commit("Ada", 1, "one", "mkdir -p src docs && echo a > src/a.rs && echo d > docs/d.md");
+    commit("Bob", 2, "two", "echo b >> src/a.rs && printf 'x\\0y' > blob.bin && seq 1 150 > long.txt");
+    commit("Ada", 3, "three", "echo e > docs/e.md && printf 'x\\0yz' > blob.bin && seq 20 200 > long.txt");
+    commit("Bob", 4, "four", "rm docs/d.md && echo c >> src/a.rs && echo c > src/c.rs");
+    let repo = Repo::new();
+    repo.ok(&["import", "git", source.path().to_str().unwrap()]);
+    (source, repo)
+}
+
+/// The subjects of the commits `pg log` shows with `args`.
+fn pg_subjects(repo: &Repo, args: &[&str]) -> String {
+    let mut all = vec!["log", "--json"];
+    all.extend_from_slice(args);
+    let json: serde_json::Value = serde_json::from_str(&repo.ok(&all)).unwrap();
+    json.as_array().unwrap().iter().map(|c| c["message"].as_str().unwrap().to_owned()).collect()
+}
+
+#[test]
+fn filters_select_the_commits_git_selects() {
+    let (source, repo) = history();
+    for args in [
+        vec!["--", "src"],
+        vec!["--", "docs/d.md"],
+        vec!["--", "src/a.rs", "blob.bin"],
+        vec!["--author", "Ada"],
+        vec!["--author", "^Bob <bob@"],
+        vec!["--since", "2024-05-02 12:00", "--until", "2024-05-03"],
+        vec!["--after", "2024-05-03"],
+        vec!["-n", "1", "--author", "Ada", "--", "docs"],
+    ] {
+        let mut git_args = vec!["log", "--format=%s"];
+        git_args.extend_from_slice(&args);
+        assert_eq!(pg_subjects(&repo, &args), git(source.path(), &git_args), "{args:?}");
+    }
+    assert_eq!(pg_subjects(&repo, &["--", "no/such/path"]), "");
+    let err = repo.fails(&["log", "--since", "someday"]);
+    assert!(err.contains("cannot read 'someday' as a date"), "{err}");
+}
+
+/// The diffstat lines of a `show` or `log` output (` path | n ++-`, and totals).
+fn stat_lines(text: &str) -> String {
+    text.lines().filter(|l| l.starts_with(' ') && !l.starts_with("    ")).map(|l| format!("{l}\n")).collect()
+}
+
+#[test]
+fn stats_are_git_stats() {
+    let (source, repo) = history();
+    for rev in ["HEAD", "HEAD~1", "HEAD~2", "HEAD~3"] {
+        let pg = stat_lines(&repo.ok(&["show", "--stat", rev]));
+        assert_eq!(pg, stat_lines(&git(source.path(), &["show", "--stat", rev])), "{rev}");
+    }
+    let pg = stat_lines(&repo.ok(&["log", "--stat"]));
+    assert_eq!(pg, stat_lines(&git(source.path(), &["log", "--stat"])));
+    let oneline = repo.ok(&["log", "--oneline", "--stat"]);
+    assert_eq!(oneline.lines().count(), git(source.path(), &["log", "--oneline", "--stat"]).lines().count());
+    let dir = repo.path().canonicalize().unwrap().display().to_string();
+    insta::with_settings!({filters => vec![(dir.as_str(), "[REPO]")]}, {
+        insta::assert_snapshot!("log_oneline_stat", repo.ok(&["log", "--oneline", "--stat", "-n", "2"]));
+    });
+}
