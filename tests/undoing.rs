@@ -213,3 +213,69 @@ fn an_empty_message_from_the_editor_aborts_the_commit() {
     );
     assert_eq!(repo.ok(&["status", "--short"]), "M  f\n", "the staged change is still there");
 }
+
+#[test]
+fn stash_puts_work_aside_and_brings_it_back_exactly() {
+    let repo = with_edits();
+    repo.write("untracked.txt", "stays\n");
+    snapshot!(repo, "stash_push", repo.ok(&["stash"]));
+    assert_eq!(repo.ok(&["status", "--short"]), "?? untracked.txt\n", "tracked changes are put aside");
+    assert_eq!((repo.read("a"), repo.read("b")), ("1\n".into(), "1\n".into()));
+    repo.write("a", "second edit\n");
+    repo.ok(&["stash", "push", "-m", "the second"]);
+    snapshot!(repo, "stash_list", repo.ok(&["stash", "list"]));
+    repo.ok(&["stash", "pop", "1"]);
+    assert_eq!(
+        repo.ok(&["status", "--short"]),
+        " M a\nM  b\n?? untracked.txt\n",
+        "staged and unstaged, as they were"
+    );
+    let err = repo.fails(&["stash", "pop"]);
+    assert!(err.contains("commit or stash them first"), "{err}");
+    repo.ok(&["stash"]);
+    repo.ok(&["stash", "apply", "1"]);
+    assert_eq!(repo.read("a"), "second edit\n");
+    assert_eq!(repo.ok(&["stash", "list"]).lines().count(), 2, "apply keeps the entry");
+    repo.ok(&["restore", "a"]);
+    repo.ok(&["stash", "drop"]);
+    assert_eq!(repo.ok(&["stash", "list"]), "stash@{0}: On main: the second\n");
+    repo.ok(&["undo"]);
+    assert_eq!(repo.ok(&["stash", "list"]).lines().count(), 2, "undo brings a dropped entry back");
+    let err = repo.fails(&["stash", "drop", "7"]);
+    assert!(err.contains("no stash entry 7"), "{err}");
+}
+
+#[test]
+fn undoing_a_stash_push_or_pop_moves_the_working_copy_back() {
+    let repo = with_edits();
+    repo.ok(&["stash"]);
+    repo.ok(&["undo"]);
+    assert_eq!(repo.ok(&["status", "--short"]), " M a\nM  b\n");
+    assert_eq!(repo.ok(&["stash", "list"]), "");
+    repo.ok(&["stash"]);
+    repo.ok(&["stash", "pop"]);
+    repo.ok(&["undo"]);
+    assert_eq!(repo.ok(&["status", "--short"]), "");
+    assert_eq!(repo.ok(&["stash", "list"]).lines().count(), 1);
+    let clean = Repo::new();
+    clean.commit_files(&[("f", "1\n")], "base");
+    assert!(clean.fails(&["stash"]).contains("no local changes to save"));
+}
+
+#[test]
+fn an_entry_comes_back_onto_a_moved_head_by_merging_or_refuses() {
+    let repo = Repo::new();
+    repo.commit_files(&[("f", "1\n2\n3\n4\n5\n"), ("g", "g\n")], "base");
+    repo.write("f", "1\n2\n3\n4\nFIVE\n");
+    repo.ok(&["stash"]);
+    repo.commit_files(&[("f", "ONE\n2\n3\n4\n5\n")], "moved");
+    repo.ok(&["stash", "apply"]);
+    assert_eq!(repo.read("f"), "ONE\n2\n3\n4\nFIVE\n", "merged with what HEAD changed");
+    assert_eq!(repo.ok(&["status", "--short"]), " M f\n");
+    repo.ok(&["restore", "f"]);
+    repo.commit_files(&[("f", "ONE\n2\n3\n4\nfive?\n")], "clash");
+    let err = repo.fails(&["stash", "pop"]);
+    assert!(err.contains("conflicts with HEAD at f"), "{err}");
+    assert_eq!(repo.ok(&["status", "--short"]), "", "nothing moved");
+    assert_eq!(repo.ok(&["stash", "list"]).lines().count(), 1, "the entry is kept");
+}

@@ -59,6 +59,8 @@ enum Command {
     Reset(commands::restore::ResetArgs),
     /// git's checkout: `pg checkout BRANCH` switches, `pg checkout [REV] -- PATH…` restores.
     Checkout(commands::restore::CheckoutArgs),
+    /// Put uncommitted work aside (push, the default), bring it back (pop, apply), list or drop it.
+    Stash(commands::stash::Args),
     /// List, create or delete tags.
     Tag(commands::branch::TagArgs),
     /// Print an object's kind or contents.
@@ -141,6 +143,7 @@ fn main() -> ExitCode {
         Command::Restore(args) => commands::restore::restore(&context, args),
         Command::Reset(args) => commands::restore::reset(&context, args),
         Command::Checkout(args) => commands::restore::checkout(&context, args),
+        Command::Stash(args) => commands::stash::run(&context, args),
         Command::Tag(args) => commands::branch::tag(&context, args),
         Command::CatObject(args) => commands::plumbing::cat_object(&context, args),
         Command::RevParse(args) => commands::plumbing::rev_parse(&context, args),

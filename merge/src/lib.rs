@@ -15,6 +15,7 @@ pub mod provenance;
 pub mod queue;
 pub mod rename;
 pub mod replay;
+pub mod stash;
 pub mod structured;
 pub mod text;
 pub mod tree;

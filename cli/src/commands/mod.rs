@@ -18,6 +18,7 @@ pub mod peers;
 pub mod plumbing;
 pub mod restore;
 pub mod stage;
+pub mod stash;
 pub mod status;
 
 use std::process::ExitCode;

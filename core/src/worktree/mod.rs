@@ -23,7 +23,7 @@ mod walk;
 
 pub use checkout::{checkout_merge, move_between, restore_path, switch, CheckoutOutcome};
 pub use paths::{relative_path, repo_path};
-pub use snapshot::{reset, restore, snapshot, undo, ResetMode, RestoreOptions};
+pub use snapshot::{record_move, reset, restore, snapshot, undo, RecordedMove, ResetMode, RestoreOptions};
 
 pub use walk::IGNORE_FILE;
 use walk::{abs, scan, FileMeta, Found};

@@ -78,7 +78,7 @@ pub fn restore(
         index: replace(before.index, options.staged)?,
         files: replace(before.files, options.worktree)?,
     };
-    move_recorded(repo, index, before, after, Vec::new(), context, progress)
+    record_move(repo, index, moved(before, after, Vec::new()), context, progress)
 }
 
 /// Tree `tree` with the entries at or under each of `paths` taken from `source`.
@@ -139,26 +139,42 @@ pub fn reset(
         new: Some(RefTarget::Object(commit)),
     };
     let updates = if head.commit() == Some(commit) { Vec::new() } else { vec![update] };
-    move_recorded(repo, index, before, after, updates, context, progress)
+    record_move(repo, index, moved(before, after, updates), context, progress)
 }
 
-/// Moves the working copy from `before` to `after` and records that with
-/// `updates` as one operation; records nothing when neither changes anything.
-fn move_recorded(
+/// A move that stores nothing but the snapshots.
+fn moved(before: Snapshot, after: Snapshot, updates: Vec<RefUpdate>) -> RecordedMove {
+    RecordedMove { change: WorkingCopyChange { before, after }, objects: Vec::new(), updates }
+}
+
+/// What one recorded move of the working copy does: the move, the objects it
+/// stores and the refs it changes, all in one operation.
+pub struct RecordedMove {
+    /// From which snapshot to which.
+    pub change: WorkingCopyChange,
+    /// Objects to store with the ref updates (a stash's commits).
+    pub objects: Vec<(ObjectId, Vec<u8>)>,
+    /// Refs to change.
+    pub updates: Vec<RefUpdate>,
+}
+
+/// Moves the working copy and records that, with the objects and ref updates,
+/// as one operation (so `pg undo` takes all of it back); records nothing when
+/// nothing changes. Refuses, before writing anything, to overwrite a path that
+/// is not as `change.before` has it.
+pub fn record_move(
     repo: &Repository,
     index: &mut Index,
-    before: Snapshot,
-    after: Snapshot,
-    updates: Vec<RefUpdate>,
+    recorded: RecordedMove,
     context: &OpContext,
     progress: &dyn Progress,
 ) -> Result<Option<Operation>> {
-    if before == after && updates.is_empty() {
+    let RecordedMove { change, objects, updates } = recorded;
+    if change.before == change.after && updates.is_empty() {
         return Ok(None);
     }
-    move_between(repo, index, &before, &after, progress)?;
-    let change = WorkingCopyChange { before, after };
-    Ok(Some(repo.update_refs_and_working_copy(context, Vec::new(), updates, change)?))
+    move_between(repo, index, &change.before, &change.after, progress)?;
+    Ok(Some(repo.update_refs_and_working_copy(context, objects, updates, change)?))
 }
 
 /// Undoes the newest operation not yet undone: moves the working copy back (to
