@@ -362,3 +362,45 @@ fn completions_and_manual_pages_come_from_the_commands() {
     assert!(err.contains("no command 'no-such-command'"), "{err}");
     snapshot!(repo, "help_restore", repo.ok(&["help", "restore"]));
 }
+
+#[test]
+fn status_shows_staged_renames_as_git_does() {
+    let repo = Repo::new();
+    let git_dir = tempfile::tempdir().unwrap();
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(["-c", "user.name=A", "-c", "user.email=a@x"])
+            .args(args)
+            .current_dir(git_dir.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let body: String = (1..=20).map(|i| format!("line {i}\n")).collect();
+    let both = |path: &str, content: &str| {
+        repo.write(path, content);
+        std::fs::create_dir_all(git_dir.path().join(path).parent().unwrap()).unwrap();
+        std::fs::write(git_dir.path().join(path), content).unwrap();
+    };
+    git(&["init", "-q", "-b", "main"]);
+    both("old.txt", &body);
+    both("gone.txt", "short\n");
+    both("src/kept.rs", "fn main() {}\n");
+    repo.ok(&["add", "-A"]);
+    repo.ok(&["commit", "-m", "base"]);
+    git(&["add", "-A"]);
+    git(&["commit", "-qm", "base"]);
+    for dir in [repo.path(), git_dir.path()] {
+        std::fs::rename(dir.join("old.txt"), dir.join("src/new.txt")).unwrap();
+        std::fs::remove_file(dir.join("gone.txt")).unwrap();
+        std::fs::write(dir.join("fresh.txt"), "something else entirely\n").unwrap();
+    }
+    repo.ok(&["add", "-A"]);
+    git(&["add", "-A"]);
+    both("src/new.txt", &format!("{body}one more\n"));
+    assert_eq!(repo.ok(&["status", "--short"]), git(&["status", "--short"]));
+    snapshot!(repo, "status_renamed", repo.ok(&["status"]));
+    let json: serde_json::Value = serde_json::from_str(&repo.ok(&["status", "--json"])).unwrap();
+    assert_eq!(json["renames"], serde_json::json!([{ "from": "old.txt", "to": "src/new.txt" }]));
+}

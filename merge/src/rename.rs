@@ -2,7 +2,8 @@
 //! chunks (at newlines, or every 64 bytes), and the similarity of two files is the
 //! number of bytes in chunks they share, over the size of the larger one.
 
-use pg_core::diff::FileState;
+use pg_core::diff::{FileChange, FileState};
+use pg_core::object::EntryKind;
 use pg_core::store::{self, Store};
 use rustc_hash::FxHashMap;
 use std::hash::{BuildHasher, BuildHasherDefault};
@@ -108,6 +109,43 @@ pub fn detect(
             pairs.push((s, t));
         }
     }
+    Ok(pairs)
+}
+
+/// git's default: files at least half alike are taken as one renamed.
+pub const DEFAULT_THRESHOLD: u8 = 50;
+
+/// The renames among `changes` (of stored files, such as what the index stages
+/// against `HEAD`): deleted paths paired with added ones at least `threshold`
+/// percent alike, as (from, to), in the order of the targets' paths.
+pub fn renames(
+    store: &Store,
+    changes: &[FileChange],
+    threshold: u8,
+) -> store::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    let regular = |state: &FileState| state.mode.kind() != EntryKind::Gitlink;
+    let sources: Vec<(Vec<u8>, FileState)> = changes
+        .iter()
+        .filter_map(|c| match (c.old, c.new) {
+            (Some(old), None) if regular(&old) => Some((c.path.clone(), old)),
+            _ => None,
+        })
+        .collect();
+    let targets: Vec<(Vec<u8>, FileState)> = changes
+        .iter()
+        .filter_map(|c| match (c.old, c.new) {
+            (None, Some(new)) if regular(&new) => Some((c.path.clone(), new)),
+            _ => None,
+        })
+        .collect();
+    if sources.is_empty() || targets.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut pairs: Vec<(Vec<u8>, Vec<u8>)> = detect(store, &sources, &targets, threshold)?
+        .into_iter()
+        .map(|(s, t)| (sources[s].0.clone(), targets[t].0.clone()))
+        .collect();
+    pairs.sort_by(|a, b| a.1.cmp(&b.1));
     Ok(pairs)
 }
 

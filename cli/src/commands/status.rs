@@ -7,6 +7,7 @@ use pg_core::repo::Head;
 use pg_core::store::Store;
 use pg_core::worktree::{self, Status};
 use pg_merge::operation::{self, State};
+use pg_merge::rename;
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -42,12 +43,18 @@ pub fn run(context: &Context, args: Args) -> Outcome {
     }
     let merge = operation::load_state(&repo)?;
     let status = without_conflicts(status, merge.as_ref());
+    let renames = rename::renames(repo.store(), &status.staged, rename::DEFAULT_THRESHOLD)?;
     let mut out = std::io::stdout().lock();
     if args.json {
-        serde_json::to_writer_pretty(&mut out, &json(&head, &status, merge.as_ref()))?;
+        let mut json = json(&head, &status, merge.as_ref());
+        json["renames"] = renames
+            .iter()
+            .map(|(from, to)| serde_json::json!({ "from": text(from), "to": text(to) }))
+            .collect();
+        serde_json::to_writer_pretty(&mut out, &json)?;
         writeln!(out)?;
     } else {
-        let look = Look { color: context.color, standing_in: context.standing_in(&repo) };
+        let look = Look { color: context.color, standing_in: context.standing_in(&repo), renames };
         if args.short {
             write_short(&mut out, &look, &status, merge.as_ref())?;
         } else {
@@ -62,11 +69,26 @@ pub fn run(context: &Context, args: Args) -> Outcome {
 struct Look {
     color: bool,
     standing_in: Vec<u8>,
+    /// Staged renames (from, to), which show as one line, not a deletion and
+    /// an addition.
+    renames: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
 impl Look {
     fn path(&self, path: &[u8]) -> String {
         text(&worktree::relative_path(&self.standing_in, path)).into_owned()
+    }
+
+    /// How a staged change shows: its label and path, `renamed:` and `from ->
+    /// to` for a rename's target, nothing for a rename's source.
+    fn staged(&self, change: &FileChange) -> Option<(&'static str, char, String)> {
+        if self.renames.iter().any(|(from, _)| *from == change.path) {
+            return None;
+        }
+        match self.renames.iter().find(|(_, to)| *to == change.path) {
+            Some((from, to)) => Some(("renamed:", 'R', format!("{} -> {}", self.path(from), self.path(to)))),
+            None => Some((label(change.kind()), letter(change.kind()), self.path(&change.path))),
+        }
     }
 }
 
@@ -109,18 +131,19 @@ fn write_long(
     if let Some(merge) = merge {
         write_merge(out, look, store, merge)?;
     }
-    let sections: [(&str, &[FileChange], _); 2] = [
-        ("Changes to be committed:", &status.staged, NEW),
-        ("Changes not staged for commit:", &status.unstaged, OLD),
-    ];
-    for (title, changes, style) in sections {
-        if changes.is_empty() {
+    let staged: Vec<(&str, String)> =
+        status.staged.iter().filter_map(|c| look.staged(c)).map(|(label, _, shown)| (label, shown)).collect();
+    let unstaged: Vec<(&str, String)> =
+        status.unstaged.iter().map(|c| (label(c.kind()), look.path(&c.path))).collect();
+    let sections =
+        [("Changes to be committed:", staged, NEW), ("Changes not staged for commit:", unstaged, OLD)];
+    for (title, lines, style) in sections {
+        if lines.is_empty() {
             continue;
         }
         writeln!(out, "\n{title}")?;
-        for change in changes {
-            let line = format!("{:<12}{}", label(change.kind()), look.path(&change.path));
-            writeln!(out, "\t{}", paint(look.color, style, &line))?;
+        for (label, shown) in lines {
+            writeln!(out, "\t{}", paint(look.color, style, &format!("{label:<12}{shown}")))?;
         }
     }
     if !status.untracked.is_empty() {
@@ -183,16 +206,20 @@ fn write_short(
     for path in &unresolved {
         writeln!(out, "{} {}", paint(color, OLD, "UU"), look.path(path))?;
     }
-    let mut rows: std::collections::BTreeMap<Vec<u8>, (char, char)> = Default::default();
+    // Keyed by path (a rename by its target), each with its two letters and how it shows.
+    let mut rows: std::collections::BTreeMap<Vec<u8>, (char, char, String)> = Default::default();
     for change in &status.staged {
-        rows.entry(change.path.clone()).or_insert((' ', ' ')).0 = letter(change.kind());
+        if let Some((_, x, shown)) = look.staged(change) {
+            rows.insert(change.path.clone(), (x, ' ', shown));
+        }
     }
     for change in &status.unstaged {
-        rows.entry(change.path.clone()).or_insert((' ', ' ')).1 = letter(change.kind());
+        let row = rows.entry(change.path.clone()).or_insert_with(|| (' ', ' ', look.path(&change.path)));
+        row.1 = letter(change.kind());
     }
-    for (path, (x, y)) in rows {
+    for (x, y, shown) in rows.into_values() {
         let (x, y) = (paint(color, NEW, &x.to_string()), paint(color, OLD, &y.to_string()));
-        writeln!(out, "{x}{y} {}", look.path(&path))?;
+        writeln!(out, "{x}{y} {shown}")?;
     }
     for path in &status.untracked {
         writeln!(out, "{} {}", paint(color, OLD, "??"), look.path(path))?;
