@@ -366,6 +366,11 @@ impl Repository {
         }
     }
 
+    /// The tree of `HEAD`'s commit (`None` before the first commit).
+    pub fn head_tree(&self) -> Result<Option<ObjectId>> {
+        Ok(self.head()?.commit().map(|id| self.store.read_commit(&id)).transpose()?.map(|c| c.tree))
+    }
+
     /// Writes `objects` and applies `updates` in one atomic, synced batch, recording
     /// the operation in the log.
     pub fn update_refs(

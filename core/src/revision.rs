@@ -174,6 +174,11 @@ fn commit_of(repo: &Repository, id: ObjectId) -> Result<(ObjectId, crate::object
     }
 }
 
+/// Resolves `rev` to a tree: a commit's (peeling tags), or a tree itself.
+pub fn resolve_tree(repo: &Repository, rev: &str) -> Result<ObjectId, Error> {
+    peel_to(repo, resolve(repo, rev)?, Some(ObjectKind::Tree))
+}
+
 /// Resolves `rev` to a commit, peeling tags.
 pub fn resolve_commit(repo: &Repository, rev: &str) -> Result<ObjectId, Error> {
     let id = resolve(repo, rev)?;

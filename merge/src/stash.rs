@@ -109,14 +109,15 @@ pub fn push(
     context: &OpContext,
     progress: &dyn Progress,
 ) -> Result<Entry, Error> {
-    let head = repo.head()?.commit().ok_or(Error::UnbornHead)?;
+    let head_ref = repo.head()?;
+    let head = head_ref.commit().ok_or(Error::UnbornHead)?;
     let head_commit = repo.store().read_commit(&head)?;
     let before = worktree::snapshot(repo, index, progress)?;
     let clean = Snapshot::clean(head_commit.tree);
     if before == clean {
         return Err(Error::NothingToSave);
     }
-    let branch = repo.head()?.branch().map_or("(no branch)".to_owned(), str::to_owned);
+    let branch = head_ref.branch().unwrap_or("(no branch)");
     let message = match message {
         Some(text) => format!("On {branch}: {text}"),
         None => format!("WIP on {branch}: {} {}", repo.store().abbreviate(&head), head_commit.summary()),

@@ -72,8 +72,7 @@ pub fn run(context: &Context, args: Args) -> Outcome {
                 "{start}\n{}",
                 template_comments(&repo, &mut index, amended.as_ref(), &context.standing_in(&repo))?
             );
-            std::fs::write(&message_file, template)
-                .with_context(|| format!("writing {}", message_file.display()))?;
+            write_message(&message_file, &template)?;
             edit(&context.editor(&repo)?, &message_file)?;
             without_comments(&std::fs::read_to_string(&message_file)?)
         }
@@ -81,8 +80,7 @@ pub fn run(context: &Context, args: Args) -> Outcome {
     };
     message = clean_message(&message);
     if !args.no_verify && runner.find(Hook::CommitMsg).is_some() {
-        std::fs::write(&message_file, &message)
-            .with_context(|| format!("writing {}", message_file.display()))?;
+        write_message(&message_file, &message)?;
         run_hook(&runner, Hook::CommitMsg, &[&message_file], "nothing was committed")?;
         message = clean_message(&std::fs::read_to_string(&message_file)?);
     }
@@ -108,6 +106,10 @@ pub fn run(context: &Context, args: Args) -> Outcome {
     let summary = text(options.message.split(|&b| b == b'\n').next().unwrap_or_default()).into_owned();
     writeln!(context.reports(), "[{place}{root} {}] {summary}", repo.store().abbreviate(&outcome.id))?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn write_message(file: &Path, text: &str) -> anyhow::Result<()> {
+    std::fs::write(file, text).with_context(|| format!("writing {}", file.display()))
 }
 
 /// Runs the editor on `file` as git does: through the shell, so the setting

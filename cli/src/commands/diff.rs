@@ -4,7 +4,7 @@ use crate::render::{self, Churn, Side, StatRow};
 use anyhow::{bail, Result};
 use pg_core::diff::{self, FileChange, FileState};
 use pg_core::index::Index;
-use pg_core::{revision, worktree, ObjectId, Repository};
+use pg_core::{revision, worktree, Repository};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::process::ExitCode;
@@ -79,33 +79,21 @@ fn side<'c>(repo: &Repository, state: FileState, content: &'c [u8]) -> Side<'c> 
     Side { state, abbrev: repo.store().abbreviate(&state.id), content }
 }
 
-fn tree_of(repo: &Repository, rev: &str) -> Result<ObjectId> {
-    let commit = revision::resolve_commit(repo, rev)?;
-    Ok(repo.store().read_commit(&commit)?.tree)
-}
-
-fn head_tree(repo: &Repository) -> Result<Option<ObjectId>> {
-    match repo.head()?.commit() {
-        Some(id) => Ok(Some(repo.store().read_commit(&id)?.tree)),
-        None => Ok(None),
-    }
-}
-
 fn changes(context: &Context, repo: &Repository, args: &Args) -> Result<(Vec<FileChange>, NewSide)> {
     let store = repo.store();
     match (args.revs.as_slice(), args.staged) {
         ([a, b], false) => {
-            let (a, b) = (tree_of(repo, a)?, tree_of(repo, b)?);
+            let (a, b) = (revision::resolve_tree(repo, a)?, revision::resolve_tree(repo, b)?);
             Ok((diff::diff_trees(&|id| store.read_tree(id), Some(&a), Some(&b))?, NewSide::Store))
         }
         ([rev], true) => {
             let mut index = context.load_index(repo)?;
-            let base = tree_of(repo, rev)?;
+            let base = revision::resolve_tree(repo, rev)?;
             Ok((worktree::staged_changes(store, &mut index, Some(&base))?, NewSide::Store))
         }
         ([], true) => {
             let mut index = context.load_index(repo)?;
-            Ok((worktree::staged_changes(store, &mut index, head_tree(repo)?.as_ref())?, NewSide::Store))
+            Ok((worktree::staged_changes(store, &mut index, repo.head_tree()?.as_ref())?, NewSide::Store))
         }
         ([], false) => {
             let mut index = context.load_index(repo)?;
@@ -113,7 +101,7 @@ fn changes(context: &Context, repo: &Repository, args: &Args) -> Result<(Vec<Fil
         }
         ([rev], false) => {
             let mut index = context.load_index(repo)?;
-            let base = tree_of(repo, rev)?;
+            let base = revision::resolve_tree(repo, rev)?;
             let to_index = worktree::staged_changes(store, &mut index, Some(&base))?;
             Ok((compose(to_index, unstaged(repo, &mut index)?), NewSide::WorkingCopy))
         }
@@ -122,7 +110,7 @@ fn changes(context: &Context, repo: &Repository, args: &Args) -> Result<(Vec<Fil
 }
 
 fn unstaged(repo: &Repository, index: &mut Index) -> Result<Vec<FileChange>> {
-    let head = head_tree(repo)?;
+    let head = repo.head_tree()?;
     Ok(worktree::status(repo, index, head.as_ref())?.0.unstaged)
 }
 

@@ -94,7 +94,7 @@ fn search(context: &Context, args: Args) -> Result<bool> {
     } else {
         let mut all = Vec::new();
         for rev in &args.revs {
-            let tree = tree_of(&repo, rev)?;
+            let tree = revision::resolve_tree(&repo, rev)?;
             all.push((Some(rev.as_str()), pg_search::search_tree(repo.store(), &tree, &pattern, &filter)?));
         }
         let views: Vec<(Option<&str>, &[FileMatches])> =
@@ -103,11 +103,6 @@ fn search(context: &Context, args: Args) -> Result<bool> {
     };
     out.flush()?;
     Ok(matched)
-}
-
-fn tree_of(repo: &Repository, rev: &str) -> Result<ObjectId> {
-    let commit = revision::resolve_commit(repo, rev)?;
-    Ok(repo.store().read_commit(&commit)?.tree)
 }
 
 /// The commits whose histories `--history` searches: the revisions given, or

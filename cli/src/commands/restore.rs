@@ -3,11 +3,10 @@
 
 use super::{text, Outcome};
 use crate::context::Context;
-use anyhow::{bail, Result};
-use pg_core::object::Object;
+use anyhow::bail;
 use pg_core::refs::BRANCH_PREFIX;
 use pg_core::worktree::{self, ResetMode, RestoreOptions};
-use pg_core::{revision, ObjectId, Repository};
+use pg_core::{revision, Repository};
 use pg_merge::operation;
 use std::io::Write;
 use std::path::PathBuf;
@@ -34,7 +33,7 @@ pub fn restore(context: &Context, args: RestoreArgs) -> Outcome {
     let repo = context.repo()?;
     let options = RestoreOptions {
         paths: context.repo_paths(&repo, &args.paths)?,
-        source: args.source.as_deref().map(|rev| tree_of(&repo, rev)).transpose()?,
+        source: args.source.as_deref().map(|rev| revision::resolve_tree(&repo, rev)).transpose()?,
         staged: args.staged,
         worktree: args.worktree || !args.staged,
     };
@@ -46,16 +45,6 @@ fn put_back(context: &Context, repo: &Repository, options: &RestoreOptions) -> O
     let op = context.op_context(Some(repo));
     worktree::restore(repo, &mut index, options, &op, &context.progress("restoring"))?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// The tree a revision names: a commit's, or a tree itself.
-fn tree_of(repo: &Repository, rev: &str) -> Result<ObjectId> {
-    let (id, object) = revision::peel(repo, revision::resolve(repo, rev)?)?;
-    match object {
-        Object::Commit(commit) => Ok(commit.tree),
-        Object::Tree(_) => Ok(id),
-        _ => bail!("'{rev}' names neither a commit nor a tree"),
-    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -86,7 +75,7 @@ pub fn reset(context: &Context, args: ResetArgs) -> Outcome {
         }
         let options = RestoreOptions {
             paths: context.repo_paths(&repo, &args.paths)?,
-            source: Some(tree_of(&repo, rev)?),
+            source: Some(revision::resolve_tree(&repo, rev)?),
             staged: true,
             worktree: false,
         };
@@ -148,7 +137,7 @@ pub fn checkout(context: &Context, args: CheckoutArgs) -> Outcome {
     };
     let options = RestoreOptions {
         paths: context.repo_paths(&repo, &paths)?,
-        source: rev.as_deref().map(|rev| tree_of(&repo, rev)).transpose()?,
+        source: rev.as_deref().map(|rev| revision::resolve_tree(&repo, rev)).transpose()?,
         staged: rev.is_some(),
         worktree: true,
     };

@@ -63,7 +63,7 @@ pub fn restore(
     let before = snapshot(repo, index, progress)?;
     let source = match options.source {
         Some(tree) => Some(tree),
-        None if options.staged => head_tree(repo)?,
+        None if options.staged => repo.head_tree()?,
         None => Some(before.index),
     };
     let store = repo.store();
@@ -194,9 +194,4 @@ pub fn undo(
     let target = plan.target.clone();
     repo.apply_undo(plan, context)?;
     Ok((target, moved))
-}
-
-fn head_tree(repo: &Repository) -> Result<Option<ObjectId>> {
-    let head = repo.head()?;
-    Ok(head.commit().map(|id| repo.store().read_commit(&id)).transpose()?.map(|c| c.tree))
 }
