@@ -1,21 +1,9 @@
 //! The everyday commands end to end, through the real binary. Human output is
 //! snapshotted (insta); ids are reproducible because the identity and clock are fixed.
 
+#[macro_use]
 mod common;
 use common::Repo;
-
-/// Snapshots `text` with the temporary directory and operation-log times masked.
-macro_rules! snapshot {
-    ($repo:expr, $name:expr, $text:expr) => {{
-        let dir = $repo.path().canonicalize().unwrap().display().to_string();
-        insta::with_settings!({filters => vec![
-            (dir.as_str(), "[REPO]"),
-            (r"\w{3} \w{3} \d+ \d\d:\d\d:\d\d \d{4} \+0000", "[OP TIME]"),
-        ]}, {
-            insta::assert_snapshot!($name, $text);
-        });
-    }};
-}
 
 #[test]
 fn a_first_session_init_add_commit_log() {

@@ -92,3 +92,20 @@ fn stats_are_git_stats() {
         insta::assert_snapshot!("log_oneline_stat", repo.ok(&["log", "--oneline", "--stat", "-n", "2"]));
     });
 }
+
+#[test]
+fn format_placeholders_print_what_git_prints() {
+    let (source, repo) = history();
+    // Fields that do not depend on the ids, which differ between pg and git.
+    let format = "%s|%an|%ae|%ad|%at|%cn|%ce|%ct|%b|%%|%x|%n[%B]";
+    let pg = repo.ok(&["log", &format!("--format={format}")]);
+    assert_eq!(pg, git(source.path(), &["log", &format!("--format={format}")]));
+    let ids = repo.ok(&["log", "--format=%H %h %P %p %T %d", "-n", "2"]);
+    let json: serde_json::Value = serde_json::from_str(&repo.ok(&["log", "--json", "-n", "2"])).unwrap();
+    let (head, parent) = (json[0]["id"].as_str().unwrap(), json[1]["id"].as_str().unwrap());
+    let first = ids.lines().next().unwrap();
+    assert!(first.starts_with(&format!("{head} ")), "{first}");
+    assert!(first.contains(&format!(" {parent} ")), "{first}");
+    assert!(first.ends_with(" (HEAD -> main)"), "{first}");
+    assert_eq!(repo.ok(&["log", "--pretty=format:%s", "-n", "1"]), "four\n");
+}

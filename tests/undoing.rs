@@ -1,18 +1,9 @@
 //! Undoing work end to end: restore, reset, checkout of paths, commit --amend,
 //! and `pg undo` of each, which brings back what they discarded.
 
+#[macro_use]
 mod common;
 use common::{succeeded, Repo};
-
-/// Snapshots `text` with the temporary directory masked.
-macro_rules! snapshot {
-    ($repo:expr, $name:expr, $text:expr) => {{
-        let dir = $repo.path().canonicalize().unwrap().display().to_string();
-        insta::with_settings!({filters => vec![(dir.as_str(), "[REPO]")]}, {
-            insta::assert_snapshot!($name, $text);
-        });
-    }};
-}
 
 /// A repository with `a` and `b` committed at "1", then `a` edited in the
 /// working copy and `b` edited and staged.

@@ -75,6 +75,12 @@ enum Command {
     Export(commands::import::ExportArgs),
     /// Merge a branch or commit into HEAD through the cascade of merge functions.
     Merge(commands::merge::MergeArgs),
+    /// Apply the changes of existing commits on HEAD, through the merge engine.
+    CherryPick(commands::moving::PickArgs),
+    /// Make commits that undo the changes of existing commits.
+    Revert(commands::moving::PickArgs),
+    /// Replay the current branch's own commits on another base (UPSTREAM, or --onto).
+    Rebase(commands::moving::RebaseArgs),
     /// Mark conflicted paths resolved (with the working copy's content, or a side's).
     Resolve(commands::merge::ResolveArgs),
     /// The queue of conflicts waiting for people.
@@ -151,6 +157,9 @@ fn main() -> ExitCode {
         Command::Import(args) => commands::import::import(&context, args),
         Command::Export(args) => commands::import::export(&context, args),
         Command::Merge(args) => commands::merge::merge(&context, args),
+        Command::CherryPick(args) => commands::moving::cherry_pick(&context, args),
+        Command::Revert(args) => commands::moving::revert(&context, args),
+        Command::Rebase(args) => commands::moving::rebase(&context, args),
         Command::Resolve(args) => commands::merge::resolve(&context, args),
         Command::Queue(args) => commands::merge::queue(&context, args),
         Command::MergeFunctions(args) => commands::merge::functions(&context, args),

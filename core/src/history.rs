@@ -103,6 +103,41 @@ pub fn merge_bases(store: &Store, a: ObjectId, b: ObjectId) -> Result<Vec<Object
     Graph::new(store).merge_bases(a, b)
 }
 
+/// A walk of the graph newest committer date first that marks each commit
+/// with flags (the sides that reach it); a commit is queued again whenever its
+/// flags grow, so what it gained reaches its ancestors too.
+#[derive(Default)]
+struct Painting {
+    flags: HashMap<ObjectId, u8>,
+    queue: BinaryHeap<(i64, std::cmp::Reverse<u64>, ObjectId)>,
+    order: u64,
+}
+
+impl Painting {
+    /// Adds `mark` to `id`'s flags, queueing it if they grew.
+    fn mark(&mut self, graph: &mut Graph, id: ObjectId, mark: u8) -> Result<()> {
+        let known = self.flags.entry(id).or_insert(0);
+        if *known & mark == mark {
+            return Ok(());
+        }
+        *known |= mark;
+        self.order += 1;
+        self.queue.push((graph.node(&id)?.time, std::cmp::Reverse(self.order), id));
+        Ok(())
+    }
+
+    /// The newest queued commit, with its flags.
+    fn pop(&mut self) -> Option<(ObjectId, u8)> {
+        let (_, _, id) = self.queue.pop()?;
+        Some((id, self.flags[&id]))
+    }
+
+    /// Whether a queued commit lacks `flag`.
+    fn waiting_without(&self, flag: u8) -> bool {
+        self.queue.iter().any(|(_, _, id)| self.flags[id] & flag == 0)
+    }
+}
+
 /// A commit's place in the graph: its parents and committer time.
 #[derive(Clone, Debug)]
 struct Node {
@@ -167,6 +202,47 @@ impl<'s> Graph<'s> {
         self.merge_bases_of_many(&[a], b)
     }
 
+    /// The commits reachable from `include` and not from `exclude` (git's
+    /// `exclude..include`), parents before children: what a rebase replays.
+    ///
+    /// One walk, newest committer date first, marks each commit with the sides
+    /// that reach it; a mark that grows is passed on again, so a commit reached
+    /// late from `exclude` still excludes its ancestors. It stops once only
+    /// excluded commits wait.
+    pub fn only_in(&mut self, include: ObjectId, exclude: ObjectId) -> Result<Vec<ObjectId>> {
+        const INCLUDED: u8 = 1;
+        const EXCLUDED: u8 = 2;
+        let mut painting = Painting::default();
+        painting.mark(self, include, INCLUDED)?;
+        painting.mark(self, exclude, EXCLUDED)?;
+        while painting.waiting_without(EXCLUDED) {
+            let Some((id, mark)) = painting.pop() else { break };
+            for parent in self.node(&id)?.parents.clone() {
+                painting.mark(self, parent, mark)?;
+            }
+        }
+        let flags = painting.flags;
+        let kept = |id: &ObjectId| flags.get(id) == Some(&INCLUDED);
+        // Depth first from `include`, each commit after its parents.
+        let (mut sorted, mut done) = (Vec::new(), HashSet::new());
+        let mut stack = vec![(include, false)];
+        while let Some((id, parents_done)) = stack.pop() {
+            if !kept(&id) || (!parents_done && done.contains(&id)) {
+                continue;
+            }
+            if parents_done {
+                if done.insert(id) {
+                    sorted.push(id);
+                }
+                continue;
+            }
+            stack.push((id, true));
+            let parents = self.node(&id)?.parents.clone();
+            stack.extend(parents.into_iter().rev().filter(|p| !done.contains(p)).map(|p| (p, false)));
+        }
+        Ok(sorted)
+    }
+
     /// The best common ancestors of `b` and a commit that is not in the store,
     /// whose parents are `a` (the virtual commit of merged merge bases that git's
     /// recursive merges build), newest first.
@@ -174,39 +250,29 @@ impl<'s> Graph<'s> {
         const FROM_A: u8 = 1;
         const FROM_B: u8 = 2;
         const STALE: u8 = 4;
-        let mut flags: HashMap<ObjectId, u8> = a.iter().map(|id| (*id, FROM_A)).collect();
-        *flags.entry(b).or_insert(0) |= FROM_B;
-        let mut queue = BinaryHeap::new();
-        let mut order = 0u64;
-        for id in a.iter().chain([&b]) {
-            order += 1;
-            queue.push((self.node(id)?.time, std::cmp::Reverse(order), *id));
+        let mut painting = Painting::default();
+        for id in a {
+            painting.mark(self, *id, FROM_A)?;
         }
+        painting.mark(self, b, FROM_B)?;
         let mut candidates = Vec::new();
         // The walk may stop once every queued commit is stale. Looking costs a pass
         // over the queue, so look every few steps: walking a few stale commits more
         // finds no other candidate (they only pass staleness on).
         let mut steps = 0u32;
         loop {
-            if steps.is_multiple_of(32) && !queue.iter().any(|(_, _, id)| flags[id] & STALE == 0) {
+            if steps.is_multiple_of(32) && !painting.waiting_without(STALE) {
                 break;
             }
             steps += 1;
-            let Some((_, _, id)) = queue.pop() else { break };
-            let mut mark = flags[&id];
+            let Some((id, mut mark)) = painting.pop() else { break };
             if mark & (FROM_A | FROM_B) == FROM_A | FROM_B && mark & STALE == 0 {
                 candidates.push(id);
                 mark |= STALE;
-                flags.insert(id, mark);
+                painting.flags.insert(id, mark);
             }
             for parent in self.node(&id)?.parents.clone() {
-                let known = flags.entry(parent).or_insert(0);
-                if *known & mark == mark {
-                    continue;
-                }
-                *known |= mark;
-                order += 1;
-                queue.push((self.node(&parent)?.time, std::cmp::Reverse(order), parent));
+                painting.mark(self, parent, mark)?;
             }
         }
         // A candidate found early may still be an ancestor of one found later.
@@ -224,5 +290,81 @@ impl<'s> Graph<'s> {
             }
         }
         Ok(bases)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::id::HashAlgorithm;
+    use crate::object::{Object, Tree};
+    use crate::store::{OpenMode, RocksBackend};
+    use proptest::prelude::*;
+    use std::sync::Arc;
+
+    /// A history of `parents.len()` commits, commit `i` made at second `i` with
+    /// the parents `parents[i]` (indices below `i`).
+    fn history(store: &Store, parents: &[Vec<usize>]) -> Vec<ObjectId> {
+        let tree = store.write(&Object::Tree(Tree { entries: Vec::new() })).unwrap();
+        let mut ids = Vec::new();
+        for (i, of) in parents.iter().enumerate() {
+            let line = format!("T <t@example.com> {i} +0000").into_bytes();
+            let commit = Commit {
+                tree,
+                parents: of.iter().map(|p| ids[*p]).collect(),
+                author: line.clone(),
+                committer: line,
+                extra_headers: Vec::new(),
+                message: format!("{i}\n").into_bytes(),
+            };
+            ids.push(store.write(&Object::Commit(commit)).unwrap());
+        }
+        ids
+    }
+
+    fn ancestors(parents: &[Vec<usize>], start: usize) -> HashSet<usize> {
+        let (mut seen, mut stack) = (HashSet::new(), vec![start]);
+        while let Some(i) = stack.pop() {
+            if seen.insert(i) {
+                stack.extend(&parents[i]);
+            }
+        }
+        seen
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        #[test]
+        fn only_in_is_the_difference_of_ancestries_parents_first(
+            picks in proptest::collection::vec(proptest::collection::vec(any::<prop::sample::Index>(), 0..3), 1..24),
+            ends in (any::<prop::sample::Index>(), any::<prop::sample::Index>()),
+        ) {
+            // Commit 0 is the root; every later one has one to two earlier parents.
+            let parents: Vec<Vec<usize>> = picks.iter().enumerate().map(|(i, p)| {
+                let mut of: Vec<usize> = if i == 0 { vec![] } else { p.iter().map(|x| x.index(i)).collect() };
+                if i > 0 && of.is_empty() { of.push(i - 1); }
+                of.dedup();
+                of
+            }).collect();
+            let dir = tempfile::tempdir().unwrap();
+            let backend = RocksBackend::open(&dir.path().join("db"), OpenMode::Create).unwrap();
+            let store = Store::new(Arc::new(backend), HashAlgorithm::Blake3);
+            let ids = history(&store, &parents);
+            let (include, exclude) = (ends.0.index(ids.len()), ends.1.index(ids.len()));
+            let found = Graph::new(&store).only_in(ids[include], ids[exclude]).unwrap();
+            let index_of: HashMap<ObjectId, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+            let found: Vec<usize> = found.iter().map(|id| index_of[id]).collect();
+            let expected: HashSet<usize> =
+                ancestors(&parents, include).difference(&ancestors(&parents, exclude)).copied().collect();
+            prop_assert_eq!(found.iter().copied().collect::<HashSet<_>>(), expected);
+            prop_assert_eq!(found.len(), found.iter().collect::<HashSet<_>>().len(), "each once");
+            for (at, i) in found.iter().enumerate() {
+                for parent in &parents[*i] {
+                    if let Some(p) = found.iter().position(|f| f == parent) {
+                        prop_assert!(p < at, "parent {} after child {}", parent, i);
+                    }
+                }
+            }
+        }
     }
 }

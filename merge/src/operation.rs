@@ -8,6 +8,7 @@
 
 use crate::provenance::{self, Entry};
 use crate::queue::{self, ItemState};
+use crate::state_file;
 use crate::tree::{self, ConflictKind, Merger, Outcome};
 use pg_core::diff::{diff_trees, FileState};
 use pg_core::history;
@@ -28,11 +29,10 @@ pub const STATE_FILE: &str = "MERGE_STATE";
 /// Errors of merge operations.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// A merge is already waiting for its conflicts.
-    #[error(
-        "a merge is in progress; resolve its conflicts and run `pg merge --continue`, or `pg merge --abort`"
-    )]
-    InProgress,
+    /// A merge (or a cherry-pick, revert or rebase: the command named) is already
+    /// waiting for its conflicts.
+    #[error("a {0} is in progress; resolve its conflicts and run `pg {0} --continue`, or `pg {0} --abort`")]
+    InProgress(&'static str),
     /// `--continue`, `--abort` or `resolve` without a merge.
     #[error("no merge is in progress")]
     NotInProgress,
@@ -82,14 +82,9 @@ pub enum Error {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] store::Error),
-    /// The state file could not be written.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The error.
-        source: std::io::Error,
-    },
+    /// The state file could not be read or written.
+    #[error(transparent)]
+    StateFile(#[from] state_file::Error),
 }
 
 /// A conflict waiting for a person.
@@ -121,6 +116,45 @@ pub struct State {
     pub conflicts: Vec<Pending>,
     /// Paths settled by merge functions, with the function ids (hex).
     pub settled: Vec<(Vec<u8>, String)>,
+    /// Set when this is one step of a cherry-pick, revert or rebase, whose
+    /// commit has one parent (ours), not two.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<Step>,
+}
+
+/// One commit of a cherry-pick, revert or rebase being applied.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Step {
+    /// The command that applies it.
+    pub command: Command,
+    /// The author line of the commit to make (the picked commit's, for a pick).
+    pub author: Vec<u8>,
+}
+
+/// The commands that merge: each waits for its conflicts the same way.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Command {
+    /// `pg merge`.
+    Merge,
+    /// `pg cherry-pick`.
+    CherryPick,
+    /// `pg revert`.
+    Revert,
+    /// `pg rebase`.
+    Rebase,
+}
+
+impl Command {
+    /// Its name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Command::Merge => "merge",
+            Command::CherryPick => "cherry-pick",
+            Command::Revert => "revert",
+            Command::Rebase => "rebase",
+        }
+    }
 }
 
 impl State {
@@ -137,6 +171,19 @@ impl State {
     pub fn theirs(&self) -> Result<ObjectId, String> {
         Self::id(&self.theirs)
     }
+
+    /// The command this state belongs to.
+    pub fn command(&self) -> Command {
+        self.step.as_ref().map_or(Command::Merge, |step| step.command)
+    }
+
+    /// The parents of the commit it makes.
+    fn parents(&self) -> Result<Vec<ObjectId>, String> {
+        match self.step {
+            Some(_) => Ok(vec![self.ours()?]),
+            None => Ok(vec![self.ours()?, self.theirs()?]),
+        }
+    }
 }
 
 fn state_path(repo: &Repository) -> PathBuf {
@@ -145,30 +192,25 @@ fn state_path(repo: &Repository) -> PathBuf {
 
 /// The merge in progress, if any.
 pub fn load_state(repo: &Repository) -> Result<Option<State>, Error> {
-    let path = state_path(repo);
-    match std::fs::read(&path) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|e| Error::BadState { path, reason: e.to_string() }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(Error::Io { path, source }),
+    Ok(state_file::load(&state_path(repo))?)
+}
+
+/// The state of `command`'s merge in progress; fails when there is none, or
+/// when it is another command's (which must be finished by that command).
+fn load_state_of(repo: &Repository, command: Command) -> Result<State, Error> {
+    let state = load_state(repo)?.ok_or(Error::NotInProgress)?;
+    match state.command() {
+        found if found == command => Ok(state),
+        other => Err(Error::InProgress(other.name())),
     }
 }
 
-/// Writes the state file atomically (a new file renamed over the old one).
 fn save_state(repo: &Repository, state: &State) -> Result<(), Error> {
-    let path = state_path(repo);
-    let temporary = path.with_extension("new");
-    let bytes = serde_json::to_vec_pretty(state).expect("the state serializes");
-    let io = |source| Error::Io { path: path.clone(), source };
-    std::fs::write(&temporary, bytes).map_err(io)?;
-    std::fs::File::open(&temporary).and_then(|f| f.sync_all()).map_err(io)?;
-    std::fs::rename(&temporary, &path).map_err(io)
+    Ok(state_file::save(&state_path(repo), state)?)
 }
 
 fn remove_state(repo: &Repository) -> Result<(), Error> {
-    let path = state_path(repo);
-    std::fs::remove_file(&path).map_err(|source| Error::Io { path, source })
+    Ok(state_file::remove(&state_path(repo))?)
 }
 
 /// What a merge is asked to do.
@@ -230,9 +272,7 @@ pub fn start(
     request: &Request,
     context: &OpContext,
 ) -> Result<Started, Error> {
-    if load_state(repo)?.is_some() {
-        return Err(Error::InProgress);
-    }
+    refuse_in_progress(repo)?;
     let store = repo.store();
     let (ref_name, ours) = head_ref(repo)?;
     let theirs = request.theirs;
@@ -245,11 +285,58 @@ pub fn start(
     if !request.no_fast_forward && history::is_ancestor(store, ours, theirs)? {
         return fast_forward(repo, index, &ref_name, Some(ours), theirs, context);
     }
-    let ours_tree = store.read_commit(&ours)?.tree;
-    if index.write_tree(store).root() != ours_tree {
-        return Err(Error::StagedChanges);
-    }
+    refuse_staged(repo, index, ours)?;
     let outcome = merger.merge_commits(ours, theirs)?;
+    let merge = Merge { ours, theirs, message: request.message.clone(), outcome, step: None };
+    land(repo, index, merge, (&request.author, &request.committer), context)
+}
+
+/// Fails when a merge, or a step of another command, waits for its conflicts.
+pub fn refuse_in_progress(repo: &Repository) -> Result<(), Error> {
+    match load_state(repo)? {
+        Some(state) => Err(Error::InProgress(state.command().name())),
+        None => Ok(()),
+    }
+}
+
+/// Fails when the index differs from commit `head`'s tree: a merge's commit would
+/// not include those changes.
+pub fn refuse_staged(repo: &Repository, index: &mut Index, head: ObjectId) -> Result<(), Error> {
+    match index.write_tree(repo.store()).root() == repo.store().read_commit(&head)?.tree {
+        true => Ok(()),
+        false => Err(Error::StagedChanges),
+    }
+}
+
+/// A merge made in the store, to land in the working copy.
+pub struct Merge {
+    /// The commit merged into (`HEAD`).
+    pub ours: ObjectId,
+    /// The commit merged (for a step: the commit picked or reverted).
+    pub theirs: ObjectId,
+    /// The message of the commit to make.
+    pub message: String,
+    /// The merge.
+    pub outcome: Outcome,
+    /// Set for a step of a cherry-pick, revert or rebase.
+    pub step: Option<Step>,
+}
+
+/// Lands a merge on `HEAD` (which is `merge.ours`): records the state, writes the
+/// working copy and the index, then commits when nothing conflicts, or queues
+/// the conflicts to wait for `--continue`. `who` is the (author, committer) of
+/// a merge commit; a step keeps its own author. The index is saved here (the
+/// order of the writes is what makes it crash-safe).
+pub fn land(
+    repo: &Repository,
+    index: &mut Index,
+    merge: Merge,
+    who: (&[u8], &[u8]),
+    context: &OpContext,
+) -> Result<Started, Error> {
+    let store = repo.store();
+    let Merge { ours, theirs, message, outcome, step } = merge;
+    let ours_tree = store.read_commit(&ours)?.tree;
     store.backend().persist()?;
     let read = |id: &ObjectId| store.read_tree(id);
     let mut touched: Vec<Vec<u8>> =
@@ -260,7 +347,7 @@ pub fn start(
     let mut state = State {
         ours: ours.to_string(),
         theirs: theirs.to_string(),
-        message: request.message.clone(),
+        message,
         touched,
         conflicts: outcome
             .conflicts
@@ -268,6 +355,7 @@ pub fn start(
             .map(|c| Pending { path: c.path.clone(), kind: c.kind, item: None, resolved: false })
             .collect(),
         settled: outcome.settled.iter().map(|s| (s.path.clone(), s.function.to_string())).collect(),
+        step,
     };
     save_state(repo, &state)?;
     if let Err(e) = worktree::checkout_merge(repo, index, &ours_tree, outcome.tree.as_ref()) {
@@ -290,7 +378,7 @@ pub fn start(
     }
     index.save(&repo.index_path())?;
     if outcome.conflicts.is_empty() {
-        let commit = commit_merge(repo, index, &state, &request.author, &request.committer, context)?;
+        let commit = commit_merge(repo, index, &state, who, context)?;
         remove_state(repo)?;
         return Ok(Started::Committed { commit, outcome });
     }
@@ -354,13 +442,13 @@ fn commit_merge(
     repo: &Repository,
     index: &mut Index,
     state: &State,
-    author: &[u8],
-    committer: &[u8],
+    (author, committer): (&[u8], &[u8]),
     context: &OpContext,
 ) -> Result<ObjectId, Error> {
     let store = repo.store();
     let bad = |reason| Error::BadState { path: state_path(repo), reason };
-    let (ours, theirs) = (state.ours().map_err(bad)?, state.theirs().map_err(bad)?);
+    let (ours, parents) = (state.ours().map_err(bad)?, state.parents().map_err(bad)?);
+    let author = state.step.as_ref().map_or(author, |step| &step.author);
     let (ref_name, head) = head_ref(repo)?;
     if head != Some(ours) {
         return Err(Error::HeadMoved { expected: ours });
@@ -379,7 +467,7 @@ fn commit_merge(
     let mut build = index.write_tree(store);
     let commit = Commit {
         tree: build.root(),
-        parents: vec![ours, theirs],
+        parents,
         author: author.to_vec(),
         committer: committer.to_vec(),
         extra_headers: provenance::header(&entries).into_iter().collect(),
@@ -409,11 +497,11 @@ fn entry_path(entry: &Entry) -> &[u8] {
 pub fn finish(
     repo: &Repository,
     index: &mut Index,
-    author: &[u8],
-    committer: &[u8],
+    command: Command,
+    who: (&[u8], &[u8]),
     context: &OpContext,
 ) -> Result<ObjectId, Error> {
-    let state = load_state(repo)?.ok_or(Error::NotInProgress)?;
+    let state = load_state_of(repo, command)?;
     let unresolved: Vec<String> = state
         .conflicts
         .iter()
@@ -423,7 +511,7 @@ pub fn finish(
     if !unresolved.is_empty() {
         return Err(Error::Unresolved(unresolved));
     }
-    let commit = commit_merge(repo, index, &state, author, committer, context)?;
+    let commit = commit_merge(repo, index, &state, who, context)?;
     remove_state(repo)?;
     Ok(commit)
 }
@@ -432,16 +520,21 @@ pub fn finish(
 /// the merge wrote return to our commit's version, local changes elsewhere stay,
 /// the queue items it opened are dropped, and a merge commit made by an
 /// interrupted merge is taken back.
-pub fn abort(repo: &Repository, index: &mut Index, context: &OpContext) -> Result<(), Error> {
-    let state = load_state(repo)?.ok_or(Error::NotInProgress)?;
+pub fn abort(
+    repo: &Repository,
+    index: &mut Index,
+    command: Command,
+    context: &OpContext,
+) -> Result<(), Error> {
+    let state = load_state_of(repo, command)?;
     let store = repo.store();
     let bad = |reason| Error::BadState { path: state_path(repo), reason };
-    let (ours, theirs) = (state.ours().map_err(bad)?, state.theirs().map_err(bad)?);
+    let (ours, parents) = (state.ours().map_err(bad)?, state.parents().map_err(bad)?);
     let (ref_name, head) = head_ref(repo)?;
     if head != Some(ours) {
         // Interrupted between its commit and removing this file: take the commit back.
         let merged = head.map(|id| store.read_commit(&id)).transpose()?;
-        if merged.is_none_or(|c| c.parents != [ours, theirs]) {
+        if merged.is_none_or(|c| c.parents != parents) {
             return Err(Error::HeadMoved { expected: ours });
         }
         let update = RefUpdate {
@@ -518,6 +611,7 @@ pub fn resolve(
     time: i64,
 ) -> Result<(), Error> {
     let mut state = load_state(repo)?.ok_or(Error::NotInProgress)?;
+    let command = state.command().name();
     let shown = || String::from_utf8_lossy(path).into_owned();
     let pending =
         state.conflicts.iter_mut().find(|c| c.path == path).ok_or_else(|| Error::NotConflicted(shown()))?;
@@ -536,7 +630,7 @@ pub fn resolve(
             worktree::add(repo, index, &[path.to_vec()], false, &NoProgress)?;
         }
         Take::Ours | Take::Theirs => {
-            let item = item.ok_or(Error::InProgress)?;
+            let item = item.ok_or(Error::InProgress(command))?;
             let conflict = queue::read(repo.store(), &item)?;
             let (version, side) =
                 if take == Take::Ours { (conflict.ours, "ours") } else { (conflict.theirs, "theirs") };

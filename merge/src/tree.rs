@@ -195,6 +195,12 @@ impl<'s> Merger<'s> {
         }
     }
 
+    /// Names the sides in the conflict markers of the merges that follow: each
+    /// step of a cherry-pick or rebase has its own.
+    pub fn set_labels(&mut self, ours: String, theirs: String, base: String) {
+        (self.options.ours_label, self.options.theirs_label, self.options.base_label) = (ours, theirs, base);
+    }
+
     /// Merges commit `theirs` into commit `ours` from their merge base; several
     /// bases are merged first into a virtual one (as git's ort does).
     pub fn merge_commits(&mut self, ours: ObjectId, theirs: ObjectId) -> Result<Outcome, Error> {

@@ -5,6 +5,20 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// Snapshots `text` with the temporary directory (and operation times) masked.
+#[macro_export]
+macro_rules! snapshot {
+    ($repo:expr, $name:expr, $text:expr) => {{
+        let dir = $repo.path().canonicalize().unwrap().display().to_string();
+        insta::with_settings!({filters => vec![
+            (dir.as_str(), "[REPO]"),
+            (r"\w{3} \w{3} \d+ \d\d:\d\d:\d\d \d{4} \+0000", "[OP TIME]"),
+        ]}, {
+            insta::assert_snapshot!($name, $text);
+        });
+    }};
+}
+
 pub const PG: &str = env!("CARGO_BIN_EXE_pg");
 
 /// A working copy in a temporary directory, with its own `$PG_HOME`.

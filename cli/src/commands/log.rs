@@ -1,4 +1,5 @@
 use super::dates;
+use super::pretty::Format;
 use super::{text, Outcome};
 use crate::context::Context;
 use crate::render::{self, paint, ID};
@@ -19,6 +20,12 @@ pub struct LogArgs {
     /// One line per commit.
     #[arg(long)]
     oneline: bool,
+    /// Each commit in this format, with git's placeholders: %H %h (commit),
+    /// %T %t (tree), %P %p (parents), %s %b %B (subject, body, message),
+    /// %an %ae %ad %at and %cn %ce %cd %ct (author, committer), %d %D (refs),
+    /// %n, %%.
+    #[arg(long, visible_alias = "pretty", value_name = "FORMAT", conflicts_with = "oneline")]
+    format: Option<String>,
     /// Show at most N commits.
     #[arg(short = 'n', long = "max-count", value_name = "N")]
     max_count: Option<usize>,
@@ -137,6 +144,7 @@ pub fn log(context: &Context, args: LogArgs) -> Outcome {
         return Ok(ExitCode::SUCCESS);
     }
     let labels = decorations(&repo)?;
+    let format = args.format.as_deref().map(Format::new);
     let git_id = |id: &ObjectId| -> Result<String> {
         let git = repo.store().backend().git_id_for_pg(id)?;
         Ok(git.map_or_else(|| "-".repeat(40), |g| pg_core::id::hex_encode(g.digest())))
@@ -145,7 +153,10 @@ pub fn log(context: &Context, args: LogArgs) -> Outcome {
         let (id, commit) = item?;
         let (id, commit) = (&id, &commit);
         let decoration = labels.get(id).map(|l| format!(" ({})", l.join(", "))).unwrap_or_default();
-        if args.oneline {
+        if let Some(format) = &format {
+            let refs = labels.get(id).map(|l| l.join(", ")).unwrap_or_default();
+            writeln!(out, "{}", format.render(repo.store(), id, commit, &refs))?;
+        } else if args.oneline {
             let git = if args.git_ids { format!(" {}", &git_id(id)?[..12]) } else { String::new() };
             let short = paint(context.color, ID, &repo.store().abbreviate(id));
             writeln!(out, "{short}{git}{decoration} {}", commit.summary())?;
@@ -164,7 +175,7 @@ pub fn log(context: &Context, args: LogArgs) -> Outcome {
             )?;
         }
         if args.stat {
-            write_commit_stat(&mut out, context.color, &repo, commit, !args.oneline)?;
+            write_commit_stat(&mut out, context.color, &repo, commit, !args.oneline && format.is_none())?;
         }
     }
     Ok(ExitCode::SUCCESS)

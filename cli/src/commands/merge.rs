@@ -8,7 +8,7 @@ use pg_core::{revision, ObjectId, Repository};
 use pg_hooks::Hook;
 use pg_merge::cache::Cache;
 use pg_merge::function::{trivial, Registry};
-use pg_merge::operation::{self, Request, Started, Take};
+use pg_merge::operation::{self, Command, Request, Started, Take};
 use pg_merge::queue::{self, ItemState};
 use pg_merge::text::ConflictStyle;
 use pg_merge::tree::{self, Merger, Stats};
@@ -74,14 +74,14 @@ pub fn merge(context: &Context, args: MergeArgs) -> Outcome {
     let mut index = context.load_index(&repo)?;
     let op = context.op_context(Some(&repo));
     if args.abort {
-        operation::abort(&repo, &mut index, &op)?;
+        operation::abort(&repo, &mut index, Command::Merge, &op)?;
         writeln!(context.reports(), "Merge aborted; the working copy is as it was.")?;
         return Ok(ExitCode::SUCCESS);
     }
     let author = context.signature(&repo, Role::Author)?;
     let committer = context.signature(&repo, Role::Committer)?;
     if args.continue_ {
-        let commit = operation::finish(&repo, &mut index, &author, &committer, &op)?;
+        let commit = operation::finish(&repo, &mut index, Command::Merge, (&author, &committer), &op)?;
         let message = repo.store().read_commit(&commit)?.message;
         let subject = text(message.split(|&b| b == b'\n').next().unwrap_or_default()).into_owned();
         writeln!(context.reports(), "[{}] {subject}", repo.store().abbreviate(&commit))?;
@@ -137,10 +137,7 @@ pub fn merge(context: &Context, args: MergeArgs) -> Outcome {
         Started::Conflicted { outcome, items } => {
             // Not a report: it says why the command fails, and what to do.
             let mut out = std::io::stdout().lock();
-            for conflict in &outcome.conflicts {
-                let kind = serde_json::to_value(conflict.kind)?;
-                writeln!(out, "CONFLICT ({}): {}", kind.as_str().unwrap_or("?"), text(&conflict.path))?;
-            }
+            write_conflicts(&mut out, &outcome)?;
             if args.stats {
                 write_stats(&mut out, &outcome.stats)?;
             }
@@ -154,6 +151,15 @@ pub fn merge(context: &Context, args: MergeArgs) -> Outcome {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `CONFLICT (kind): path`, a line per conflict, as git prints them.
+pub fn write_conflicts(out: &mut dyn Write, outcome: &tree::Outcome) -> Result<()> {
+    for conflict in &outcome.conflicts {
+        let kind = serde_json::to_value(conflict.kind)?;
+        writeln!(out, "CONFLICT ({}): {}", kind.as_str().unwrap_or("?"), text(&conflict.path))?;
+    }
+    Ok(())
 }
 
 fn post_merge(repo: &Repository, no_verify: bool) -> Result<()> {

@@ -150,12 +150,15 @@ pub struct GcArgs {
 
 /// Deletes the objects nothing reaches. Besides refs and the operation log, the
 /// roots are what the libraries keep outside refs: the index, a merge waiting for
-/// its conflicts, the conflict queue and an unfinished transfer.
+/// its conflicts, a cherry-pick, revert or rebase waiting to go on, the conflict queue and an unfinished transfer.
 pub fn gc(context: &Context, args: GcArgs) -> Outcome {
     let repo = context.repo()?;
     let mut roots: Vec<ObjectId> = context.load_index(&repo)?.entries().iter().map(|e| e.id).collect();
     if let Some(state) = pg_merge::operation::load_state(&repo)? {
         roots.extend([state.ours(), state.theirs()].into_iter().filter_map(Result::ok));
+    }
+    if let Some(state) = pg_merge::sequence::load_state(&repo)? {
+        roots.extend(state.roots());
     }
     for (item, state) in pg_merge::queue::list(repo.store())? {
         roots.push(item);

@@ -81,8 +81,9 @@ pub fn reset(context: &Context, args: ResetArgs) -> Outcome {
         };
         return put_back(context, &repo, &options);
     }
-    if operation::load_state(&repo)?.is_some() {
-        bail!("a merge is in progress: finish it with `pg merge --continue`, or leave it with `pg merge --abort`");
+    if let Some(state) = operation::load_state(&repo)? {
+        let command = state.command().name();
+        bail!("a {command} is in progress: finish it with `pg {command} --continue`, or leave it with `pg {command} --abort`");
     }
     let mode = match (args.soft, args.hard) {
         (true, _) => ResetMode::Soft,

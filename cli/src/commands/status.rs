@@ -178,12 +178,15 @@ fn without_conflicts(mut status: Status, merge: Option<&State>) -> Status {
 fn write_merge(out: &mut dyn Write, look: &Look, store: &Store, merge: &State) -> std::io::Result<()> {
     let open = merge.conflicts.iter().filter(|c| !c.resolved).count();
     let theirs = super::abbreviate_text(store, &merge.theirs);
-    writeln!(out, "\nYou are in the middle of a merge of {theirs} ({open} conflict(s) unresolved).")?;
-    let hint = match open {
-        0 => "  (all conflicts resolved: `pg merge --continue` commits the merge)",
-        _ => "  (`pg resolve PATH` after fixing a path; then `pg merge --continue`, or `pg merge --abort`)",
-    };
-    writeln!(out, "{hint}")?;
+    let command = merge.command().name();
+    writeln!(out, "\nYou are in the middle of a {command} of {theirs} ({open} conflict(s) unresolved).")?;
+    match open {
+        0 => writeln!(out, "  (all conflicts resolved: `pg {command} --continue` commits it)")?,
+        _ => writeln!(
+            out,
+            "  (`pg resolve PATH` after fixing a path; then `pg {command} --continue`, or `pg {command} --abort`)"
+        )?,
+    }
     writeln!(out, "Conflicted paths:")?;
     for conflict in &merge.conflicts {
         let kind = serde_json::to_value(conflict.kind).ok().and_then(|v| v.as_str().map(str::to_owned));
@@ -238,6 +241,7 @@ fn json(head: &Head, status: &Status, merge: Option<&State>) -> serde_json::Valu
         "unstaged": changes(&status.unstaged),
         "untracked": status.untracked.iter().map(|p| text(p)).collect::<Vec<_>>(),
         "merge": merge.map(|m| serde_json::json!({
+            "command": m.command(),
             "theirs": m.theirs,
             "conflicts": m.conflicts.iter().map(|c| serde_json::json!({
                 "path": text(&c.path), "kind": c.kind, "resolved": c.resolved, "item": c.item,
