@@ -1,15 +1,9 @@
 //! git interop through fast-export streams, with git itself as the oracle.
 
 mod common;
-use common::Repo;
+use common::{git, Repo};
 use std::path::Path;
 use std::process::{Command, Stdio};
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git").args(args).current_dir(dir).output().unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
-}
 
 /// The fixture repository of testdata/, made in `dir`.
 fn fixture_repo(dir: &Path) -> std::path::PathBuf {

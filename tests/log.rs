@@ -2,34 +2,15 @@
 //! with git as the oracle on the same imported history.
 
 mod common;
-use common::Repo;
-use std::path::Path;
+use common::{git, git_commit_script, Repo};
 use std::process::Command;
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git").args(args).current_dir(dir).output().unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
-}
 
 /// A linear git history by two authors over four days, touching a few paths,
 /// a binary file and one file long enough that its stat bar is scaled.
 fn history() -> (tempfile::TempDir, Repo) {
     let source = tempfile::tempdir().unwrap();
     let commit = |author: &str, day: u32, message: &str, script: &str| {
-        let date = format!("2024-05-0{day}T12:00:00Z");
-        let status = Command::new("bash")
-            .args(["-ec", &format!("{script}\ngit add -A && git commit -qm '{message}'")])
-            .current_dir(source.path())
-            .env("GIT_AUTHOR_NAME", author)
-            .env("GIT_AUTHOR_EMAIL", format!("{}@example.com", author.to_lowercase()))
-            .env("GIT_COMMITTER_NAME", author)
-            .env("GIT_COMMITTER_EMAIL", "c@example.com")
-            .env("GIT_AUTHOR_DATE", &date)
-            .env("GIT_COMMITTER_DATE", &date)
-            .status()
-            .unwrap();
-        assert!(status.success(), "{script}");
+        git_commit_script(source.path(), author, &format!("2024-05-0{day}T12:00:00Z"), message, script)
     };
     git(source.path(), &["init", "-q", "-b", "main"]);
     commit("Ada", 1, "one", "mkdir -p src docs && echo a > src/a.rs && echo d > docs/d.md");
@@ -58,8 +39,8 @@ fn filters_select_the_commits_git_selects() {
         vec!["--", "src/a.rs", "blob.bin"],
         vec!["--author", "Ada"],
         vec!["--author", "^Bob <bob@"],
-        vec!["--since", "2024-05-02 12:00", "--until", "2024-05-03"],
-        vec!["--after", "2024-05-03"],
+        vec!["--since", "2024-05-02 12:00", "--until", "2024-05-03 00:00"],
+        vec!["--after", "2024-05-03 00:00"],
         vec!["-n", "1", "--author", "Ada", "--", "docs"],
     ] {
         let mut git_args = vec!["log", "--format=%s"];
@@ -108,4 +89,74 @@ fn format_placeholders_print_what_git_prints() {
     assert!(first.contains(&format!(" {parent} ")), "{first}");
     assert!(first.ends_with(" (HEAD -> main)"), "{first}");
     assert_eq!(repo.ok(&["log", "--pretty=format:%s", "-n", "1"]), "four\n");
+}
+
+/// A git history of branches and merges, at increasing dates: a side branch
+/// of two commits merged back, then a branch from before that merge, merged
+/// after it, and a line of history that starts from the first merge's parent.
+fn branchy_history() -> (tempfile::TempDir, Repo) {
+    let source = tempfile::tempdir().unwrap();
+    let dir = source.path();
+    let at = |day: u32| format!("2024-05-{day:02}T12:00:00Z");
+    let run = |day: u32, args: &[&str]| {
+        let out = Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_AUTHOR_DATE", at(day))
+            .env("GIT_COMMITTER_DATE", at(day))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    let commit = |day, message: &str| run(day, &["commit", "-q", "--allow-empty", "-m", message]);
+    let merge =
+        |day, message: &str, branch: &str| run(day, &["merge", "-q", "--no-ff", "-m", message, branch]);
+    run(0, &["init", "-q", "-b", "main"]);
+    commit(1, "base");
+    run(1, &["branch", "side"]);
+    commit(2, "m1");
+    run(2, &["switch", "-q", "side"]);
+    commit(3, "s1");
+    commit(4, "s2");
+    run(4, &["switch", "-q", "main"]);
+    commit(5, "m2");
+    merge(6, "merge1", "side");
+    run(6, &["branch", "side2", "HEAD~1"]);
+    run(6, &["switch", "-q", "side2"]);
+    commit(7, "t1");
+    run(7, &["switch", "-q", "main"]);
+    commit(8, "m3");
+    merge(9, "merge2", "side2");
+    commit(10, "top");
+    let repo = Repo::new();
+    repo.ok(&["import", "git", dir.to_str().unwrap()]);
+    (source, repo)
+}
+
+/// Lines without their trailing spaces (git pads graph rows; pg trims them).
+fn trimmed(text: &str) -> String {
+    text.lines().map(|l| format!("{}\n", l.trim_end())).collect()
+}
+
+#[test]
+fn graph_is_drawn_as_git_draws_it() {
+    let (source, repo) = branchy_history();
+    for args in [vec!["--format=%s"], vec!["--format=%s", "side"], vec!["--format=%s", "-n", "4"]] {
+        let mut all = vec!["log", "--graph"];
+        all.extend_from_slice(&args);
+        assert_eq!(repo.ok(&all), trimmed(&git(source.path(), &all)), "{args:?}");
+    }
+    // The full form: the graph's columns run through every line of a commit.
+    let full = repo.ok(&["log", "--graph", "-n", "3"]);
+    let git_full = git(source.path(), &["log", "--graph", "-n", "3"]);
+    let shape = |text: &str| -> String {
+        text.lines()
+            .map(|l| {
+                l.chars().take_while(|c| "|/\\* ".contains(*c)).collect::<String>().trim_end().to_owned()
+                    + "\n"
+            })
+            .collect()
+    };
+    assert_eq!(shape(&full), shape(&git_full));
+    insta::assert_snapshot!("log_graph_oneline", repo.ok(&["log", "--graph", "--format=%s %d"]));
 }

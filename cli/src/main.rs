@@ -47,6 +47,8 @@ enum Command {
     Grep(commands::grep::Args),
     /// Show the history.
     Log(commands::log::LogArgs),
+    /// Show which commit last changed each line of a file (following renames).
+    Blame(commands::blame::Args),
     /// Show a commit (with its diff), tag, tree or blob.
     Show(commands::log::ShowArgs),
     /// List, create or delete branches.
@@ -144,6 +146,7 @@ fn main() -> ExitCode {
         Command::Grep(args) => commands::grep::run(&context, args),
         Command::Log(args) => commands::log::log(&context, args),
         Command::Show(args) => commands::log::show(&context, args),
+        Command::Blame(args) => commands::blame::run(&context, args),
         Command::Branch(args) => commands::branch::branch(&context, args),
         Command::Switch(args) => commands::branch::switch(&context, args),
         Command::Restore(args) => commands::restore::restore(&context, args),

@@ -34,16 +34,32 @@ pub fn paint(color: bool, style: Style, text: &str) -> String {
 /// A date as git prints it: `Sun Nov 22 01:35:49 2026 +0100`, in the offset it was
 /// recorded with.
 pub fn date(seconds: i64, offset: &str, offset_minutes: i32) -> String {
+    formatted_date(
+        seconds,
+        (offset, offset_minutes),
+        "[weekday repr:short] [month repr:short] [day padding:none] [hour]:[minute]:[second] [year]",
+    )
+}
+
+/// A signature's date as `git blame` shows it: `2024-05-01 12:00:00 +0200`.
+pub fn short_date(sig: &Signature) -> String {
+    formatted_date(
+        sig.seconds,
+        (&sig.offset, sig.offset_minutes()),
+        "[year]-[month]-[day] [hour]:[minute]:[second]",
+    )
+}
+
+/// The time `seconds` in the zone `offset` (as written, and in minutes), in
+/// `format` (the `time` crate's description), then the offset.
+fn formatted_date(seconds: i64, (offset, offset_minutes): (&str, i32), format: &str) -> String {
     let Ok(utc) = time::OffsetDateTime::from_unix_timestamp(seconds) else {
         return format!("{seconds} {offset}");
     };
     let local_offset =
         time::UtcOffset::from_whole_seconds(offset_minutes * 60).unwrap_or(time::UtcOffset::UTC);
     let local = utc.to_offset(local_offset);
-    let format = time::format_description::parse_borrowed::<2>(
-        "[weekday repr:short] [month repr:short] [day padding:none] [hour]:[minute]:[second] [year]",
-    )
-    .expect("the format is valid");
+    let format = time::format_description::parse_borrowed::<2>(format).expect("the format is valid");
     format!("{} {offset}", local.format(&format).unwrap_or_default())
 }
 

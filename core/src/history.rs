@@ -61,6 +61,38 @@ impl Iterator for Walk<'_> {
     }
 }
 
+/// The commits reachable from `start` in git's `--topo-order` (what `log
+/// --graph` shows): no commit before all of its children, and a line of
+/// history shown to its end before another begins. A commit waits until its
+/// last child is shown; then the newest waiting one goes first, so a merge's
+/// last parent's line comes right after it.
+///
+/// The walk must see the whole history before it gives the first commit, so it
+/// keeps every id and its parents (not the commits).
+pub fn topo_order(store: &Store, start: ObjectId) -> Result<Vec<ObjectId>> {
+    let mut parents: HashMap<ObjectId, Vec<ObjectId>> = HashMap::new();
+    let mut children: HashMap<ObjectId, usize> = HashMap::new();
+    for item in Walk::new(store, start)? {
+        let (id, commit) = item?;
+        for parent in &commit.parents {
+            *children.entry(*parent).or_default() += 1;
+        }
+        parents.insert(id, commit.parents);
+    }
+    let (mut order, mut ready) = (Vec::with_capacity(parents.len()), vec![start]);
+    while let Some(id) = ready.pop() {
+        order.push(id);
+        for parent in &parents[&id] {
+            let waiting = children.get_mut(parent).expect("every parent was counted");
+            *waiting -= 1;
+            if *waiting == 0 {
+                ready.push(*parent);
+            }
+        }
+    }
+    Ok(order)
+}
+
 /// Whether `commit` changed what is at any of `paths` (repository paths, each a
 /// file or a directory): against its parent, or, for a merge, against every
 /// parent, as git's `log -- PATH` shows a merge only when it differs from all of

@@ -129,3 +129,28 @@ pub fn succeeded(out: Output, args: &[&str]) -> String {
     );
     String::from_utf8(out.stdout).unwrap()
 }
+
+/// The stdout of `git args` run in `dir`, which must have succeeded.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git").args(args).current_dir(dir).output().unwrap();
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Runs the shell `script` in the git repository `dir`, then commits all it did
+/// with `message`, written by `author` (mailed at `author@example.com`) and
+/// committed by `C` at `date` (any form git reads).
+pub fn git_commit_script(dir: &Path, author: &str, date: &str, message: &str, script: &str) {
+    let status = Command::new("bash")
+        .args(["-ec", &format!("{script}\ngit add -A && git commit -qm '{message}'")])
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", author)
+        .env("GIT_AUTHOR_EMAIL", format!("{}@example.com", author.to_lowercase()))
+        .env("GIT_COMMITTER_NAME", "C")
+        .env("GIT_COMMITTER_EMAIL", "c@example.com")
+        .env("GIT_AUTHOR_DATE", date)
+        .env("GIT_COMMITTER_DATE", date)
+        .status()
+        .unwrap();
+    assert!(status.success(), "{script}");
+}

@@ -5,6 +5,10 @@ use anyhow::Result;
 /// Seconds since the Unix epoch that `text` names, `now` being the present:
 /// `@SECONDS`, `YYYY-MM-DD`, `YYYY-MM-DD HH:MM[:SS]` (or with `T`), all UTC,
 /// `now`, `yesterday`, or `N UNIT[s] ago` with a unit from second to year.
+///
+/// A day without a clock means its midnight. git fills in the present time of
+/// day instead, so the same `--until 2024-05-03` selects different commits in the
+/// morning and in the evening; pg's answer does not depend on when it is asked.
 pub fn parse(text: &str, now: i64) -> Result<i64> {
     let text = text.trim();
     if let Some(seconds) = text.strip_prefix('@') {

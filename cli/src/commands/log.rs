@@ -1,4 +1,5 @@
 use super::dates;
+use super::graph::{Graph, Rows};
 use super::pretty::Format;
 use super::{text, Outcome};
 use crate::context::Context;
@@ -26,6 +27,9 @@ pub struct LogArgs {
     /// %n, %%.
     #[arg(long, visible_alias = "pretty", value_name = "FORMAT", conflicts_with = "oneline")]
     format: Option<String>,
+    /// Draw the commit graph beside the log, as git does.
+    #[arg(long)]
+    graph: bool,
     /// Show at most N commits.
     #[arg(short = 'n', long = "max-count", value_name = "N")]
     max_count: Option<usize>,
@@ -127,7 +131,14 @@ pub fn log(context: &Context, args: LogArgs) -> Outcome {
     };
     let selection = Selection::new(context, &repo, &args)?;
     let store = repo.store();
-    let mut commits = history::Walk::new(store, start)?
+    // The graph needs git's topological order, which reads the whole history first.
+    let walk: Box<dyn Iterator<Item = pg_core::store::Result<(ObjectId, Commit)>>> = match args.graph {
+        true => Box::new(
+            history::topo_order(store, start)?.into_iter().map(|id| Ok((id, store.read_commit(&id)?))),
+        ),
+        false => Box::new(history::Walk::new(store, start)?),
+    };
+    let mut commits = walk
         .filter_map(|item| {
             let kept = item
                 .map_err(anyhow::Error::from)
@@ -149,36 +160,53 @@ pub fn log(context: &Context, args: LogArgs) -> Outcome {
         let git = repo.store().backend().git_id_for_pg(id)?;
         Ok(git.map_or_else(|| "-".repeat(40), |g| pg_core::id::hex_encode(g.digest())))
     };
+    let mut graph = args.graph.then(Graph::default);
+    let full = !args.oneline && format.is_none();
     for (i, item) in commits.by_ref().enumerate() {
         let (id, commit) = item?;
         let (id, commit) = (&id, &commit);
+        if full && i > 0 {
+            // Between commits: a blank line (with the graph's columns through it).
+            writeln!(out, "{}", graph.as_ref().map(Graph::padding).unwrap_or_default().trim_end())?;
+        }
+        let mut shown = Vec::new();
         let decoration = labels.get(id).map(|l| format!(" ({})", l.join(", "))).unwrap_or_default();
         if let Some(format) = &format {
             let refs = labels.get(id).map(|l| l.join(", ")).unwrap_or_default();
-            writeln!(out, "{}", format.render(repo.store(), id, commit, &refs))?;
+            writeln!(shown, "{}", format.render(repo.store(), id, commit, &refs))?;
         } else if args.oneline {
             let git = if args.git_ids { format!(" {}", &git_id(id)?[..12]) } else { String::new() };
             let short = paint(context.color, ID, &repo.store().abbreviate(id));
-            writeln!(out, "{short}{git}{decoration} {}", commit.summary())?;
+            writeln!(shown, "{short}{git}{decoration} {}", commit.summary())?;
         } else {
-            if i > 0 {
-                writeln!(out)?;
-            }
             let git = if args.git_ids { format!("\ngit {}", git_id(id)?) } else { String::new() };
-            write_commit_header(
-                &mut out,
-                context.color,
-                repo.store(),
-                id,
-                commit,
-                &format!("{decoration}{git}"),
-            )?;
+            let decoration = format!("{decoration}{git}");
+            write_commit_header(&mut shown, context.color, repo.store(), id, commit, &decoration)?;
         }
         if args.stat {
-            write_commit_stat(&mut out, context.color, &repo, commit, !args.oneline && format.is_none())?;
+            write_commit_stat(&mut shown, context.color, &repo, commit, full)?;
+        }
+        match &mut graph {
+            None => out.write_all(&shown)?,
+            Some(graph) => write_graphed(&mut out, &graph.next(*id, &commit.parents), &shown)?,
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A commit's lines behind the graph's rows.
+fn write_graphed(out: &mut dyn Write, rows: &Rows, shown: &[u8]) -> std::io::Result<()> {
+    let lines: Vec<&[u8]> = shown.strip_suffix(b"\n").unwrap_or(shown).split(|&b| b == b'\n').collect();
+    let (prefixes, alone) = rows.prefixes(lines.len());
+    for (prefix, line) in prefixes.iter().zip(&lines) {
+        let joined = [prefix.as_bytes(), line].concat();
+        out.write_all(joined.trim_ascii_end())?;
+        writeln!(out)?;
+    }
+    for row in alone {
+        writeln!(out, "{}", row.trim_end())?;
+    }
+    Ok(())
 }
 
 /// A commit's diffstat against its parent (none for a merge, as git), after a

@@ -2,11 +2,13 @@
 //! and prints.
 
 pub mod bench_merge;
+pub mod blame;
 pub mod branch;
 pub mod commit;
 pub mod dates;
 pub mod diff;
 pub mod docs;
+pub mod graph;
 pub mod grep;
 pub mod import;
 pub mod init;
