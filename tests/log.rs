@@ -1,6 +1,7 @@
 //! History views (`log -- PATH`, `--author`, `--since`, `--stat`, `show --stat`)
 //! with git as the oracle on the same imported history.
 
+#[macro_use]
 mod common;
 use common::{git, git_commit_script, Repo};
 use std::process::Command;
@@ -159,4 +160,105 @@ fn graph_is_drawn_as_git_draws_it() {
     };
     assert_eq!(shape(&full), shape(&git_full));
     insta::assert_snapshot!("log_graph_oneline", repo.ok(&["log", "--graph", "--format=%s %d"]));
+}
+
+#[test]
+fn follow_keeps_going_through_renames_as_git_does() {
+    let source = tempfile::tempdir().unwrap();
+    let dir = source.path();
+    let commit = |day: u32, message: &str, script: &str| {
+        git_commit_script(dir, "Ada", &format!("2024-05-{day:02}T12:00:00Z"), message, script)
+    };
+    git(dir, &["init", "-q", "-b", "main"]);
+    commit(1, "write", "seq 1 40 > notes.txt; echo x > other.txt");
+    commit(2, "edit", "echo 41 >> notes.txt");
+    commit(3, "unrelated", "echo y >> other.txt");
+    commit(4, "move", "mkdir doc && git mv notes.txt doc/notes.txt && echo 42 >> doc/notes.txt");
+    commit(5, "edit again", "sed -i 's/^7$/seven/' doc/notes.txt");
+    commit(6, "move again", "git mv doc/notes.txt doc/all.txt");
+    commit(7, "new notes", "seq 100 120 > notes.txt");
+    let repo = Repo::new();
+    repo.ok(&["import", "git", dir.to_str().unwrap()]);
+    for args in [
+        vec!["--follow", "--", "doc/all.txt"],
+        vec!["--", "doc/all.txt"],
+        vec!["--follow", "--", "notes.txt"],
+        vec!["--follow", "--", "doc/notes.txt"],
+    ] {
+        let mut git_args = vec!["log", "--format=%s"];
+        git_args.extend_from_slice(&args);
+        assert_eq!(pg_subjects(&repo, &args), git(dir, &git_args), "{args:?}");
+    }
+    let err = repo.fails(&["log", "--follow", "--", "doc/all.txt", "other.txt"]);
+    assert!(err.contains("give exactly one path"), "{err}");
+}
+
+/// pg's patch headers say `diff --pg` and its ids are not git's: the rest of a
+/// patch must read as git's.
+fn comparable(patch: &str) -> String {
+    patch
+        .lines()
+        .filter(|l| !l.starts_with("index "))
+        .map(|l| format!("{}\n", l.replacen("diff --pg ", "diff --git ", 1)))
+        .collect()
+}
+
+#[test]
+fn renames_show_as_git_shows_them() {
+    let source = tempfile::tempdir().unwrap();
+    let dir = source.path();
+    git(dir, &["init", "-q", "-b", "main"]);
+    let at = "2024-05-01T12:00:00Z";
+    git_commit_script(
+        dir,
+        "Ada",
+        at,
+        "one",
+        "seq 1 40 > notes.txt; mkdir -p src/a; seq 1 30 > src/a/c.rs; echo x > gone",
+    );
+    git_commit_script(
+        dir,
+        "Ada",
+        at,
+        "two",
+        "git mv notes.txt doc.txt; echo 41 >> doc.txt; git mv src/a/c.rs src/a/d.rs; chmod +x src/a/d.rs
+         git rm -q gone; echo new > fresh; seq 1 10 > small; seq 50 90 > src/e.rs",
+    );
+    let repo = Repo::new();
+    repo.ok(&["import", "git", dir.to_str().unwrap()]);
+    let git_patch = git(dir, &["show", "-M", "--format="]);
+    let pg_patch = repo.ok(&["show", "-M"]);
+    let pg_patch = &pg_patch[pg_patch.find("diff --pg").unwrap()..];
+    assert_eq!(comparable(pg_patch), comparable(&git_patch));
+    assert!(
+        pg_patch.contains("similarity index 97%\nrename from notes.txt\nrename to doc.txt\n"),
+        "{pg_patch}"
+    );
+    // git reads digits alone as a fraction: -M98 is 98%, -M100 10%.
+    for threshold in ["-M", "-M98", "-M9", "-M100", "--find-renames=98%", "-M100%"] {
+        let pg_stat = repo.ok(&["show", "--stat", threshold]);
+        assert_eq!(
+            stat_lines(&pg_stat),
+            git(dir, &["show", "--stat", threshold, "--format="]),
+            "{threshold}"
+        );
+    }
+    // Without -M a rename is a deletion and an addition.
+    assert!(!repo.ok(&["show"]).contains("rename from"));
+    let bad = repo.run(&["show", "-M9x"]);
+    assert_eq!(bad.status.code(), Some(2), "a usage error");
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("'9x' is not a similarity"), "{err}");
+}
+
+#[test]
+fn diff_finds_renames_in_the_working_copy() {
+    let repo = Repo::new();
+    let lines: String = (1..=30).map(|n| format!("line {n}\n")).collect();
+    repo.commit_files(&[("old.txt", &lines)], "one");
+    repo.ok(&["mv", "old.txt", "new.txt"]);
+    repo.write("new.txt", &format!("{lines}line 31\n"));
+    snapshot!(repo, "diff_rename_to_working_copy", repo.ok(&["diff", "-M", "HEAD"]));
+    snapshot!(repo, "diff_rename_staged", repo.ok(&["diff", "--staged", "-M"]));
+    assert!(!repo.ok(&["diff", "HEAD"]).contains("rename"));
 }

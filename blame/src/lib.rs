@@ -14,7 +14,6 @@
 //! (a subtree with the same id holds the same file).
 #![warn(missing_docs)]
 
-use pg_core::diff::{diff_trees, FileState};
 use pg_core::object::{Commit, EntryKind};
 use pg_core::store::{self, Store};
 use pg_core::ObjectId;
@@ -271,12 +270,7 @@ impl<'s> Walker<'s> {
         commit: ObjectId,
         path: usize,
     ) -> Result<Option<(usize, Vec<ObjectId>)>, Error> {
-        let read = |id: &ObjectId| self.store.read_tree(id);
-        let changes = diff_trees(&read, Some(&parent), Some(&commit))?;
-        let file = |state: &Option<FileState>| state.is_some_and(|s| is_file(s.mode.kind()));
-        let changes: Vec<_> = changes.into_iter().filter(|c| file(&c.old) || file(&c.new)).collect();
-        let pairs = rename::renames(self.store, &changes, rename::DEFAULT_THRESHOLD)?;
-        let Some((from, _)) = pairs.into_iter().find(|(_, to)| *to == self.paths[path]) else {
+        let Some(from) = rename::source_of(self.store, &parent, &commit, &self.paths[path])? else {
             return Ok(None);
         };
         let index = match self.paths.iter().position(|p| *p == from) {

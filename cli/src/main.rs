@@ -125,9 +125,27 @@ enum Command {
     Man(commands::docs::ManArgs),
 }
 
+/// git attaches `-M`'s optional threshold to the flag (`-M90`, `-M90%`). clap
+/// cannot take an optional value only when attached (it would swallow the
+/// revision of `-M HEAD`), so the attached form becomes `--find-renames=90`,
+/// before a `--` only.
+fn spell_out_rename_thresholds(args: impl Iterator<Item = std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let mut ended = false;
+    args.map(|arg| {
+        ended |= arg == "--";
+        match arg.to_str().and_then(|a| a.strip_prefix("-M")) {
+            Some(threshold) if !ended && threshold.starts_with(|c: char| c.is_ascii_digit()) => {
+                format!("--find-renames={threshold}").into()
+            }
+            _ => arg,
+        }
+    })
+    .collect()
+}
+
 fn main() -> ExitCode {
     tune_allocator();
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::try_parse_from(spell_out_rename_thresholds(std::env::args_os())) {
         Ok(cli) => cli,
         Err(error) => return usage_error(error),
     };

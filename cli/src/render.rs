@@ -154,16 +154,27 @@ fn short(side: Option<&Side>) -> String {
     side.map_or_else(|| "0".repeat(pg_core::id::ABBREV_MIN), |s| s.abbrev.clone())
 }
 
+/// Which file a patch is of: one path (`old` and `new` the same), or a rename's
+/// two paths and how alike its versions are.
+pub struct PatchPaths<'a> {
+    /// The path before.
+    pub old: &'a [u8],
+    /// The path after.
+    pub new: &'a [u8],
+    /// For a rename, its similarity in percent.
+    pub similarity: Option<u8>,
+}
+
 /// Writes one file's patch in unified format with git's headers.
 pub fn write_patch(
     out: &mut dyn Write,
     color: bool,
-    path: &[u8],
+    paths: &PatchPaths,
     old: Option<Side>,
     new: Option<Side>,
 ) -> io::Result<()> {
-    let path = String::from_utf8_lossy(path);
-    writeln!(out, "{}", paint(color, META, &format!("diff --pg a/{path} b/{path}")))?;
+    let (old_path, new_path) = (String::from_utf8_lossy(paths.old), String::from_utf8_lossy(paths.new));
+    writeln!(out, "{}", paint(color, META, &format!("diff --pg a/{old_path} b/{new_path}")))?;
     let meta = |out: &mut dyn Write, text: String| writeln!(out, "{}", paint(color, META, &text));
     match (&old, &new) {
         (None, Some(n)) => meta(out, format!("new file mode {}", n.state.mode))?,
@@ -174,18 +185,26 @@ pub fn write_patch(
         }
         _ => {}
     }
+    if let Some(similarity) = paths.similarity {
+        meta(out, format!("similarity index {similarity}%"))?;
+        meta(out, format!("rename from {old_path}"))?;
+        meta(out, format!("rename to {new_path}"))?;
+    }
     let same_mode = matches!((&old, &new), (Some(o), Some(n)) if o.state.mode == n.state.mode);
     let mode_suffix =
         if same_mode { format!(" {}", new.as_ref().expect("both sides").state.mode) } else { String::new() };
-    meta(out, format!("index {}..{}{mode_suffix}", short(old.as_ref()), short(new.as_ref())))?;
+    let same_id = matches!((&old, &new), (Some(o), Some(n)) if o.state.id == n.state.id);
+    if !same_id {
+        meta(out, format!("index {}..{}{mode_suffix}", short(old.as_ref()), short(new.as_ref())))?;
+    }
     let old_content = old.as_ref().map_or(&b""[..], |s| s.content);
     let new_content = new.as_ref().map_or(&b""[..], |s| s.content);
     if old_content == new_content {
         return Ok(());
     }
     let (a, b) = (
-        if old.is_some() { format!("a/{path}") } else { "/dev/null".into() },
-        if new.is_some() { format!("b/{path}") } else { "/dev/null".into() },
+        if old.is_some() { format!("a/{old_path}") } else { "/dev/null".into() },
+        if new.is_some() { format!("b/{new_path}") } else { "/dev/null".into() },
     );
     if diff::is_binary(old_content) || diff::is_binary(new_content) {
         return writeln!(out, "Binary files {a} and {b} differ");
@@ -225,6 +244,25 @@ fn range(start: usize, len: usize) -> String {
     } else {
         format!("{start},{len}")
     }
+}
+
+/// A rename's name in `--stat`, as git prints it: the parts both paths share
+/// (whole directories) outside braces, `src/{old.rs => new.rs}`.
+pub fn rename_name(old: &str, new: &str) -> String {
+    let (a, b) = (old.as_bytes(), new.as_bytes());
+    let shared_prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let prefix = a[..shared_prefix].iter().rposition(|&c| c == b'/').map_or(0, |i| i + 1);
+    // The shared suffix starts at a slash and may reach back to the prefix's
+    // last slash, not into the prefix's names.
+    let room = a.len().min(b.len()) - prefix.saturating_sub(1);
+    let shared_suffix = a.iter().rev().zip(b.iter().rev()).take(room).take_while(|(x, y)| x == y).count();
+    let suffix =
+        a[a.len() - shared_suffix..].iter().position(|&c| c == b'/').map_or(0, |i| shared_suffix - i);
+    if prefix + suffix == 0 {
+        return format!("{old} => {new}");
+    }
+    let middle = |s: &str| s.get(prefix..s.len().saturating_sub(suffix).max(prefix)).unwrap_or("").to_owned();
+    format!("{}{{{} => {}}}{}", &old[..prefix], middle(old), middle(new), &old[old.len() - suffix..])
 }
 
 /// One file's line of `--stat`.
@@ -353,5 +391,20 @@ impl StatLayout {
             let minus = scale(removed);
             (total - minus, minus)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rename_names_keep_shared_directories_outside_braces() {
+        assert_eq!(rename_name("a.txt", "b.txt"), "a.txt => b.txt");
+        assert_eq!(rename_name("src/a/c.rs", "src/a/d.rs"), "src/a/{c.rs => d.rs}");
+        assert_eq!(rename_name("a/b/c.rs", "x/b/c.rs"), "{a => x}/b/c.rs");
+        assert_eq!(rename_name("src/old/lib.rs", "src/new/lib.rs"), "src/{old => new}/lib.rs");
+        assert_eq!(rename_name("notes.txt", "doc/notes.txt"), "notes.txt => doc/notes.txt");
+        assert_eq!(rename_name("doc/x.md", "doc/sub/x.md"), "doc/{ => sub}/x.md");
     }
 }

@@ -2,9 +2,10 @@
 //! chunks (at newlines, or every 64 bytes), and the similarity of two files is the
 //! number of bytes in chunks they share, over the size of the larger one.
 
-use pg_core::diff::{FileChange, FileState};
+use pg_core::diff::{diff_trees, FileChange, FileState};
 use pg_core::object::EntryKind;
 use pg_core::store::{self, Store};
+use pg_core::ObjectId;
 use rustc_hash::FxHashMap;
 use std::hash::{BuildHasher, BuildHasherDefault};
 
@@ -50,15 +51,27 @@ fn hash(bytes: &[u8]) -> u64 {
     BuildHasherDefault::<rustc_hash::FxHasher>::default().hash_one(bytes)
 }
 
+/// A deleted file paired with an added one: indices into the sources and targets
+/// given to [`detect`], and how alike their contents are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pairing {
+    /// The index of the deleted file.
+    pub source: usize,
+    /// The index of the added file.
+    pub target: usize,
+    /// Percent of the larger file's bytes found in the other.
+    pub similarity: u8,
+}
+
 /// Pairs deleted files with added files: exact matches (same content) first, then
 /// the most similar pairs at or above `threshold` percent, each file in at most one
-/// pair. Returns (source index, target index) pairs.
-pub fn detect(
-    store: &Store,
+/// pair. `read` gives a file's contents (stored, or on disk for a working copy).
+pub fn detect<E>(
+    read: impl Fn(&[u8], &FileState) -> Result<Vec<u8>, E>,
     sources: &[(Vec<u8>, FileState)],
     targets: &[(Vec<u8>, FileState)],
     threshold: u8,
-) -> store::Result<Vec<(usize, usize)>> {
+) -> Result<Vec<Pairing>, E> {
     let mut pairs = Vec::new();
     let mut source_taken = vec![false; sources.len()];
     let mut target_taken = vec![false; targets.len()];
@@ -66,7 +79,7 @@ pub fn detect(
         let exact =
             targets.iter().enumerate().find(|(t, (_, target))| !target_taken[*t] && target.id == source.id);
         if let Some((t, _)) = exact {
-            pairs.push((s, t));
+            pairs.push(Pairing { source: s, target: t, similarity: 100 });
             source_taken[s] = true;
             target_taken[t] = true;
         }
@@ -76,11 +89,11 @@ pub fn detect(
     if open_sources.is_empty() || open_targets.is_empty() {
         return Ok(pairs);
     }
-    let read = |state: &FileState| store.read_blob(&state.id);
-    let source_data: Vec<Vec<u8>> =
-        open_sources.iter().map(|&s| read(&sources[s].1)).collect::<Result<_, _>>()?;
-    let target_data: Vec<Vec<u8>> =
-        open_targets.iter().map(|&t| read(&targets[t].1)).collect::<Result<_, _>>()?;
+    let contents = |open: &[usize], files: &[(Vec<u8>, FileState)]| -> Result<Vec<Vec<u8>>, E> {
+        open.iter().map(|&i| read(&files[i].0, &files[i].1)).collect()
+    };
+    let source_data = contents(&open_sources, sources)?;
+    let target_data = contents(&open_targets, targets)?;
     // Only pairs whose sizes allow the threshold are compared; a file in none of
     // them is never fingerprinted.
     let mut source_prints: Vec<Option<Fingerprint>> = (0..source_data.len()).map(|_| None).collect();
@@ -101,12 +114,12 @@ pub fn detect(
     }
     // Best pairs first; ties in path order, so the result does not depend on hashing.
     scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
-    for (_, i, j) in scored {
+    for (similarity, i, j) in scored {
         let (s, t) = (open_sources[i], open_targets[j]);
         if !source_taken[s] && !target_taken[t] {
             source_taken[s] = true;
             target_taken[t] = true;
-            pairs.push((s, t));
+            pairs.push(Pairing { source: s, target: t, similarity });
         }
     }
     Ok(pairs)
@@ -115,38 +128,89 @@ pub fn detect(
 /// git's default: files at least half alike are taken as one renamed.
 pub const DEFAULT_THRESHOLD: u8 = 50;
 
-/// The renames among `changes` (of stored files, such as what the index stages
-/// against `HEAD`): deleted paths paired with added ones at least `threshold`
-/// percent alike, as (from, to), in the order of the targets' paths.
-pub fn renames(
-    store: &Store,
+/// A file moved from one path to another, its contents kept at least in part.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rename {
+    /// The path it left.
+    pub from: Vec<u8>,
+    /// The path it went to.
+    pub to: Vec<u8>,
+    /// How alike the two versions are, in percent.
+    pub similarity: u8,
+}
+
+/// Reads a file's contents from the store, for [`detect`] and [`renames`].
+pub fn stored(store: &Store) -> impl Fn(&[u8], &FileState) -> store::Result<Vec<u8>> + '_ {
+    |_, state| store.read_blob(&state.id)
+}
+
+/// The renames among `changes` (such as what the index stages against `HEAD`):
+/// deleted paths paired with added ones at least `threshold` percent alike, in
+/// the order of the targets' paths. `read` gives a file's contents.
+pub fn renames<E>(
+    read: impl Fn(&[u8], &FileState) -> Result<Vec<u8>, E>,
     changes: &[FileChange],
     threshold: u8,
-) -> store::Result<Vec<(Vec<u8>, Vec<u8>)>> {
-    let regular = |state: &FileState| state.mode.kind() != EntryKind::Gitlink;
-    let sources: Vec<(Vec<u8>, FileState)> = changes
-        .iter()
-        .filter_map(|c| match (c.old, c.new) {
-            (Some(old), None) if regular(&old) => Some((c.path.clone(), old)),
-            _ => None,
-        })
-        .collect();
+) -> Result<Vec<Rename>, E> {
+    let sources = deleted_files(changes);
     let targets: Vec<(Vec<u8>, FileState)> = changes
         .iter()
         .filter_map(|c| match (c.old, c.new) {
-            (None, Some(new)) if regular(&new) => Some((c.path.clone(), new)),
+            (None, Some(new)) if is_regular(&new) => Some((c.path.clone(), new)),
             _ => None,
         })
         .collect();
     if sources.is_empty() || targets.is_empty() {
         return Ok(Vec::new());
     }
-    let mut pairs: Vec<(Vec<u8>, Vec<u8>)> = detect(store, &sources, &targets, threshold)?
+    let mut found: Vec<Rename> = detect(read, &sources, &targets, threshold)?
         .into_iter()
-        .map(|(s, t)| (sources[s].0.clone(), targets[t].0.clone()))
+        .map(|p| Rename {
+            from: sources[p.source].0.clone(),
+            to: targets[p.target].0.clone(),
+            similarity: p.similarity,
+        })
         .collect();
-    pairs.sort_by(|a, b| a.1.cmp(&b.1));
-    Ok(pairs)
+    found.sort_by(|a, b| a.to.cmp(&b.to));
+    Ok(found)
+}
+
+/// The path of `parent` that `tree` renamed to `path`, if `tree` added `path`
+/// by renaming: `path` is the only target, as with git's `--follow` and blame,
+/// so a better match of the same source elsewhere does not hide it.
+pub fn source_of(
+    store: &Store,
+    parent: &ObjectId,
+    tree: &ObjectId,
+    path: &[u8],
+) -> store::Result<Option<Vec<u8>>> {
+    let changes = diff_trees(&|id| store.read_tree(id), Some(parent), Some(tree))?;
+    let Some(added) = changes.iter().find(|c| c.path == path && c.old.is_none()).and_then(|c| c.new) else {
+        return Ok(None);
+    };
+    if !is_regular(&added) {
+        return Ok(None);
+    }
+    let sources = deleted_files(&changes);
+    let target = [(path.to_vec(), added)];
+    let pairs = detect(stored(store), &sources, &target, DEFAULT_THRESHOLD)?;
+    Ok(pairs.first().map(|p| sources[p.source].0.clone()))
+}
+
+/// Whether a file's contents can be compared (a submodule's cannot).
+fn is_regular(state: &FileState) -> bool {
+    state.mode.kind() != EntryKind::Gitlink
+}
+
+/// The comparable files `changes` deletes, with their last states.
+fn deleted_files(changes: &[FileChange]) -> Vec<(Vec<u8>, FileState)> {
+    changes
+        .iter()
+        .filter_map(|c| match (c.old, c.new) {
+            (Some(old), None) if is_regular(&old) => Some((c.path.clone(), old)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Files whose sizes differ by more than the threshold allows cannot be that

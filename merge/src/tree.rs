@@ -812,8 +812,8 @@ impl Sides {
         if targets.is_empty() {
             return Ok(Vec::new());
         }
-        let pairs = rename::detect(store, &sources, &targets, threshold)?;
-        Ok(pairs.into_iter().map(|(s, t)| (sources[s].0.clone(), targets[t].0.clone())).collect())
+        let pairs = rename::detect(rename::stored(store), &sources, &targets, threshold)?;
+        Ok(pairs.into_iter().map(|p| (sources[p.source].0.clone(), targets[p.target].0.clone())).collect())
     }
 }
 

@@ -5,6 +5,7 @@ use anyhow::{bail, Result};
 use pg_core::diff::{self, FileChange, FileState};
 use pg_core::index::Index;
 use pg_core::{revision, worktree, Repository};
+use pg_merge::rename;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::process::ExitCode;
@@ -16,6 +17,57 @@ pub struct Args {
     staged: bool,
     /// Compare from this revision (to the working copy, or to the second REV).
     revs: Vec<String>,
+    #[command(flatten)]
+    renames: RenameArgs,
+}
+
+/// `-M`: whether and how alike a deleted and an added file must be to show as
+/// one renamed.
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub struct RenameArgs {
+    /// Show a deleted and an added file as one renamed when they are alike at
+    /// least to N, read as git reads it: a decimal fraction (`-M9`, `-M90`: 90%;
+    /// `-M05`: 5%) or a percentage (`-M100%`). 50% when not given.
+    #[arg(
+        short = 'M',
+        long = "find-renames",
+        value_name = "N",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "50%",
+        value_parser = rename_threshold
+    )]
+    pub threshold: Option<u8>,
+}
+
+/// A similarity threshold in percent, from git's notation: digits alone are the
+/// fraction after a decimal point, digits before `%` a percentage.
+fn rename_threshold(text: &str) -> Result<u8, String> {
+    let (digits, percent) = match text.strip_suffix('%') {
+        Some(digits) => (digits, true),
+        None => (text, false),
+    };
+    if digits.is_empty() || digits.len() > 6 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("'{text}' is not a similarity: give digits such as 90 or 90%"));
+    }
+    let value: u64 = digits.parse().map_err(|e| format!("{e}"))?;
+    let scale = if percent { 100 } else { 10u64.pow(digits.len() as u32) };
+    Ok((value * 100 / scale).min(100) as u8)
+}
+
+/// One file's side of the comparison, as a patch shows it: a change of one path,
+/// or a rename from one path to another.
+pub struct FilePatch {
+    /// The path before.
+    pub old_path: Vec<u8>,
+    /// The path after (the same unless renamed).
+    pub new_path: Vec<u8>,
+    /// The file before, if it existed.
+    pub old: Option<FileState>,
+    /// The file after, if it exists.
+    pub new: Option<FileState>,
+    /// For a rename: how alike the two versions are, in percent.
+    pub similarity: Option<u8>,
 }
 
 /// Where the new side's contents come from.
@@ -28,49 +80,105 @@ pub enum NewSide {
 pub fn run(context: &Context, args: Args) -> Outcome {
     let repo = context.repo_to_read()?;
     let (changes, new_side) = changes(context, &repo, &args)?;
+    let patches = patches(&repo, changes, new_side, args.renames)?;
     let mut out = std::io::stdout().lock();
-    write_patches(&mut out, context.color, &repo, &changes, new_side)?;
+    write_patches(&mut out, context.color, &repo, &patches, new_side)?;
     out.flush()?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// Writes the patch of each change; new contents come from `new_side`.
+/// The patches of `changes`, with renames paired when `renames` asks for it
+/// (a rename shows where its new path sorts, as git shows it).
+pub fn patches(
+    repo: &Repository,
+    changes: Vec<FileChange>,
+    new_side: NewSide,
+    renames: RenameArgs,
+) -> Result<Vec<FilePatch>> {
+    let found = match renames.threshold {
+        Some(threshold) => {
+            // A rename's source is a deleted file, whose last version is stored;
+            // its target is on the new side.
+            let read = |path: &[u8], state: &FileState| {
+                let deleted = changes.iter().any(|c| c.path == path && c.new.is_none());
+                content(repo, path, state, if deleted { NewSide::Store } else { new_side })
+            };
+            rename::renames(read, &changes, threshold)?
+        }
+        None => Vec::new(),
+    };
+    let old_states: BTreeMap<&[u8], FileState> =
+        changes.iter().filter_map(|c| Some((c.path.as_slice(), c.old?))).collect();
+    let mut patches = Vec::with_capacity(changes.len());
+    for change in &changes {
+        if found.iter().any(|r| r.from == change.path) {
+            continue;
+        }
+        let patch = match found.iter().find(|r| r.to == change.path) {
+            Some(rename) => FilePatch {
+                old_path: rename.from.clone(),
+                new_path: rename.to.clone(),
+                old: old_states.get(rename.from.as_slice()).copied(),
+                new: change.new,
+                similarity: Some(rename.similarity),
+            },
+            None => FilePatch {
+                old_path: change.path.clone(),
+                new_path: change.path.clone(),
+                old: change.old,
+                new: change.new,
+                similarity: None,
+            },
+        };
+        patches.push(patch);
+    }
+    Ok(patches)
+}
+
+/// Writes each file's patch; new contents come from `new_side`.
 pub fn write_patches(
     out: &mut dyn Write,
     color: bool,
     repo: &Repository,
-    changes: &[FileChange],
+    patches: &[FilePatch],
     new_side: NewSide,
 ) -> Result<()> {
-    for change in changes {
-        let old_content = change.old.map(|s| content(repo, &change.path, &s, NewSide::Store)).transpose()?;
-        let new_content = change.new.map(|s| content(repo, &change.path, &s, new_side)).transpose()?;
+    for patch in patches {
+        let old_content =
+            patch.old.map(|s| content(repo, &patch.old_path, &s, NewSide::Store)).transpose()?;
+        let new_content = patch.new.map(|s| content(repo, &patch.new_path, &s, new_side)).transpose()?;
         let side = |(state, content)| side(repo, state, content);
-        let old = change.old.zip(old_content.as_deref()).map(side);
-        let new = change.new.zip(new_content.as_deref()).map(side);
-        render::write_patch(out, color, &change.path, old, new)?;
+        let old = patch.old.zip(old_content.as_deref()).map(side);
+        let new = patch.new.zip(new_content.as_deref()).map(side);
+        let paths =
+            render::PatchPaths { old: &patch.old_path, new: &patch.new_path, similarity: patch.similarity };
+        render::write_patch(out, color, &paths, old, new)?;
     }
     Ok(())
 }
 
-/// The `--stat` rows of `changes`; new contents come from `new_side`.
-pub fn stat_rows(repo: &Repository, changes: &[FileChange], new_side: NewSide) -> Result<Vec<StatRow>> {
+/// The `--stat` rows of `patches`; new contents come from `new_side`.
+pub fn stat_rows(repo: &Repository, patches: &[FilePatch], new_side: NewSide) -> Result<Vec<StatRow>> {
     let mut rows = Vec::new();
-    for change in changes {
-        let old = change
+    for patch in patches {
+        let old = patch
             .old
-            .map(|s| content(repo, &change.path, &s, NewSide::Store))
+            .map(|s| content(repo, &patch.old_path, &s, NewSide::Store))
             .transpose()?
             .unwrap_or_default();
         let new =
-            change.new.map(|s| content(repo, &change.path, &s, new_side)).transpose()?.unwrap_or_default();
+            patch.new.map(|s| content(repo, &patch.new_path, &s, new_side)).transpose()?.unwrap_or_default();
         let churn = if diff::is_binary(&old) || diff::is_binary(&new) {
             Churn::Binary { old: old.len(), new: new.len() }
         } else {
             let (added, removed) = diff::line_counts(&old, &new);
             Churn::Lines { added, removed }
         };
-        rows.push(StatRow { path: super::text(&change.path).into_owned(), churn });
+        let path = match patch.similarity {
+            Some(_) => render::rename_name(&super::text(&patch.old_path), &super::text(&patch.new_path)),
+            None => super::text(&patch.new_path).into_owned(),
+        };
+        rows.push(StatRow { path, churn });
     }
     Ok(rows)
 }
@@ -143,4 +251,22 @@ fn content(repo: &Repository, path: &[u8], state: &FileState, side: NewSide) -> 
         return Ok(std::fs::read(&full)?);
     }
     Ok(repo.store().read_blob(&state.id)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thresholds_read_as_git_reads_them() {
+        for (text, percent) in
+            [("5", 50), ("50", 50), ("05", 5), ("9", 90), ("100", 10), ("100%", 100), ("7%", 7)]
+        {
+            assert_eq!(rename_threshold(text), Ok(percent), "{text}");
+        }
+        assert_eq!(rename_threshold("250%"), Ok(100));
+        for bad in ["", "%", "x", "9x", "1.5"] {
+            assert!(rename_threshold(bad).is_err(), "{bad}");
+        }
+    }
 }

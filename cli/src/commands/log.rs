@@ -1,4 +1,5 @@
 use super::dates;
+use super::diff::{patches as diff_patches, stat_rows as diff_stat_rows, write_patches, NewSide, RenameArgs};
 use super::graph::{Graph, Rows};
 use super::pretty::Format;
 use super::{text, Outcome};
@@ -52,6 +53,11 @@ pub struct LogArgs {
     /// Only commits made at or before DATE.
     #[arg(long, visible_alias = "before", value_name = "DATE")]
     until: Option<String>,
+    #[command(flatten)]
+    renames: RenameArgs,
+    /// Keep following the one PATH given through renames, as git's `--follow`.
+    #[arg(long)]
+    follow: bool,
     /// Only commits that changed these paths (relative to the current directory).
     #[arg(last = true)]
     paths: Vec<std::path::PathBuf>,
@@ -63,26 +69,47 @@ struct Selection {
     since: Option<i64>,
     until: Option<i64>,
     paths: Vec<Vec<u8>>,
+    /// Whether the one path is followed through renames: when a commit made it by
+    /// renaming another, the commits before it are selected by the old path.
+    follow: bool,
 }
 
 impl Selection {
     fn new(context: &Context, repo: &Repository, args: &LogArgs) -> Result<Selection> {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let date = |text: &Option<String>| text.as_deref().map(|t| dates::parse(t, now)).transpose();
+        if args.follow && args.paths.len() != 1 {
+            bail!("--follow follows one file: give exactly one path after --");
+        }
         Ok(Selection {
             author: args.author.as_deref().map(|p| Pattern::new(p, PatternOptions::default())).transpose()?,
             since: date(&args.since)?,
             until: date(&args.until)?,
             paths: context.repo_paths(repo, &args.paths)?,
+            follow: args.follow,
         })
     }
 
-    fn keeps(&self, store: &Store, commit: &Commit) -> Result<bool> {
+    fn keeps(&mut self, store: &Store, commit: &Commit) -> Result<bool> {
         let time = commit.committer_signature().map_or(0, |s| s.seconds);
         let dated =
             self.since.is_none_or(|since| time >= since) && self.until.is_none_or(|until| time <= until);
         let authored = self.author.as_ref().is_none_or(|author| author.search(&commit.author).is_some());
-        Ok(dated && authored && (self.paths.is_empty() || history::touches(store, commit, &self.paths)?))
+        let touched = self.paths.is_empty() || history::touches(store, commit, &self.paths)?;
+        if touched && self.follow {
+            self.follow_rename(store, commit)?;
+        }
+        Ok(dated && authored && touched)
+    }
+
+    /// Switches the followed path to the one `commit` renamed it from, if it did.
+    fn follow_rename(&mut self, store: &Store, commit: &Commit) -> Result<()> {
+        let Some(parent) = commit.parents.first() else { return Ok(()) };
+        let parent_tree = store.read_commit(parent)?.tree;
+        if let Some(from) = pg_merge::rename::source_of(store, &parent_tree, &commit.tree, &self.paths[0])? {
+            self.paths[0] = from;
+        }
+        Ok(())
     }
 }
 
@@ -129,7 +156,7 @@ pub fn log(context: &Context, args: LogArgs) -> Outcome {
             }
         },
     };
-    let selection = Selection::new(context, &repo, &args)?;
+    let mut selection = Selection::new(context, &repo, &args)?;
     let store = repo.store();
     // The graph needs git's topological order, which reads the whole history first.
     let walk: Box<dyn Iterator<Item = pg_core::store::Result<(ObjectId, Commit)>>> = match args.graph {
@@ -184,7 +211,7 @@ pub fn log(context: &Context, args: LogArgs) -> Outcome {
             write_commit_header(&mut shown, context.color, repo.store(), id, commit, &decoration)?;
         }
         if args.stat {
-            write_commit_stat(&mut shown, context.color, &repo, commit, full)?;
+            write_commit_stat(&mut shown, context.color, &repo, commit, full, args.renames)?;
         }
         match &mut graph {
             None => out.write_all(&shown)?,
@@ -217,6 +244,7 @@ fn write_commit_stat(
     repo: &Repository,
     commit: &Commit,
     spaced: bool,
+    renames: RenameArgs,
 ) -> Result<()> {
     let parent_tree = match commit.parents.as_slice() {
         [] => None,
@@ -231,7 +259,8 @@ fn write_commit_stat(
     if spaced {
         writeln!(out)?;
     }
-    let rows = super::diff::stat_rows(repo, &changes, super::diff::NewSide::Store)?;
+    let patches = diff_patches(repo, changes, NewSide::Store, renames)?;
+    let rows = diff_stat_rows(repo, &patches, NewSide::Store)?;
     Ok(render::write_stat(out, color, &rows)?)
 }
 
@@ -305,6 +334,8 @@ pub struct ShowArgs {
     /// Machine-readable output (with --merge-provenance).
     #[arg(long, requires = "merge_provenance")]
     json: bool,
+    #[command(flatten)]
+    renames: RenameArgs,
 }
 
 pub fn show(context: &Context, args: ShowArgs) -> Outcome {
@@ -329,14 +360,15 @@ pub fn show(context: &Context, args: ShowArgs) -> Outcome {
             Object::Commit(commit) => {
                 write_commit_header(&mut out, context.color, repo.store(), &id, &commit, "")?;
                 if args.stat {
-                    write_commit_stat(&mut out, context.color, &repo, &commit, true)?;
+                    write_commit_stat(&mut out, context.color, &repo, &commit, true, args.renames)?;
                 } else if commit.parents.len() <= 1 {
                     let parent_tree = match commit.parents.first() {
                         Some(p) => Some(repo.store().read_commit(p)?.tree),
                         None => None,
                     };
                     writeln!(out)?;
-                    write_tree_diff(&mut out, context.color, &repo, parent_tree.as_ref(), &commit.tree)?;
+                    let trees = (parent_tree.as_ref(), &commit.tree);
+                    write_tree_diff(&mut out, context.color, &repo, trees, args.renames)?;
                 }
                 break;
             }
@@ -367,10 +399,11 @@ fn write_tree_diff(
     out: &mut dyn Write,
     color: bool,
     repo: &Repository,
-    old: Option<&ObjectId>,
-    new: &ObjectId,
+    (old, new): (Option<&ObjectId>, &ObjectId),
+    renames: RenameArgs,
 ) -> Result<()> {
     let store = repo.store();
     let changes = diff::diff_trees(&|id| store.read_tree(id), old, Some(new))?;
-    super::diff::write_patches(out, color, repo, &changes, super::diff::NewSide::Store)
+    let patches = diff_patches(repo, changes, NewSide::Store, renames)?;
+    write_patches(out, color, repo, &patches, NewSide::Store)
 }

@@ -43,14 +43,12 @@ pub fn run(context: &Context, args: Args) -> Outcome {
     }
     let merge = operation::load_state(&repo)?;
     let status = without_conflicts(status, merge.as_ref());
-    let renames = rename::renames(repo.store(), &status.staged, rename::DEFAULT_THRESHOLD)?;
+    let renames = rename::renames(rename::stored(repo.store()), &status.staged, rename::DEFAULT_THRESHOLD)?;
     let mut out = std::io::stdout().lock();
     if args.json {
         let mut json = json(&head, &status, merge.as_ref());
-        json["renames"] = renames
-            .iter()
-            .map(|(from, to)| serde_json::json!({ "from": text(from), "to": text(to) }))
-            .collect();
+        json["renames"] =
+            renames.iter().map(|r| serde_json::json!({ "from": text(&r.from), "to": text(&r.to) })).collect();
         serde_json::to_writer_pretty(&mut out, &json)?;
         writeln!(out)?;
     } else {
@@ -71,7 +69,7 @@ struct Look {
     standing_in: Vec<u8>,
     /// Staged renames (from, to), which show as one line, not a deletion and
     /// an addition.
-    renames: Vec<(Vec<u8>, Vec<u8>)>,
+    renames: Vec<rename::Rename>,
 }
 
 impl Look {
@@ -82,11 +80,11 @@ impl Look {
     /// How a staged change shows: its label and path, `renamed:` and `from ->
     /// to` for a rename's target, nothing for a rename's source.
     fn staged(&self, change: &FileChange) -> Option<(&'static str, char, String)> {
-        if self.renames.iter().any(|(from, _)| *from == change.path) {
+        if self.renames.iter().any(|r| r.from == change.path) {
             return None;
         }
-        match self.renames.iter().find(|(_, to)| *to == change.path) {
-            Some((from, to)) => Some(("renamed:", 'R', format!("{} -> {}", self.path(from), self.path(to)))),
+        match self.renames.iter().find(|r| r.to == change.path) {
+            Some(r) => Some(("renamed:", 'R', format!("{} -> {}", self.path(&r.from), self.path(&r.to)))),
             None => Some((label(change.kind()), letter(change.kind()), self.path(&change.path))),
         }
     }
