@@ -186,7 +186,7 @@ impl Context {
     /// The repository to read, with `alongside` run while its store opens.
     pub fn repo_to_read_alongside<T: Send>(
         &self,
-        alongside: impl FnOnce(&pg_core::repo::Location) -> T + Send,
+        alongside: impl FnOnce(&pg_core::repo::Location, &Config) -> T + Send,
     ) -> Result<(Repository, T)> {
         Ok(Repository::discover_read_only_alongside(&self.cwd, alongside)?)
     }

@@ -113,6 +113,8 @@ enum Command {
     Fsck(commands::plumbing::FsckArgs),
     /// Delete the objects nothing reaches (what a failed import or transfer left).
     Gc(commands::plumbing::GcArgs),
+    /// Start, stop or inspect the file-system watcher that speeds up status.
+    Watch(commands::watch::Args),
     /// Get or set a configuration value.
     Config(commands::plumbing::ConfigArgs),
     /// Inspect the operation log.
@@ -165,6 +167,7 @@ fn main() -> ExitCode {
         Command::Log(args) => commands::log::log(&context, args),
         Command::Show(args) => commands::log::show(&context, args),
         Command::Blame(args) => commands::blame::run(&context, args),
+        Command::Watch(args) => commands::watch::run(&context, args),
         Command::Branch(args) => commands::branch::branch(&context, args),
         Command::Switch(args) => commands::branch::switch(&context, args),
         Command::Restore(args) => commands::restore::restore(&context, args),

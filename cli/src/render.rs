@@ -50,6 +50,11 @@ pub fn short_date(sig: &Signature) -> String {
     )
 }
 
+/// A moment in UTC, as `short_date` writes dates.
+pub fn utc_date(seconds: i64) -> String {
+    formatted_date(seconds, ("+0000", 0), "[year]-[month]-[day] [hour]:[minute]:[second]")
+}
+
 /// The time `seconds` in the zone `offset` (as written, and in minutes), in
 /// `format` (the `time` crate's description), then the offset.
 fn formatted_date(seconds: i64, (offset, offset_minutes): (&str, i32), format: &str) -> String {

@@ -4,6 +4,7 @@
 //!
 //! The file format (`.pg/index`) is specified in `docs/FORMAT.md`.
 
+use crate::bytes::{self, put_bytes};
 use crate::id::ObjectId;
 use crate::object::{Mode, Object, Tree, TreeEntry};
 use crate::store::{self, Store};
@@ -25,7 +26,7 @@ pub enum Error {
 }
 
 /// What the file system said about a file when it was last hashed.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Stat {
     /// Modification time, seconds.
     pub mtime_s: i64,
@@ -310,11 +311,6 @@ pub fn join(dir: &[u8], name: &[u8]) -> Vec<u8> {
     path
 }
 
-fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
-    out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
-    out.extend_from_slice(bytes);
-}
-
 fn encode(index: &Index) -> Vec<u8> {
     let mut out = Vec::with_capacity(64 + index.entries.len() * 120);
     out.extend_from_slice(MAGIC);
@@ -343,37 +339,13 @@ fn encode(index: &Index) -> Vec<u8> {
     out
 }
 
-struct Reader<'a> {
-    bytes: &'a [u8],
+fn read_id(r: &mut bytes::Reader) -> Result<ObjectId, Error> {
+    ObjectId::from_bytes(r.bytes()?).map_err(|e| Error::Corrupt(e.to_string()))
 }
 
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], Error> {
-        if self.bytes.len() < n {
-            return Err(Error::Corrupt("truncated".into()));
-        }
-        let (head, tail) = self.bytes.split_at(n);
-        self.bytes = tail;
-        Ok(head)
-    }
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], Error> {
-        Ok(self.take(N)?.try_into().expect("took N bytes"))
-    }
-    fn u32(&mut self) -> Result<u32, Error> {
-        Ok(u32::from_le_bytes(self.array()?))
-    }
-    fn u64(&mut self) -> Result<u64, Error> {
-        Ok(u64::from_le_bytes(self.array()?))
-    }
-    fn i64(&mut self) -> Result<i64, Error> {
-        Ok(i64::from_le_bytes(self.array()?))
-    }
-    fn bytes(&mut self) -> Result<&'a [u8], Error> {
-        let len = self.u32()? as usize;
-        self.take(len)
-    }
-    fn id(&mut self) -> Result<ObjectId, Error> {
-        ObjectId::from_bytes(self.bytes()?).map_err(|e| Error::Corrupt(e.to_string()))
+impl From<bytes::Truncated> for Error {
+    fn from(_: bytes::Truncated) -> Error {
+        Error::Corrupt("truncated".into())
     }
 }
 
@@ -383,7 +355,7 @@ fn decode(bytes: &[u8]) -> Result<Index, Error> {
     if blake3::hash(body).as_bytes() != checksum {
         return Err(Error::Corrupt("checksum mismatch".into()));
     }
-    let mut r = Reader { bytes: body };
+    let mut r = bytes::Reader::new(body);
     if r.take(4)? != MAGIC || r.u32()? != VERSION {
         return Err(Error::Corrupt("not a version 1 pg index".into()));
     }
@@ -392,7 +364,7 @@ fn decode(bytes: &[u8]) -> Result<Index, Error> {
     for _ in 0..count {
         let path = r.bytes()?.to_vec();
         let mode = Mode::from_bytes(r.bytes()?).ok_or_else(|| Error::Corrupt("bad mode".into()))?;
-        let id = r.id()?;
+        let id = read_id(&mut r)?;
         let stat = Stat {
             mtime_s: r.i64()?,
             mtime_ns: r.u32()?,
@@ -410,7 +382,7 @@ fn decode(bytes: &[u8]) -> Result<Index, Error> {
     let mut trees = BTreeMap::new();
     for _ in 0..r.u32()? {
         let dir = r.bytes()?.to_vec();
-        trees.insert(dir, r.id()?);
+        trees.insert(dir, read_id(&mut r)?);
     }
     Ok(Index { entries, trees })
 }

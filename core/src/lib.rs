@@ -6,6 +6,7 @@
 //! [`index`], [`worktree`]). Nothing here prints or reads the terminal; the CLI does.
 #![warn(missing_docs)]
 
+pub mod bytes;
 pub mod commit;
 pub mod config;
 pub mod diff;

@@ -260,20 +260,21 @@ impl Repository {
         Self::discover_with(start, OpenMode::ReadOnly)
     }
 
-    /// Opens the repository around `start` for reading, running `alongside` on
-    /// another thread while the store opens. Commands that first look at the working
-    /// copy (which needs no store) use it to hide the store's opening time.
+    /// Opens the repository around `start` for reading, running `alongside` (with
+    /// the repository's location and config) on another thread while the store
+    /// opens. Commands that first look at the working copy (which needs no store)
+    /// use it to hide the store's opening time.
     pub fn discover_read_only_alongside<T: Send>(
         start: &Path,
-        alongside: impl FnOnce(&Location) -> T + Send,
+        alongside: impl FnOnce(&Location, &Config) -> T + Send,
     ) -> Result<(Repository, T)> {
         let (location, config) = Location::discover(start)?;
-        std::thread::scope(|s| {
-            let other = s.spawn(|| alongside(&location));
+        let (store, value) = std::thread::scope(|s| {
+            let other = s.spawn(|| alongside(&location, &config));
             let store = Self::open_store(&location, OpenMode::ReadOnly);
-            let value = other.join().expect("the alongside task does not panic");
-            Ok((Repository { location: location.clone(), store: store?, config }, value))
-        })
+            (store, other.join().expect("the alongside task does not panic"))
+        });
+        Ok((Repository { location, store: store?, config }, value))
     }
 
     fn discover_with(start: &Path, mode: OpenMode) -> Result<Repository> {

@@ -24,6 +24,7 @@ pub mod restore;
 pub mod stage;
 pub mod stash;
 pub mod status;
+pub mod watch;
 
 use std::process::ExitCode;
 

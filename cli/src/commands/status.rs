@@ -24,9 +24,12 @@ pub struct Args {
 pub fn run(context: &Context, args: Args) -> Outcome {
     // The working copy is compared while the store opens; only the staged half
     // needs it.
-    let (repo, loaded) = context.repo_to_read_alongside(|location| -> anyhow::Result<_> {
+    let (repo, loaded) = context.repo_to_read_alongside(|location, config| -> anyhow::Result<_> {
         let index = Index::load(&location.pg_dir.join(pg_core::index::FILE_NAME))?;
-        let changes = worktree::worktree_changes(location, &index)?;
+        let changes = match super::watch::enabled(context, config)? {
+            true => super::watch::watched_changes(location, &index)?,
+            false => worktree::worktree_changes(location, &index)?,
+        };
         Ok((index, changes))
     })?;
     let (mut index, changes) = loaded?;

@@ -20,13 +20,15 @@ mod checkout;
 mod paths;
 mod snapshot;
 mod walk;
+mod watched;
 
 pub use checkout::{checkout_merge, move_between, restore_path, switch, CheckoutOutcome};
 pub use paths::{relative_path, repo_path};
 pub use snapshot::{record_move, reset, restore, snapshot, undo, RecordedMove, ResetMode, RestoreOptions};
 
-pub use walk::IGNORE_FILE;
 use walk::{abs, scan, FileMeta, Found};
+pub use walk::{is_ignored, IGNORE_FILE};
+pub use watched::{watched_changes, Changed, WatchState};
 
 /// Errors from working-copy operations.
 #[derive(Debug, thiserror::Error)]
@@ -154,9 +156,14 @@ fn compare_entry(
     Ok(EntryState::Changed(FileState { mode, id }))
 }
 
+/// What is at `path` if it is not a directory.
 fn lstat(path: &Path) -> Result<Option<FileMeta>> {
+    Ok(lstat_any(path)?.filter(|m| !m.is_dir()))
+}
+
+/// What is at `path`, if anything is.
+fn lstat_any(path: &Path) -> Result<Option<FileMeta>> {
     match FileMeta::lstat(path) {
-        Ok(m) if m.is_dir() => Ok(None),
         Ok(m) => Ok(Some(m)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound || e.raw_os_error() == Some(20) => Ok(None),
         Err(e) => Err(Error::Io { path: path.to_owned(), source: e }),
@@ -194,39 +201,95 @@ pub struct WorktreeChanges {
 
 /// Compares the working copy with `index`.
 pub fn worktree_changes(location: &Location, index: &Index) -> Result<WorktreeChanges> {
-    let (root, algorithm) = (location.workdir.as_path(), location.algorithm);
-    let entries = index.entries();
-    let walked: Vec<AtomicBool> = entries.iter().map(|_| AtomicBool::new(false)).collect();
-    // Files are compared on the walking threads; only differences come back.
-    let visit = |path: &[u8], metadata: FileMeta| -> Result<Option<Finding>> {
-        let Some(i) = index.find(path) else { return Ok(Some(Finding::Untracked(path.to_vec()))) };
-        walked[i].store(true, Ordering::Relaxed);
-        entry_finding(algorithm, root, &entries[i], &metadata)
-    };
-    let mut findings = walk::scan_with(root, &[], &gitlink_paths(index), &visit)?;
-    for (entry, _) in entries.iter().zip(&walked).filter(|(_, w)| !w.load(Ordering::Relaxed)) {
-        // Tracked but not walked: ignored by a .pgignore, a gitlink, or gone.
-        match lstat(&abs(root, &entry.path))? {
-            Some(metadata) => findings.extend(entry_finding(algorithm, root, entry, &metadata)?),
-            None if entry.mode.kind() == EntryKind::Gitlink => {}
-            None => findings.push(Finding::Changed(FileChange {
-                path: entry.path.clone(),
-                old: Some(state(entry)),
-                new: None,
-            })),
+    Ok(compare_all(location, index)?.0)
+}
+
+/// Compares the whole working copy with `index`; also returns the positions of
+/// the entries no walk met (hidden by a `.pgignore`, gitlinks, gone).
+fn compare_all(location: &Location, index: &Index) -> Result<(WorktreeChanges, Vec<usize>)> {
+    let comparison = Comparison::new(location, index);
+    let mut findings = comparison.scan(b"")?;
+    let unwalked = comparison.check_unwalked(|_| true, &mut findings)?;
+    Ok((WorktreeChanges::from_findings(findings), unwalked))
+}
+
+/// Compares files of the working copy with their index entries, on the walking
+/// threads, remembering which entries it met.
+struct Comparison<'a> {
+    root: &'a Path,
+    algorithm: HashAlgorithm,
+    index: &'a Index,
+    walked: Vec<AtomicBool>,
+    gitlinks: HashSet<Vec<u8>>,
+}
+
+impl<'a> Comparison<'a> {
+    fn new(location: &'a Location, index: &'a Index) -> Comparison<'a> {
+        Comparison {
+            root: &location.workdir,
+            algorithm: location.algorithm,
+            index,
+            walked: index.entries().iter().map(|_| AtomicBool::new(false)).collect(),
+            gitlinks: gitlink_paths(index),
         }
     }
-    let mut changes = WorktreeChanges::default();
-    for finding in findings {
-        match finding {
-            Finding::Untracked(path) => changes.untracked.push(path),
-            Finding::Changed(change) => changes.unstaged.push(change),
-            Finding::Refresh(path, stat) => changes.refreshed.push((path, stat)),
-        }
+
+    fn visit(&self, path: &[u8], metadata: FileMeta) -> Result<Option<Finding>> {
+        let Some(i) = self.index.find(path) else { return Ok(Some(Finding::Untracked(path.to_vec()))) };
+        self.walked[i].store(true, Ordering::Relaxed);
+        entry_finding(self.algorithm, self.root, &self.index.entries()[i], &metadata)
     }
-    changes.unstaged.sort_unstable_by(|a, b| a.path.cmp(&b.path));
-    changes.untracked.sort_unstable();
-    Ok(changes)
+
+    /// Walks the files at or under `within`, comparing each.
+    fn scan(&self, within: &[u8]) -> Result<Vec<Finding>> {
+        walk::scan_with(self.root, within, &self.gitlinks, &|path, meta| self.visit(path, meta))
+    }
+
+    /// Compares the entries that `wanted` picks (by position) and no walk met:
+    /// tracked files a `.pgignore` hides, gitlinks, and files gone. Returns
+    /// their positions.
+    fn check_unwalked(
+        &self,
+        wanted: impl Fn(usize) -> bool,
+        findings: &mut Vec<Finding>,
+    ) -> Result<Vec<usize>> {
+        let entries = self.index.entries();
+        let mut checked = Vec::new();
+        for (i, entry) in entries.iter().enumerate() {
+            if !wanted(i) || self.walked[i].load(Ordering::Relaxed) {
+                continue;
+            }
+            checked.push(i);
+            match lstat(&abs(self.root, &entry.path))? {
+                Some(metadata) => {
+                    findings.extend(entry_finding(self.algorithm, self.root, entry, &metadata)?)
+                }
+                None if entry.mode.kind() == EntryKind::Gitlink => {}
+                None => findings.push(Finding::Changed(FileChange {
+                    path: entry.path.clone(),
+                    old: Some(state(entry)),
+                    new: None,
+                })),
+            }
+        }
+        Ok(checked)
+    }
+}
+
+impl WorktreeChanges {
+    fn from_findings(findings: Vec<Finding>) -> WorktreeChanges {
+        let mut changes = WorktreeChanges::default();
+        for finding in findings {
+            match finding {
+                Finding::Untracked(path) => changes.untracked.push(path),
+                Finding::Changed(change) => changes.unstaged.push(change),
+                Finding::Refresh(path, stat) => changes.refreshed.push((path, stat)),
+            }
+        }
+        changes.unstaged.sort_unstable_by(|a, b| a.path.cmp(&b.path));
+        changes.untracked.sort_unstable();
+        changes
+    }
 }
 
 /// Completes a status from the working copy's changes: adds the staged changes,

@@ -184,16 +184,36 @@ pub(crate) fn scan_with<T: Send>(
 
 /// The ignore stack in force at `within`, from the `.pgignore` files above it.
 fn ignores_above(root: &Path, within: &[u8]) -> Arc<Ignores> {
+    ignores_along(root, within, |_, _, _| false).0
+}
+
+/// Whether `path` (a directory when `is_dir`) of the working copy at `root` is
+/// hidden by a `.pgignore`: itself, or a directory above it, as a walk of the
+/// working copy would never enter that directory.
+pub fn is_ignored(root: &Path, path: &[u8], is_dir: bool) -> bool {
+    ignores_along(root, path, |ignores, full, last| ignores.ignores(full, is_dir || !last)).1
+}
+
+/// Goes down `path` one name at a time with the ignore stack of the directory
+/// that name is in, until `stop(stack, full path, last name)` says so. Returns
+/// the stack of `path`'s directory and whether it stopped.
+fn ignores_along(
+    root: &Path,
+    path: &[u8],
+    mut stop: impl FnMut(&Ignores, &Path, bool) -> bool,
+) -> (Arc<Ignores>, bool) {
     let mut ignores = Ignores::root();
     let mut dir = Vec::new();
-    let parts: Vec<&[u8]> =
-        if within.is_empty() { Vec::new() } else { within.split(|&b| b == b'/').collect() };
-    for part in std::iter::once(&b""[..]).chain(parts.iter().copied().take(parts.len().saturating_sub(1))) {
+    let parts: Vec<&[u8]> = if path.is_empty() { Vec::new() } else { path.split(|&b| b == b'/').collect() };
+    for (k, part) in parts.iter().enumerate() {
+        let here = abs(root, &dir);
+        ignores = ignores.child(&here, here.join(IGNORE_FILE).is_file());
         dir = crate::index::join(&dir, part);
-        let path = abs(root, &dir);
-        ignores = ignores.child(&path, path.join(IGNORE_FILE).is_file());
+        if stop(&ignores, &abs(root, &dir), k + 1 == parts.len()) {
+            return (ignores, true);
+        }
     }
-    ignores
+    (ignores, false)
 }
 
 fn worker<T>(shared: &Shared<T>) -> Vec<T> {
