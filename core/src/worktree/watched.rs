@@ -289,6 +289,12 @@ mod tests {
         watched(&repo, &index, &state, &paths(&[]));
     }
 
+    #[test]
+    fn the_empty_state_is_the_vector_of_docs_format() {
+        let state = WatchState { token: b"t0".to_vec(), ..WatchState::default() };
+        assert_eq!(state.encode(), b"PGWATCH1\x02\x00\x00\x00t0\x00\x00\x00\x00\x00\x00\x00\x00");
+    }
+
     proptest! {
         #[test]
         fn states_decode_to_what_was_encoded(
