@@ -112,7 +112,12 @@ impl Context {
 
     /// A setting from the repository's config, else the user's.
     pub fn setting(&self, repo: Option<&Repository>, key: &str) -> Result<Option<String>> {
-        let local = repo.map(|repo| repo.config().get(key)).transpose()?.flatten();
+        self.setting_in(repo.map(Repository::config), key)
+    }
+
+    /// A setting from `config` (a repository's), else the user's.
+    pub fn setting_in(&self, config: Option<&Config>, key: &str) -> Result<Option<String>> {
+        let local = config.map(|config| config.get(key)).transpose()?.flatten();
         match local {
             Some(value) => Ok(Some(value)),
             None => Ok(self.global_config()?.get(key)?),

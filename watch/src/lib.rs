@@ -19,12 +19,15 @@
 //! instead (see `pg_core::worktree::watched_changes`).
 #![warn(missing_docs)]
 
+mod changes;
 pub mod client;
 pub mod daemon;
 pub mod journal;
 pub mod protocol;
 #[cfg(target_os = "linux")]
 mod tree;
+
+pub use changes::watched_changes;
 
 use std::path::{Path, PathBuf};
 
@@ -52,6 +55,9 @@ pub enum Error {
     /// A message on the socket was not one of the protocol's.
     #[error("the watcher sent or received a malformed message: {0}")]
     Protocol(&'static str),
+    /// Comparing the working copy failed.
+    #[error(transparent)]
+    Worktree(#[from] pg_core::worktree::Error),
     /// Reading or writing a file, the socket or the kernel's queue failed.
     #[error("{what}: {source}")]
     Io {

@@ -116,18 +116,22 @@ impl Tree {
     /// Reads the events waiting (blocking until there is one) and says what
     /// they mean, in order.
     pub(crate) fn read(&mut self, buffer: &mut [std::mem::MaybeUninit<u8>]) -> Result<Vec<Happening>> {
-        // The reader borrows a descriptor while events change the watches.
-        let fd = self.fd.try_clone().map_err(|e| Error::io("reading inotify events", e))?;
-        let mut reader = inotify::Reader::new(&fd, buffer);
-        let mut happenings = Vec::new();
+        // The events are taken out first: interpreting them changes the watches.
+        let mut events = Vec::new();
+        let mut reader = inotify::Reader::new(&self.fd, buffer);
         loop {
             let event = reader.next().map_err(|e| Error::io("reading inotify events", e))?;
             let name = event.file_name().map(|n| n.to_bytes().to_vec()).filter(|n| !n.is_empty());
-            self.interpret(event.wd(), event.events(), name, &mut |h| happenings.push(h))?;
+            events.push((event.wd(), event.events(), name));
             if reader.is_buffer_empty() {
-                return Ok(happenings);
+                break;
             }
         }
+        let mut happenings = Vec::new();
+        for (wd, flags, name) in events {
+            self.interpret(wd, flags, name, &mut |h| happenings.push(h))?;
+        }
+        Ok(happenings)
     }
 
     fn interpret(

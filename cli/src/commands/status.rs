@@ -27,7 +27,7 @@ pub fn run(context: &Context, args: Args) -> Outcome {
     let (repo, loaded) = context.repo_to_read_alongside(|location, config| -> anyhow::Result<_> {
         let index = Index::load(&location.pg_dir.join(pg_core::index::FILE_NAME))?;
         let changes = match super::watch::enabled(context, config)? {
-            true => super::watch::watched_changes(location, &index)?,
+            true => pg_watch::watched_changes(location, &index, || super::watch::spawn(location))?,
             false => worktree::worktree_changes(location, &index)?,
         };
         Ok((index, changes))

@@ -1,13 +1,11 @@
 //! `pg watch`: the file-system watcher that lets status look only where
-//! something changed; and the watched status itself (`core.watch = true`).
+//! something changed; and whether status asks it (`core.watch`).
 
 use super::Outcome;
 use crate::context::Context;
 use anyhow::{bail, Context as _};
 use pg_core::config::Config;
-use pg_core::index::Index;
 use pg_core::repo::Location;
-use pg_core::worktree::{self, Changed, WatchState, WorktreeChanges};
 use pg_watch::{client, Error};
 use std::io::Write;
 use std::path::Path;
@@ -70,7 +68,7 @@ fn start(context: &Context, location: &Location) -> Outcome {
         writeln!(context.reports(), "The watcher is already running (pid {})", status.pid)?;
         return Ok(ExitCode::SUCCESS);
     }
-    spawn(location)?;
+    spawn(location).context("starting the watcher")?;
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         match client::status(&location.pg_dir) {
@@ -123,10 +121,9 @@ fn status(location: &Location, json: bool) -> Outcome {
 
 /// Starts `pg watch run` in the background, in its own process group (a
 /// terminal's Ctrl-C does not reach it), its errors going to `.pg/watch/log`.
-fn spawn(location: &Location) -> anyhow::Result<()> {
+pub fn spawn(location: &Location) -> std::io::Result<()> {
     use std::os::unix::process::CommandExt;
-    let dir = pg_watch::watch_dir(&location.pg_dir);
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    std::fs::create_dir_all(pg_watch::watch_dir(&location.pg_dir))?;
     let log = std::fs::File::create(log_path(&location.pg_dir))?;
     std::process::Command::new(std::env::current_exe()?)
         .args(["watch", "run"])
@@ -135,8 +132,7 @@ fn spawn(location: &Location) -> anyhow::Result<()> {
         .stdout(std::process::Stdio::null())
         .stderr(log)
         .process_group(0)
-        .spawn()
-        .context("starting the watcher")?;
+        .spawn()?;
     Ok(())
 }
 
@@ -147,44 +143,9 @@ fn log_path(pg_dir: &Path) -> std::path::PathBuf {
 /// Whether status asks the watcher: `core.watch` in the repository's config,
 /// else the user's.
 pub fn enabled(context: &Context, config: &Config) -> anyhow::Result<bool> {
-    let value = match config.get("core.watch")? {
-        Some(value) => Some(value),
-        None => context.global_config()?.get("core.watch")?,
-    };
-    match value.as_deref().map(str::to_ascii_lowercase).as_deref() {
+    match context.setting_in(Some(config), "core.watch")?.as_deref().map(str::to_ascii_lowercase).as_deref() {
         None | Some("false" | "no" | "off" | "0") => Ok(false),
         Some("true" | "yes" | "on" | "1") => Ok(true),
         Some(other) => bail!("core.watch is '{other}': set it to true or false (pg config core.watch true)"),
     }
-}
-
-/// The working copy's changes, with the watcher's help: only the paths it saw
-/// change are looked at. A watcher not running is started (this status walks
-/// in full); one that fails never fails the status.
-pub fn watched_changes(location: &Location, index: &Index) -> anyhow::Result<WorktreeChanges> {
-    let state_path = pg_watch::watch_dir(&location.pg_dir).join("state");
-    let previous = std::fs::read(&state_path).ok().and_then(|bytes| WatchState::decode(&bytes));
-    let token = previous.as_ref().map_or(&[][..], |state| &state.token[..]);
-    let (changed, token) = match client::changes(&location.pg_dir, token) {
-        Ok(answer) => (answer.changed.map_or(Changed::Unknown, Changed::Paths), answer.token),
-        Err(Error::NotRunning) => {
-            spawn(location)?;
-            (Changed::Unknown, Vec::new())
-        }
-        Err(_) => (Changed::Unknown, Vec::new()),
-    };
-    let (changes, state) = worktree::watched_changes(location, index, previous.as_ref(), &changed, token)?;
-    if previous.as_ref() != Some(&state) {
-        // The state is a cache: failing to keep it costs the next status a walk.
-        let _ = replace_cache(&state_path, &state.encode());
-    }
-    Ok(changes)
-}
-
-/// Writes a cache file through a rename; unlike the repository's own files it
-/// is not synced to disk, as losing it costs only a walk.
-fn replace_cache(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let temporary = path.with_extension("new");
-    std::fs::write(&temporary, bytes)?;
-    std::fs::rename(&temporary, path)
 }
