@@ -70,6 +70,9 @@ pub struct Index {
     /// Tree ids of directories (`""` is the root) whose entries did not change
     /// since the tree was computed.
     trees: BTreeMap<Vec<u8>, ObjectId>,
+    /// The checksum of the file this index was loaded from or saved to, while
+    /// it holds what that file holds.
+    checksum: Option<[u8; 32]>,
 }
 
 /// The index's file name inside `.pg`.
@@ -91,11 +94,28 @@ pub fn is_within(path: &[u8], dir: &[u8]) -> bool {
 impl Index {
     /// Loads `path`; a missing file is an empty index.
     pub fn load(path: &Path) -> Result<Index, Error> {
-        match std::fs::read(path) {
-            Ok(bytes) => decode(&bytes),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Index::default()),
-            Err(e) => Err(e.into()),
+        let file = match std::fs::File::open(path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Index::default()),
+            Err(e) => return Err(e.into()),
+        };
+        if file.metadata()?.len() == 0 {
+            return decode(&[]);
         }
+        // Mapped, not read: a status of a large tree spends more of its time on
+        // the page faults of a fresh buffer than on parsing it. The file is only
+        // ever replaced by a rename, never written in place, so the mapping
+        // cannot change under the parse.
+        let map = unsafe { memmap2::MmapOptions::new().populate().map(&file)? };
+        decode(&map)
+    }
+
+    /// The checksum of the index file this index was loaded from or last saved
+    /// to, unless it changed since: two indexes with the same checksum hold the
+    /// same entries. What a status learned of the working copy can be kept
+    /// under it.
+    pub fn checksum(&self) -> Option<&[u8; 32]> {
+        self.checksum.as_ref()
     }
 
     /// Saves atomically. Entries modified in the same second the file is written
@@ -111,7 +131,9 @@ impl Index {
                 entry.stat.size = Stat::SMUDGED;
             }
         }
-        crate::fsutil::write_atomically(path, &encode(self))?;
+        let bytes = encode(self);
+        crate::fsutil::write_atomically(path, &bytes)?;
+        self.checksum = Some(bytes[bytes.len() - 32..].try_into().expect("32 bytes"));
         Ok(())
     }
 
@@ -141,7 +163,8 @@ impl Index {
         &self.entries[range]
     }
 
-    fn range_within(&self, path: &[u8]) -> std::ops::Range<usize> {
+    /// The positions in [`Index::entries`] of [`Index::entries_within`].
+    pub fn range_within(&self, path: &[u8]) -> std::ops::Range<usize> {
         if path.is_empty() {
             return 0..self.entries.len();
         }
@@ -171,6 +194,7 @@ impl Index {
     /// Adds or replaces an entry, removing entries it clashes with (a file where a
     /// directory was, or the reverse).
     pub fn upsert(&mut self, entry: IndexEntry) {
+        self.checksum = None;
         for dir in parent_dirs(&entry.path).skip(1) {
             if let Ok(i) = self.position(dir) {
                 let removed = self.entries.remove(i);
@@ -189,6 +213,7 @@ impl Index {
 
     /// Updates only the stat data of an entry whose content is unchanged.
     pub fn refresh(&mut self, path: &[u8], stat: Stat) {
+        self.checksum = None;
         if let Ok(i) = self.position(path) {
             self.entries[i].stat = stat;
         }
@@ -196,6 +221,7 @@ impl Index {
 
     /// Removes the entries at or under `path`; returns them.
     pub fn remove_within(&mut self, path: &[u8]) -> Vec<IndexEntry> {
+        self.checksum = None;
         let range = self.range_within(path);
         let removed: Vec<IndexEntry> = self.entries.drain(range).collect();
         for entry in &removed {
@@ -242,6 +268,7 @@ impl Index {
 
     /// Caches the trees of `build`, whose objects the caller has stored.
     pub fn remember_trees(&mut self, build: TreeBuild) {
+        self.checksum = None;
         self.trees.extend(build.trees);
     }
 
@@ -384,7 +411,7 @@ fn decode(bytes: &[u8]) -> Result<Index, Error> {
         let dir = r.bytes()?.to_vec();
         trees.insert(dir, read_id(&mut r)?);
     }
-    Ok(Index { entries, trees })
+    Ok(Index { entries, trees, checksum: Some(checksum.try_into().expect("32 bytes")) })
 }
 
 #[cfg(test)]
@@ -413,6 +440,28 @@ mod tests {
         index.upsert(entry("a/d", 5));
         let paths: Vec<_> = index.entries().iter().map(|e| e.path.clone()).collect();
         assert_eq!(paths, vec![b"a.txt".to_vec(), b"a/d".to_vec()]);
+    }
+
+    #[test]
+    fn the_checksum_is_the_files_while_the_index_is_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("index");
+        let mut index = Index::default();
+        index.upsert(entry("a", 1));
+        assert_eq!(index.checksum(), None);
+        index.save(&path).unwrap();
+        let saved = *index.checksum().expect("saved");
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(&saved[..], &bytes[bytes.len() - 32..]);
+        let mut loaded = Index::load(&path).unwrap();
+        assert_eq!(loaded.checksum(), Some(&saved));
+        loaded.refresh(b"a", Stat { size: 9, ..Stat::default() });
+        assert_eq!(loaded.checksum(), None, "a changed index is no longer the file's");
+        let mut other = Index::load(&path).unwrap();
+        other.remove_within(b"a");
+        assert_eq!(other.checksum(), None);
+        std::fs::write(&path, b"").unwrap();
+        assert!(Index::load(&path).is_err(), "an empty file is not an index");
     }
 
     #[test]
