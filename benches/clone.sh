@@ -32,7 +32,7 @@ else
   git -C "$work/source.git" symbolic-ref HEAD refs/heads/main
 fi
 branch=$(git -C "$work/source.git" symbolic-ref --short HEAD)
-blob_bytes=$(git -C "$work/source.git" cat-file --batch-all-objects --batch-check='%(objecttype) %(objectsize)' | awk '$1 == "blob" { s += $2 } END { print s }')
+blob_bytes=$(git -C "$work/source.git" cat-file --batch-all-objects --batch-check='%(objecttype) %(objectsize)' | awk '$1 == "blob" { s += $2 } END { printf "%.0f\n", s }')
 echo "history: $(git -C "$work/source.git" rev-list --count --all) commits, $((blob_bytes / 1000000)) MB of blobs"
 
 mkdir "$work/origin"

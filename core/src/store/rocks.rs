@@ -170,7 +170,12 @@ impl RocksBackend {
             objects.set_memtable_whole_key_filtering(true);
         }
         let mut table = BlockBasedOptions::default();
-        table.set_block_size(64 << 10);
+        // Walks of history (blame, log -- PATH) read one commit and one tree here
+        // and there over the whole key space: every miss decompresses a block. On
+        // rust-analyzer's history (336,000 objects) blaming Cargo.toml took 1.95 s
+        // with 64 KiB blocks, 1.01 s with 16 KiB (8 KiB: no faster), for a store
+        // an eighth larger (189 MB instead of 168 MB) and clones as fast.
+        table.set_block_size(16 << 10);
         // Whole-history reads (serving a clone, fsck, replaying merges) revisit the
         // same zstd blocks; RocksDB's default 8 MB cache would decompress them again.
         // Memory is taken only as blocks are read.
@@ -178,7 +183,7 @@ impl RocksBackend {
             table.set_block_cache(&cache);
         }
         table.set_bloom_filter(10.0, false);
-        // A point lookup finds its key in a 64 KiB block by hash, not by a binary
+        // A point lookup finds its key in a block by hash, not by a binary
         // search over the block's restart points and a scan after it.
         table.set_data_block_index_type(DataBlockIndexType::BinaryAndHash);
         objects.set_block_based_table_factory(&table);
