@@ -258,12 +258,20 @@ fn an_entry_comes_back_onto_a_moved_head_by_merging_or_refuses() {
     let repo = Repo::new();
     repo.commit_files(&[("f", "1\n2\n3\n4\n5\n"), ("g", "g\n")], "base");
     repo.write("f", "1\n2\n3\n4\nFIVE\n");
+    repo.write("new/h", "h\n");
+    repo.ok(&["add", "new/h"]);
+    repo.ok(&["rm", "-q", "g"]);
     repo.ok(&["stash"]);
     repo.commit_files(&[("f", "ONE\n2\n3\n4\n5\n")], "moved");
     repo.ok(&["stash", "apply"]);
     assert_eq!(repo.read("f"), "ONE\n2\n3\n4\nFIVE\n", "merged with what HEAD changed");
-    assert_eq!(repo.ok(&["status", "--short"]), " M f\n");
-    repo.ok(&["restore", "f"]);
+    assert_eq!(
+        repo.ok(&["status", "--short"]),
+        " M f\n D g\nA  new/h\n",
+        "unstaged, but for the added file, staged as git stages it"
+    );
+    repo.ok(&["reset", "--hard", "-q"]);
+    assert!(!repo.path().join("new/h").exists(), "an added file goes with a hard reset: it was tracked");
     repo.commit_files(&[("f", "ONE\n2\n3\n4\nfive?\n")], "clash");
     let err = repo.fails(&["stash", "pop"]);
     assert!(err.contains("conflicts with HEAD at f"), "{err}");

@@ -8,7 +8,8 @@
 //! `pg undo` takes back, the working copy included.
 
 use crate::tree::{self, Merger};
-use pg_core::index::Index;
+use pg_core::diff;
+use pg_core::index::{Index, IndexEntry, Stat};
 use pg_core::object::{Commit, Object, Tree};
 use pg_core::oplog::{OpContext, Snapshot, WorkingCopyChange};
 use pg_core::refs::RefTarget;
@@ -154,7 +155,9 @@ fn next_seq(repo: &Repository) -> Result<u64, Error> {
 /// Brings entry `number` back into a working copy that has no tracked changes,
 /// and drops it when `drop` (pop). On the commit it was made on, the index and
 /// files come back exactly; on another, the entry's changes are merged into
-/// `HEAD`'s files (left unstaged), and a conflict refuses before anything moves.
+/// `HEAD`'s files, left unstaged but for the files the entry adds, which are
+/// staged (as git stages them: unstaged, they would read as untracked), and a
+/// conflict refuses before anything moves.
 pub fn apply(
     repo: &Repository,
     index: &mut Index,
@@ -188,7 +191,7 @@ pub fn apply(
             Some(tree) => tree,
             None => repo.store().write(&Object::Tree(Tree { entries: Vec::new() }))?,
         };
-        Snapshot { index: head_tree, files }
+        Snapshot { index: staging_added(repo, &head_tree, &files)?, files }
     };
     let updates = match drop {
         true => vec![removal(&entry)],
@@ -197,6 +200,22 @@ pub fn apply(
     let recorded = RecordedMove { change: WorkingCopyChange { before, after }, objects: Vec::new(), updates };
     worktree::record_move(repo, index, recorded, context, progress)?;
     Ok(entry)
+}
+
+/// `HEAD`'s tree with the files of `files` that it lacks.
+fn staging_added(repo: &Repository, head_tree: &ObjectId, files: &ObjectId) -> Result<ObjectId, Error> {
+    let store = repo.store();
+    let changes = diff::diff_trees(&|id| store.read_tree(id), Some(head_tree), Some(files))?;
+    let added: Vec<_> =
+        changes.into_iter().filter(|c| c.old.is_none()).filter_map(|c| Some((c.path, c.new?))).collect();
+    if added.is_empty() {
+        return Ok(*head_tree);
+    }
+    let mut index = Index::read_tree(store, head_tree).map_err(worktree::Error::from)?;
+    for (path, file) in added {
+        index.upsert(IndexEntry { path, mode: file.mode, id: file.id, stat: Stat::default() });
+    }
+    Ok(worktree::write_index_tree(store, &index)?)
 }
 
 fn removal(entry: &Entry) -> RefUpdate {

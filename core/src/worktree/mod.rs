@@ -24,7 +24,9 @@ mod watched;
 
 pub use checkout::{checkout_merge, move_between, restore_path, switch, CheckoutOutcome};
 pub use paths::{relative_path, repo_path};
-pub use snapshot::{record_move, reset, restore, snapshot, undo, RecordedMove, ResetMode, RestoreOptions};
+pub use snapshot::{
+    record_move, reset, restore, snapshot, undo, write_index_tree, RecordedMove, ResetMode, RestoreOptions,
+};
 
 use walk::{abs, scan, FileMeta, Found};
 pub use walk::{is_ignored, IGNORE_FILE};

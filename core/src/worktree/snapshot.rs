@@ -27,6 +27,14 @@ pub fn snapshot(repo: &Repository, index: &Index, progress: &dyn Progress) -> Re
     Ok(Snapshot { index: index_tree, files: files_tree })
 }
 
+/// Stores the tree of `index` (the trees it does not cache) and returns its id.
+pub fn write_index_tree(store: &Store, index: &Index) -> Result<ObjectId> {
+    let mut writer = BulkWriter::new(store);
+    let root = store_tree(&mut writer, store, index)?;
+    writer.finish()?;
+    Ok(root)
+}
+
 fn store_tree(writer: &mut BulkWriter, store: &Store, index: &Index) -> Result<ObjectId> {
     let build = index.write_tree(store);
     let root = build.root();
