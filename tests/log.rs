@@ -163,6 +163,47 @@ fn graph_is_drawn_as_git_draws_it() {
 }
 
 #[test]
+fn a_log_of_some_paths_is_gits_simplified_history() {
+    let source = tempfile::tempdir().unwrap();
+    // Side branches that touch the paths and do not, a merge that keeps only
+    // its own side (`-s ours`, so what the other side did is not shown), and
+    // merges that touch nothing. In a graph, each commit is joined to its
+    // nearest shown ancestors.
+    let script = r#"
+        set -e
+        n=0
+        c() { n=$((n + 1)); echo "$2" >> "$1"; git add -A
+              GIT_AUTHOR_DATE="2024-05-01T12:00:$(printf %02d $n)Z" GIT_COMMITTER_DATE="2024-05-01T12:00:$(printf %02d $n)Z" git commit -q -m "$3"; }
+        m() { n=$((n + 1))
+              GIT_AUTHOR_DATE="2024-05-01T12:00:$(printf %02d $n)Z" GIT_COMMITTER_DATE="2024-05-01T12:00:$(printf %02d $n)Z" git merge -q --no-edit "$@"; }
+        git init -q -b main
+        c f 1 c1; c g 1 c2; c f 2 c3
+        git checkout -q -b side; c g s s1; c k s s2; c g t s3
+        git checkout -q main; c h 1 c4; c f 3 c5
+        m -m m1 side
+        git checkout -q -b other HEAD~1; c g o o1; c k o o2
+        git checkout -q main; m -s ours -m m2 other
+        git checkout -q -b third; c k t t1; git checkout -q main; c g 9 c6; m -m m3 third
+        c h 2 c7; c f 4 c8
+    "#;
+    let out = Command::new("sh").args(["-c", script]).current_dir(source.path()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let repo = Repo::new();
+    repo.ok(&["import", "git", source.path().to_str().unwrap()]);
+    for paths in [&["f"][..], &["g"], &["h"], &["k"], &["g", "k"], &["f", "h"]] {
+        let mut args = vec!["log", "--graph", "--format=%s", "--"];
+        args.extend_from_slice(paths);
+        assert_eq!(repo.ok(&args), trimmed(&git(source.path(), &args)), "{paths:?}");
+        args.remove(1);
+        assert_eq!(repo.ok(&args), git(source.path(), &args), "{paths:?} without the graph");
+    }
+    insta::assert_snapshot!(
+        "log_graph_of_paths",
+        repo.ok(&["log", "--graph", "--format=%s", "--", "g", "k"])
+    );
+}
+
+#[test]
 fn follow_keeps_going_through_renames_as_git_does() {
     let source = tempfile::tempdir().unwrap();
     let dir = source.path();

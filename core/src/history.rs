@@ -15,17 +15,29 @@ pub struct Walk<'s> {
     queue: BinaryHeap<(i64, std::cmp::Reverse<usize>, ObjectId)>,
     seen: HashSet<ObjectId>,
     reached: usize,
+    /// When not empty: give only the commits that changed these paths, and
+    /// follow a merge that has them as one of its parents has them only into
+    /// that parent (git's default history simplification).
+    paths: Vec<Vec<u8>>,
 }
 
 impl<'s> Walk<'s> {
     /// A walk from `start`.
     pub fn new(store: &'s Store, start: ObjectId) -> Result<Walk<'s>> {
+        Self::of_paths(store, start, Vec::new())
+    }
+
+    /// A walk from `start` of the commits that changed `paths` (see
+    /// [`touches`]), as `git log -- PATHS` walks: a side branch whose changes
+    /// a merge did not take is not walked.
+    pub fn of_paths(store: &'s Store, start: ObjectId, paths: Vec<Vec<u8>>) -> Result<Walk<'s>> {
         let mut walk = Walk {
             store,
             pending: HashMap::new(),
             queue: BinaryHeap::new(),
             seen: HashSet::new(),
             reached: 0,
+            paths,
         };
         walk.seen.insert(start);
         walk.enqueue(start)?;
@@ -41,15 +53,21 @@ impl<'s> Walk<'s> {
         Ok(())
     }
 
-    fn step(&mut self) -> Result<Option<(ObjectId, Commit)>> {
+    /// The next commit, and whether it is to be given.
+    fn step(&mut self) -> Result<Option<(ObjectId, Commit, bool)>> {
         let Some((_, _, id)) = self.queue.pop() else { return Ok(None) };
         let commit = self.pending.remove(&id).expect("queued commits are pending");
-        for parent in &commit.parents {
+        let (given, same) = match self.paths.is_empty() {
+            true => (true, None),
+            false => compare_with_parents(self.store, &commit, &self.paths)?,
+        };
+        let followed = same.as_ref().map_or(&commit.parents[..], std::slice::from_ref);
+        for parent in followed {
             if self.seen.insert(*parent) {
                 self.enqueue(*parent)?;
             }
         }
-        Ok(Some((id, commit)))
+        Ok(Some((id, commit, given)))
     }
 }
 
@@ -57,7 +75,14 @@ impl Iterator for Walk<'_> {
     type Item = Result<(ObjectId, Commit)>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        self.step().transpose()
+        loop {
+            match self.step() {
+                Ok(Some((id, commit, true))) => return Some(Ok((id, commit))),
+                Ok(Some((_, _, false))) => continue,
+                Ok(None) => return None,
+                Err(e) => return Some(Err(e)),
+            }
+        }
     }
 }
 
@@ -93,23 +118,85 @@ pub fn topo_order(store: &Store, start: ObjectId) -> Result<Vec<ObjectId>> {
     Ok(order)
 }
 
+/// git's simplified history of `paths` for a graph, from `order` (a
+/// [`topo_order`], children first): the commits that changed the paths, each
+/// with its parents rewritten to the nearest such ancestors. A merge that has
+/// the paths as one of its parents has them follows that parent only (git's
+/// default simplification), so a side branch whose changes it did not take is
+/// not shown.
+pub fn simplified(
+    store: &Store,
+    order: &[ObjectId],
+    paths: &[Vec<u8>],
+) -> Result<Vec<(ObjectId, Vec<ObjectId>)>> {
+    // Per commit: whether it changed the paths, and the parents followed.
+    let mut followed: HashMap<ObjectId, (bool, Vec<ObjectId>)> = HashMap::new();
+    let mut reachable: HashSet<ObjectId> = order.first().copied().into_iter().collect();
+    for id in order {
+        if !reachable.contains(id) {
+            continue;
+        }
+        let commit = store.read_commit(id)?;
+        let (changed, same) = compare_with_parents(store, &commit, paths)?;
+        let parents = same.map_or(commit.parents, |parent| vec![parent]);
+        reachable.extend(parents.iter().copied());
+        followed.insert(*id, (changed, parents));
+    }
+    // Parents first: each commit's nearest changed ancestors along what is followed.
+    let mut nearest: HashMap<ObjectId, Vec<ObjectId>> = HashMap::new();
+    let mut shown = Vec::new();
+    for id in order.iter().rev().filter(|id| followed.contains_key(id)) {
+        let (changed, parents) = &followed[id];
+        let mut rewritten: Vec<ObjectId> = Vec::new();
+        for parent in parents {
+            let through = match followed.get(parent) {
+                Some((true, _)) => std::slice::from_ref(parent),
+                _ => nearest.get(parent).map_or(&[][..], Vec::as_slice),
+            };
+            for ancestor in through {
+                if !rewritten.contains(ancestor) {
+                    rewritten.push(*ancestor);
+                }
+            }
+        }
+        match changed {
+            true => shown.push((*id, rewritten)),
+            false => {
+                nearest.insert(*id, rewritten);
+            }
+        }
+    }
+    shown.reverse();
+    Ok(shown)
+}
+
 /// Whether `commit` changed what is at any of `paths` (repository paths, each a
 /// file or a directory): against its parent, or, for a merge, against every
 /// parent, as git's `log -- PATH` shows a merge only when it differs from all of
 /// its parents there. A root commit changed what it holds.
 pub fn touches(store: &Store, commit: &Commit, paths: &[Vec<u8>]) -> Result<bool> {
+    Ok(compare_with_parents(store, commit, paths)?.0)
+}
+
+/// Whether `commit` changed what is at `paths` (see [`touches`]), and its first
+/// parent that has the same there, if any.
+fn compare_with_parents(
+    store: &Store,
+    commit: &Commit,
+    paths: &[Vec<u8>],
+) -> Result<(bool, Option<ObjectId>)> {
     let ours: Vec<_> = paths.iter().map(|p| entry_at(store, &commit.tree, p)).collect::<Result<_>>()?;
     if commit.parents.is_empty() {
-        return Ok(ours.iter().any(Option::is_some));
+        return Ok((ours.iter().any(Option::is_some), None));
     }
     for parent in &commit.parents {
         let tree = store.read_commit(parent)?.tree;
         let theirs: Vec<_> = paths.iter().map(|p| entry_at(store, &tree, p)).collect::<Result<_>>()?;
         if theirs == ours {
-            return Ok(false);
+            return Ok((false, Some(*parent)));
         }
     }
-    Ok(true)
+    Ok((true, None))
 }
 
 /// The id at `path` under `tree` (`""`: the tree itself), if anything is there.

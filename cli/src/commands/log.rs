@@ -158,11 +158,27 @@ pub fn log(context: &Context, args: LogArgs) -> Outcome {
     };
     let mut selection = Selection::new(context, &repo, &args)?;
     let store = repo.store();
-    // The graph needs git's topological order, which reads the whole history first.
+    // The graph needs git's topological order, which reads the whole history
+    // first; limited to paths, it joins each commit to its nearest shown
+    // ancestors, as git rewrites parents.
+    let mut graph_parents: HashMap<ObjectId, Vec<ObjectId>> = HashMap::new();
     let walk: Box<dyn Iterator<Item = pg_core::store::Result<(ObjectId, Commit)>>> = match args.graph {
-        true => Box::new(
-            history::topo_order(store, start)?.into_iter().map(|id| Ok((id, store.read_commit(&id)?))),
-        ),
+        true => {
+            let mut order = history::topo_order(store, start)?;
+            if !selection.paths.is_empty() && !selection.follow {
+                graph_parents = history::simplified(store, &order, &selection.paths)?.into_iter().collect();
+                order.retain(|id| graph_parents.contains_key(id));
+                // Every commit left changed the paths.
+                selection.paths.clear();
+            }
+            Box::new(order.into_iter().map(|id| Ok((id, store.read_commit(&id)?))))
+        }
+        // Limited to paths (not followed through renames), the walk takes
+        // git's simplified history.
+        false if !selection.paths.is_empty() && !selection.follow => {
+            let walk = history::Walk::of_paths(store, start, std::mem::take(&mut selection.paths))?;
+            Box::new(walk)
+        }
         false => Box::new(history::Walk::new(store, start)?),
     };
     let mut commits = walk
@@ -215,7 +231,10 @@ pub fn log(context: &Context, args: LogArgs) -> Outcome {
         }
         match &mut graph {
             None => out.write_all(&shown)?,
-            Some(graph) => write_graphed(&mut out, &graph.next(*id, &commit.parents), &shown)?,
+            Some(graph) => {
+                let parents = graph_parents.get(id).unwrap_or(&commit.parents);
+                write_graphed(&mut out, &graph.next(*id, parents), &shown)?
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
