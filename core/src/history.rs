@@ -40,31 +40,45 @@ impl<'s> Walk<'s> {
             paths,
         };
         walk.seen.insert(start);
-        walk.enqueue(start)?;
+        let commit = store.read_commit(&start)?;
+        walk.enqueue(start, commit);
         Ok(walk)
     }
 
-    fn enqueue(&mut self, id: ObjectId) -> Result<()> {
-        let commit = self.store.read_commit(&id)?;
+    fn enqueue(&mut self, id: ObjectId, commit: Commit) {
         self.reached += 1;
         let time = commit.committer_signature().map_or(0, |s| s.seconds);
         self.queue.push((time, std::cmp::Reverse(self.reached), id));
         self.pending.insert(id, commit);
-        Ok(())
     }
 
     /// The next commit, and whether it is to be given.
     fn step(&mut self) -> Result<Option<(ObjectId, Commit, bool)>> {
         let Some((_, _, id)) = self.queue.pop() else { return Ok(None) };
         let commit = self.pending.remove(&id).expect("queued commits are pending");
+        // Parents not met yet are read once, for their trees and to queue them.
+        let mut unseen = HashMap::new();
+        for parent in &commit.parents {
+            if !self.seen.contains(parent) && !unseen.contains_key(parent) {
+                unseen.insert(*parent, self.store.read_commit(parent)?);
+            }
+        }
         let (given, same) = match self.paths.is_empty() {
             true => (true, None),
-            false => compare_with_parents(self.store, &commit, &self.paths)?,
+            false => {
+                let tree_of =
+                    |parent: &ObjectId| match unseen.get(parent).or_else(|| self.pending.get(parent)) {
+                        Some(commit) => Ok(commit.tree),
+                        None => self.store.read_commit(parent).map(|c| c.tree),
+                    };
+                compare_with_parents(self.store, &commit, &self.paths, tree_of)?
+            }
         };
         let followed = same.as_ref().map_or(&commit.parents[..], std::slice::from_ref);
         for parent in followed {
-            if self.seen.insert(*parent) {
-                self.enqueue(*parent)?;
+            if let Some(parent_commit) = unseen.remove(parent) {
+                self.seen.insert(*parent);
+                self.enqueue(*parent, parent_commit);
             }
         }
         Ok(Some((id, commit, given)))
@@ -137,7 +151,8 @@ pub fn simplified(
             continue;
         }
         let commit = store.read_commit(id)?;
-        let (changed, same) = compare_with_parents(store, &commit, paths)?;
+        let (changed, same) =
+            compare_with_parents(store, &commit, paths, |p| Ok(store.read_commit(p)?.tree))?;
         let parents = same.map_or(commit.parents, |parent| vec![parent]);
         reachable.extend(parents.iter().copied());
         followed.insert(*id, (changed, parents));
@@ -175,22 +190,23 @@ pub fn simplified(
 /// parent, as git's `log -- PATH` shows a merge only when it differs from all of
 /// its parents there. A root commit changed what it holds.
 pub fn touches(store: &Store, commit: &Commit, paths: &[Vec<u8>]) -> Result<bool> {
-    Ok(compare_with_parents(store, commit, paths)?.0)
+    Ok(compare_with_parents(store, commit, paths, |p| Ok(store.read_commit(p)?.tree))?.0)
 }
 
 /// Whether `commit` changed what is at `paths` (see [`touches`]), and its first
-/// parent that has the same there, if any.
+/// parent that has the same there, if any; `tree_of` gives a parent's tree.
 fn compare_with_parents(
     store: &Store,
     commit: &Commit,
     paths: &[Vec<u8>],
+    tree_of: impl Fn(&ObjectId) -> Result<ObjectId>,
 ) -> Result<(bool, Option<ObjectId>)> {
     let ours: Vec<_> = paths.iter().map(|p| entry_at(store, &commit.tree, p)).collect::<Result<_>>()?;
     if commit.parents.is_empty() {
         return Ok((ours.iter().any(Option::is_some), None));
     }
     for parent in &commit.parents {
-        let tree = store.read_commit(parent)?.tree;
+        let tree = tree_of(parent)?;
         let theirs: Vec<_> = paths.iter().map(|p| entry_at(store, &tree, p)).collect::<Result<_>>()?;
         if theirs == ours {
             return Ok((false, Some(*parent)));

@@ -137,17 +137,18 @@ pub fn watched_changes(
     changed: &Changed,
     token: Vec<u8>,
 ) -> Result<(WorktreeChanges, WatchState)> {
-    let suspects = match (previous, changed) {
-        (Some(previous), Changed::Paths(paths)) => suspects(index, previous, paths),
+    let known = match (previous, changed) {
+        (Some(previous), Changed::Paths(paths)) => {
+            suspects(index, previous, paths).map(|suspects| (previous, paths, suspects))
+        }
         _ => None,
     };
-    let (changes, unwatched) = match (previous, changed, &suspects) {
-        (Some(previous), Changed::Paths(paths), Some(suspects)) => {
-            incremental(location, index, previous, paths, suspects)?
-        }
-        _ => super::compare_all(location, index)?,
+    let (changes, unwatched) = match &known {
+        Some((previous, paths, suspects)) => incremental(location, index, previous, paths, suspects)?,
+        None => super::compare_all(location, index)?,
     };
-    let state = remember(index, previous, &changes, &unwatched, suspects, token);
+    let basis = known.map(|(previous, _, suspects)| (previous, suspects));
+    let state = remember(index, basis, &changes, &unwatched, token);
     Ok((changes, state))
 }
 
@@ -224,10 +225,9 @@ fn incremental(
 /// saved). Only the fingerprints of entries looked at are computed anew.
 fn remember(
     index: &Index,
-    previous: Option<&WatchState>,
+    basis: Option<(&WatchState, Suspects)>,
     changes: &WorktreeChanges,
     unwatched: &[usize],
-    suspects: Option<Suspects>,
     token: Vec<u8>,
 ) -> WatchState {
     let entries = index.entries();
@@ -247,8 +247,8 @@ fn remember(
             (stat, _) => fingerprint(entry, stat.copied().unwrap_or(&entry.stat)),
         }
     };
-    let mut clean: Vec<(u64, u64)> = match (suspects, previous) {
-        (Some(Suspects::Positions(positions)), Some(previous)) => {
+    let mut clean: Vec<(u64, u64)> = match basis {
+        Some((previous, Suspects::Positions(positions))) => {
             // Entries not looked at keep their fingerprints; those looked at
             // lose their old ones and, if clean, get new ones.
             let looked_at: FxHashSet<u64> =
@@ -258,10 +258,10 @@ fn remember(
             clean.extend(positions.iter().filter(|i| is_clean(i)).map(|&i| saved(i, None)));
             clean
         }
-        (Some(Suspects::Fingerprints(now)), _) => {
+        Some((_, Suspects::Fingerprints(now))) => {
             (0..entries.len()).filter(is_clean).map(|i| saved(i, Some(now[i]))).collect()
         }
-        _ => (0..entries.len()).filter(is_clean).map(|i| saved(i, None)).collect(),
+        None => (0..entries.len()).filter(is_clean).map(|i| saved(i, None)).collect(),
     };
     // Mostly sorted already: a stable sort finds the runs.
     clean.sort();
