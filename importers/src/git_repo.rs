@@ -393,7 +393,7 @@ pub fn export(
     };
     let mut put = |pg: ObjectId, object: Object, converted: &Converted| {
         let kind = object.kind();
-        if kind == ObjectKind::Conflict {
+        if !kind.is_git() {
             return Err(GitError::NotGit(pg, kind));
         }
         let git_object = object.map_ids(|child, role| match role {

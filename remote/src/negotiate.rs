@@ -76,7 +76,9 @@ pub fn objects_to_send<E: From<store::Error>>(
                 }
                 Object::Commit(_) => break want_commits.push(id),
                 Object::Tree(_) | Object::Blob(_) => break roots.push((id, None)),
-                Object::Conflict(_) => break send(id, stored_form(store, &id)?, None, &mut sent, &known)?,
+                Object::Conflict(_) | Object::Promise(_) | Object::Revocation(_) => {
+                    break send(id, stored_form(store, &id)?, None, &mut sent, &known)?
+                }
             }
         }
     }

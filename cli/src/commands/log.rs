@@ -404,7 +404,8 @@ pub fn show(context: &Context, args: ShowArgs) -> Outcome {
                 break;
             }
             // A queue item's encoding is its own best summary: headers, then the path.
-            conflict @ Object::Conflict(_) => {
+            // Promises are binary until pg-promise reads them (`pg promise show`).
+            conflict @ (Object::Conflict(_) | Object::Promise(_) | Object::Revocation(_)) => {
                 out.write_all(&conflict.body())?;
                 writeln!(out)?;
                 break;

@@ -23,7 +23,8 @@ use crate::id::{HashAlgorithm, IdError, ObjectId};
 use std::fmt;
 use std::str::FromStr;
 
-/// The kinds of object: git's four, and pg's conflict (a queue item).
+/// The kinds of object: git's four, pg's conflict (a queue item), and the promise
+/// graph's promises and revocations.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ObjectKind {
     /// File contents.
@@ -36,6 +37,10 @@ pub enum ObjectKind {
     Tag,
     /// A path no merge function settled: an item of the queue for people.
     Conflict,
+    /// A signed promise (a capability), decoded by pg-promise.
+    Promise,
+    /// A signed revocation of a promise, decoded by pg-promise.
+    Revocation,
 }
 
 impl ObjectKind {
@@ -47,7 +52,16 @@ impl ObjectKind {
             ObjectKind::Commit => "commit",
             ObjectKind::Tag => "tag",
             ObjectKind::Conflict => "conflict",
+            ObjectKind::Promise => "promise",
+            ObjectKind::Revocation => "revocation",
         }
+    }
+}
+
+impl ObjectKind {
+    /// Whether git has this kind (pg's own kinds cannot be exported to git).
+    pub fn is_git(self) -> bool {
+        matches!(self, ObjectKind::Blob | ObjectKind::Tree | ObjectKind::Commit | ObjectKind::Tag)
     }
 }
 
@@ -66,6 +80,8 @@ impl FromStr for ObjectKind {
             "commit" => Ok(ObjectKind::Commit),
             "tag" => Ok(ObjectKind::Tag),
             "conflict" => Ok(ObjectKind::Conflict),
+            "promise" => Ok(ObjectKind::Promise),
+            "revocation" => Ok(ObjectKind::Revocation),
             other => Err(DecodeError::UnknownKind(other.to_owned())),
         }
     }
@@ -151,6 +167,12 @@ pub enum Object {
     Tag(Tag),
     /// A queue item (boxed: it is much larger than the other kinds).
     Conflict(Box<Conflict>),
+    /// A promise: its signed envelope, whose meaning pg-promise knows. The store
+    /// keeps it whole; the ids inside (its proofs) are not references, since a
+    /// chain with a missing link is refused where it is verified.
+    Promise(Vec<u8>),
+    /// A revocation: its signed envelope, as for [`Object::Promise`].
+    Revocation(Vec<u8>),
 }
 
 /// Why bytes are not a valid object encoding.
@@ -200,6 +222,8 @@ impl Object {
             Object::Commit(_) => ObjectKind::Commit,
             Object::Tag(_) => ObjectKind::Tag,
             Object::Conflict(_) => ObjectKind::Conflict,
+            Object::Promise(_) => ObjectKind::Promise,
+            Object::Revocation(_) => ObjectKind::Revocation,
         }
     }
 
@@ -211,7 +235,7 @@ impl Object {
     /// The body bytes with ids written in `form`.
     pub fn body_in(&self, form: IdForm) -> Vec<u8> {
         match self {
-            Object::Blob(data) => data.clone(),
+            Object::Blob(data) | Object::Promise(data) | Object::Revocation(data) => data.clone(),
             Object::Tree(tree) => tree.encode_body(form),
             Object::Commit(commit) => commit.encode_body(form),
             Object::Tag(tag) => tag.encode_body(form),
@@ -234,7 +258,7 @@ impl Object {
     /// without copying the object.
     pub fn for_each_id(&self, mut visit: impl FnMut(&ObjectId, EntryKindOrRole)) {
         match self {
-            Object::Blob(_) => {}
+            Object::Blob(_) | Object::Promise(_) | Object::Revocation(_) => {}
             Object::Tree(tree) => {
                 for entry in &tree.entries {
                     visit(&entry.id, EntryKindOrRole::Entry(entry.mode.kind()));
@@ -273,7 +297,7 @@ impl Object {
     pub fn references_in(bytes: &[u8]) -> Result<Vec<ObjectId>, DecodeError> {
         let (kind, body) = split_header(bytes)?;
         match kind {
-            ObjectKind::Blob => Ok(Vec::new()),
+            ObjectKind::Blob | ObjectKind::Promise | ObjectKind::Revocation => Ok(Vec::new()),
             ObjectKind::Tree => {
                 // No entry is shorter than this: room for all of them at once.
                 let mut ids = Vec::with_capacity(body.len() / SHORTEST_ENTRY + 1);
@@ -317,7 +341,7 @@ impl Object {
         mut map: impl FnMut(&ObjectId, EntryKindOrRole) -> Result<ObjectId, E>,
     ) -> Result<Object, E> {
         Ok(match self {
-            Object::Blob(data) => Object::Blob(data.clone()),
+            Object::Blob(_) | Object::Promise(_) | Object::Revocation(_) => self.clone(),
             Object::Tree(tree) => Object::Tree(Tree {
                 entries: tree
                     .entries
@@ -382,6 +406,8 @@ impl Object {
             ObjectKind::Commit => Object::Commit(Commit::decode_body(body, form)?),
             ObjectKind::Tag => Object::Tag(Tag::decode_body(body, form)?),
             ObjectKind::Conflict => Object::Conflict(Box::new(Conflict::decode_body(body, form)?)),
+            ObjectKind::Promise => Object::Promise(body.to_vec()),
+            ObjectKind::Revocation => Object::Revocation(body.to_vec()),
         })
     }
 }
@@ -540,6 +566,8 @@ pub(crate) mod strategies {
             commit().prop_map(Object::Commit),
             tag().prop_map(Object::Tag),
             conflict().prop_map(|c| Object::Conflict(Box::new(c))),
+            vec(any::<u8>(), 0..200).prop_map(Object::Promise),
+            vec(any::<u8>(), 0..200).prop_map(Object::Revocation),
         ]
     }
 }

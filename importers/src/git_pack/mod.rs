@@ -191,7 +191,7 @@ fn type_code(kind: ObjectKind) -> u8 {
         ObjectKind::Tree => 2,
         ObjectKind::Blob => 3,
         ObjectKind::Tag => 4,
-        ObjectKind::Conflict => unreachable!("conflicts have no git kind; export refuses them first"),
+        kind => unreachable!("{kind} has no git kind; export refuses pg's own kinds first"),
     }
 }
 
